@@ -1,0 +1,40 @@
+"""The contract between dynamic ops and the deploy rewrite (``edgeconv.export.to_deploy``).
+
+Every op whose forward computes or samples shifts at run time derives from ``DynamicModule`` and
+knows its static twin: ``to_static(lowering)`` returns an ``nn.Module`` that computes the same
+function (in eval mode) with only constant slices, pads, concats, index ops and fixed convs.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from torch import nn
+
+Lowering = Literal["slice", "conv"]
+LOWERINGS: tuple[str, ...] = ("slice", "conv")
+
+
+class DynamicModule(nn.Module):
+    """Marker base: a module the deploy rewrite must replace before export."""
+
+    def to_static(self, lowering: Lowering = "slice") -> nn.Module:
+        """Return the static twin of this module, equal to ``self.eval()`` as a function.
+
+        Args:
+            lowering: ``"slice"`` lowers integer shifts to Pad/Slice/Concat; ``"conv"`` lowers
+                them to fixed depthwise kernels.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define to_static()")
+
+
+def check_lowering(lowering: str) -> None:
+    """Raise a clear error for an unknown lowering name."""
+    if lowering not in LOWERINGS:
+        from edgeconv.errors import UsageError
+
+        raise UsageError(
+            "lowering",
+            f"unknown lowering {lowering!r}",
+            f"expected one of {', '.join(LOWERINGS)}",
+        )

@@ -1,0 +1,46 @@
+"""The one exception tree of edgeconv; the CLI turns these into one-line messages.
+
+Messages follow the Polygraphy shape: ``Subject | problem.`` plus an optional ``Note:`` that
+says what was expected or how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class EdgeConvError(Exception):
+    """Root of every error edgeconv raises on purpose (bad input, missing extra, failed gate)."""
+
+    exit_code = 1
+
+    def __init__(self, subject: str, problem: str, note: str | None = None) -> None:
+        self.subject = subject
+        self.problem = problem
+        self.note = note
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        text = f"{self.subject} | {self.problem.rstrip('.')}."
+        if self.note:
+            text += f" Note: {self.note}"
+        return text
+
+
+class UsageError(EdgeConvError):
+    """The user asked for something that cannot be done as stated (exit code 2)."""
+
+    exit_code = 2
+
+
+class DynamicOpLeftError(EdgeConvError):
+    """A module still computes shifts at run time after the deploy rewrite."""
+
+
+class MissingExtraError(EdgeConvError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        super().__init__(
+            package,
+            f"not installed, needed for {purpose}",
+            f"install it with: pip install 'edgeconv[{extra}]'",
+        )

@@ -1,0 +1,75 @@
+"""The deploy rewrite: every dynamic op swapped for its static twin, BatchNorm folded.
+
+``to_deploy(model)`` is what export runs before ``torch.onnx.export``: the result computes the
+same function as ``model.eval()`` (checked to 1e-5 by the test suite) using only constant
+slices, pads, concats, index ops and fixed convolutions, so the ONNX graph holds no GridSample,
+ScatterND or ATen fallback.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from edgeconv.dynamic import DynamicModule, Lowering, check_lowering
+from edgeconv.errors import DynamicOpLeftError
+from edgeconv.export.batchnorm_fold import fold_batchnorms
+
+
+def _swap_dynamic(module: nn.Module, lowering: Lowering) -> None:
+    for name, child in list(module.named_children()):
+        if isinstance(child, DynamicModule):
+            setattr(module, name, child.to_static(lowering))
+        else:
+            _swap_dynamic(child, lowering)
+
+
+def dynamic_modules_left(model: nn.Module) -> list[str]:
+    """Qualified names of modules that still compute shifts at run time."""
+    return [name or "<root>" for name, m in model.named_modules() if isinstance(m, DynamicModule)]
+
+
+def to_deploy(model: nn.Module, lowering: Lowering = "slice", fold_bn: bool = True) -> nn.Module:
+    """Return a static, eval-mode copy of ``model`` (the input is left untouched).
+
+    Args:
+        model: any ``nn.Module`` built from edgeconv ops and torch layers.
+        lowering: ``"slice"`` (Pad/Slice/Concat) or ``"conv"`` (fixed depthwise kernels).
+        fold_bn: fold every BatchNorm that directly follows a convolution into it.
+
+    Raises:
+        DynamicOpLeftError: a dynamic op survived the rewrite (its name is in the message).
+    """
+    check_lowering(lowering)
+    if isinstance(model, DynamicModule):
+        deployed = model.to_static(lowering)
+    else:
+        deployed = copy.deepcopy(model)
+        _swap_dynamic(deployed, lowering)
+    deployed = copy.deepcopy(deployed)  # static twins may share tensors with the source model
+    left = dynamic_modules_left(deployed)
+    if left:
+        raise DynamicOpLeftError(
+            left[0],
+            "still dynamic after the deploy rewrite",
+            "give this module a to_static() (see edgeconv.dynamic.DynamicModule)",
+        )
+    deployed.eval()
+    if fold_bn:
+        deployed = fold_batchnorms(deployed)
+    for p in deployed.parameters():
+        p.requires_grad_(False)
+    return deployed
+
+
+@torch.no_grad()
+def max_deploy_error(model: nn.Module, deployed: nn.Module, x: torch.Tensor) -> float:
+    """Largest absolute difference between ``model.eval()(x)`` and ``deployed(x)``."""
+    was_training = model.training
+    model.eval()
+    try:
+        return float((model(x) - deployed(x)).abs().max())
+    finally:
+        model.train(was_training)
