@@ -164,6 +164,25 @@ class ShiftBlend(nn.Module):
         return out
 
 
+def grid_sample_shift(x: Tensor, shifts: Tensor) -> Tensor:
+    """Reference per-channel real shift by ``grid_sample`` (bilinear, zeros padding).
+
+    How PyTorch ports of Active Shift Layer compute it, and the GridSample baseline of the
+    benchmarks. edgeconv's ops never use it: it exports as GridSample. ``shifts`` is (C, 2).
+    """
+    n, c, h, w = x.shape
+    ys = torch.arange(h, dtype=x.dtype, device=x.device).view(1, h, 1) - shifts[:, 0].view(c, 1, 1)
+    xs = torch.arange(w, dtype=x.dtype, device=x.device).view(1, 1, w) - shifts[:, 1].view(c, 1, 1)
+    # align_corners=False maps pixel index p to (2p + 1) / size - 1.
+    grid = torch.stack(
+        [((2 * xs + 1) / w - 1).expand(c, h, w), ((2 * ys + 1) / h - 1).expand(c, h, w)], dim=-1
+    )
+    planes = x.reshape(n * c, 1, h, w)
+    grid = grid.repeat(n, 1, 1, 1)
+    out = F.grid_sample(planes, grid.to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+    return out.view(n, c, h, w)
+
+
 def direction_grid(radius: int) -> list[tuple[int, int]]:
     """The (2r + 1)^2 offsets of a square neighbourhood, row-major, centre included."""
     return [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]

@@ -18,12 +18,24 @@ from edgeconv.errors import DynamicOpLeftError
 from edgeconv.export.batchnorm_fold import fold_batchnorms
 
 
-def _swap_dynamic(module: nn.Module, lowering: Lowering) -> None:
+def _static_twin(module: DynamicModule, name: str, lowering: Lowering) -> nn.Module:
+    try:
+        return module.to_static(lowering)
+    except NotImplementedError as exc:
+        raise DynamicOpLeftError(
+            name or "<root>",
+            f"{type(module).__name__} has no static twin",
+            "give this module a to_static() (see edgeconv.dynamic.DynamicModule)",
+        ) from exc
+
+
+def _swap_dynamic(module: nn.Module, lowering: Lowering, prefix: str = "") -> None:
     for name, child in list(module.named_children()):
+        path = f"{prefix}.{name}" if prefix else name
         if isinstance(child, DynamicModule):
-            setattr(module, name, child.to_static(lowering))
+            setattr(module, name, _static_twin(child, path, lowering))
         else:
-            _swap_dynamic(child, lowering)
+            _swap_dynamic(child, lowering, path)
 
 
 def dynamic_modules_left(model: nn.Module) -> list[str]:
@@ -44,7 +56,7 @@ def to_deploy(model: nn.Module, lowering: Lowering = "slice", fold_bn: bool = Tr
     """
     check_lowering(lowering)
     if isinstance(model, DynamicModule):
-        deployed = model.to_static(lowering)
+        deployed = _static_twin(model, "", lowering)
     else:
         deployed = copy.deepcopy(model)
         _swap_dynamic(deployed, lowering)
@@ -53,7 +65,8 @@ def to_deploy(model: nn.Module, lowering: Lowering = "slice", fold_bn: bool = Tr
     if left:
         raise DynamicOpLeftError(
             left[0],
-            "still dynamic after the deploy rewrite",
+            f"{type(deployed.get_submodule('' if left[0] == '<root>' else left[0])).__name__} "
+            "is still dynamic after the deploy rewrite",
             "give this module a to_static() (see edgeconv.dynamic.DynamicModule)",
         )
     deployed.eval()

@@ -1,0 +1,63 @@
+"""Shared fixtures: tiny real models and images, made here, never downloaded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from edgeconv.jitter_conv import JITTER_MODES, JitterConv
+from edgeconv.pixel_mix import PixelMix
+from edgeconv.shiftwise_conv import ShiftwiseConv
+
+
+def randomize_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Give every BatchNorm non-trivial running stats and affine terms, so folding is tested."""
+    gen = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            c = m.num_features
+            m.running_mean.copy_(torch.rand(c, generator=gen) * 2 - 1)
+            m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.5)
+            with torch.no_grad():
+                m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
+                m.bias.copy_(torch.rand(c, generator=gen) * 2 - 1)
+    return model
+
+
+OP_KINDS = [f"jitter-{m}" for m in JITTER_MODES] + [
+    "shiftwise",
+    "shiftwise-diagonal",
+    "shiftwise-rotational",
+    "shiftwise-diagonal-rotational",
+    "pixelmix",
+]
+
+
+def build_op(kind: str, channels: int, seed: int, kernel_size: int = 13, max_shift: int = 2) -> nn.Module:
+    """One edgeconv op of the given kind with seeded weights and learnable shifts spread out."""
+    torch.manual_seed(seed)
+    if kind.startswith("jitter-"):
+        op: nn.Module = JitterConv(
+            channels, channels + 1, mode=kind.removeprefix("jitter-"), max_shift=max_shift,
+            init_shift=float(max_shift),
+        )
+    elif kind.startswith("shiftwise"):
+        op = ShiftwiseConv(
+            channels, channels + 2, kernel_size=kernel_size,
+            diagonal="diagonal" in kind, rotation="rotational" in kind,
+        )
+    elif kind == "pixelmix":
+        op = PixelMix(channels)
+    else:
+        raise ValueError(kind)
+    return randomize_batchnorm(op, seed).eval()
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """A real RGB photograph (512x512x3 uint8) bundled with scikit-image."""
+    from skimage import data
+
+    return data.astronaut()

@@ -1,0 +1,47 @@
+"""edgeconv.runtime (and the root package) import on a device without torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+BLOCK_TORCH = textwrap.dedent(
+    """
+    import sys
+    class _NoTorch:
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch" or name.startswith("torch."):
+                raise ImportError("torch is blocked in this test")
+            return None
+    sys.meta_path.insert(0, _NoTorch())
+    """
+)
+
+
+def run_without_torch(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK_TORCH + code], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_runtime_imports_without_torch() -> None:
+    result = run_without_torch(
+        "import edgeconv, edgeconv.runtime\n"
+        "assert 'torch' not in sys.modules\n"
+        "print(edgeconv.__version__)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+
+
+def test_the_block_really_blocks_torch() -> None:
+    result = run_without_torch("import torch")
+    assert result.returncode != 0
+    assert "torch is blocked" in result.stderr
+
+
+def test_lazy_op_access_needs_torch_only_when_used() -> None:
+    result = run_without_torch("import edgeconv\nedgeconv.JitterConv")
+    assert result.returncode != 0
+    assert "torch is blocked" in result.stderr
