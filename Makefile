@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/edgeconv demo
+	$(VENV)/bin/edgeconv demo --out out/demo --force
 
 test: $(STAMP)
 	$(PY) -m pytest -q

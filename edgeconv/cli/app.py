@@ -1,3 +1,58 @@
-"""Placeholder, replaced below."""
-def main() -> None:  # pragma: no cover
-    pass
+"""The ``edgeconv`` command: a root that only wires the command groups.
+
+Known errors print one line (``Subject | problem. Note: ...``) and exit 1 or 2; set
+``EDGECONV_DEBUG=1`` to see the traceback. Command modules import torch only inside their
+bodies, so ``edgeconv --help`` works on a device without torch.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from edgeconv import __version__
+from edgeconv.cli import demo
+from edgeconv.errors import EdgeConvError
+
+app = typer.Typer(
+    name="edgeconv",
+    help="Shift-based dynamic convolutions, rewritten to static graphs for edge runtimes.\n\n"
+    "Example: edgeconv demo --out out/demo",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("demo")(demo.demo)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the edgeconv version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Console entry point: run the app, turning known errors into one line."""
+    try:
+        app(standalone_mode=False)
+    except EdgeConvError as exc:
+        if os.environ.get("EDGECONV_DEBUG") == "1":
+            raise
+        typer.echo(f"error: {exc.one_line()}", err=True)
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
