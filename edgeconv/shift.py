@@ -72,6 +72,8 @@ def bilinear_taps(shifts: Tensor) -> list[tuple[Tensor, Tensor]]:
             weight = wy * wx
             if bool((weight != 0).any()):
                 offsets = base.to(torch.int64) + torch.tensor([ty, tx], dtype=torch.int64)
+                # a channel this tap does not use keeps offset 0: no wider pad, longer runs
+                offsets[weight == 0] = 0
                 taps.append((offsets, weight))
     return taps
 

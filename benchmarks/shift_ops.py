@@ -1,0 +1,312 @@
+"""Shift lowerings measured alone and in context, in PyTorch eager, ONNX Runtime and OpenVINO.
+
+Prints one table per input size and writes ``benchmarks/results/shift_ops.json``: median and
+p90 latency (ms, 2 threads, >= 50 runs after warm-up) of every case, the ratios the foundation
+issue sets targets on, and the lowering chosen per back end for whole blocks (which
+``edgeconv.export.lowering`` reads).
+
+Run: ``make bench`` or ``python benchmarks/shift_ops.py [--runs 50] [--sizes 128 256]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from edgeconv.export import to_deploy
+from edgeconv.export.lowering import TABLE_PATH
+from edgeconv.export.onnx_export import export_onnx
+from edgeconv.export.simplify import simplify_onnx
+from edgeconv.jitter_conv import JitterConv
+from edgeconv.models import create_model
+from edgeconv.shift import ShiftBlend, grid_sample_shift
+from edgeconv.shiftwise_conv import ShiftwiseConv
+
+THREADS = 2
+CHANNELS = 64
+RESULTS = Path(__file__).parent / "results" / "shift_ops.json"
+
+
+# --- the cases -------------------------------------------------------------------------------
+
+
+class Floor(nn.Module):
+    """Elementwise multiply: one read and one write of the tensor, the memory-traffic floor."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 1.5
+
+
+class GridShift(nn.Module):
+    """The learned shift as ASL's PyTorch ports compute it: GridSample."""
+
+    def __init__(self, shifts: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("shifts", shifts)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return grid_sample_shift(x, self.shifts)
+
+
+class Block(nn.Module):
+    """1x1 conv -> shift -> 1x1 conv, the context a shift lives in."""
+
+    def __init__(self, shift: nn.Module) -> None:
+        super().__init__()
+        self.pw1 = nn.Conv2d(CHANNELS, CHANNELS, 1)
+        self.shift = shift
+        self.pw2 = nn.Conv2d(CHANNELS, CHANNELS, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pw2(self.shift(torch.relu(self.pw1(x))))
+
+
+def depthwise(k: int) -> nn.Module:
+    return nn.Conv2d(CHANNELS, CHANNELS, k, padding=k // 2, groups=CHANNELS, bias=False)
+
+
+def shiftwise_large_kernel(kernel_size: int, lowering: str) -> nn.Module:
+    """The large-kernel part (strips, no pointwise) of a deployed axis-aligned ShiftwiseConv."""
+    sw = ShiftwiseConv(CHANNELS, kernel_size=kernel_size).eval()
+    return to_deploy(sw, lowering)[0]
+
+
+def learned_shifts(seed: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(CHANNELS, 2, generator=gen) * 1.8 - 0.9
+
+
+def channel_shift(lowering: str) -> nn.Module:
+    op = JitterConv(CHANNELS, CHANNELS, mode="channel", max_shift=1)
+    return ShiftBlend.fractional(op.shift, lowering)
+
+
+def sr_model(shift: bool) -> nn.Module:
+    torch.manual_seed(0)
+    model = create_model("shift_sr", scale=2).eval()
+    if not shift:  # the same net with every jitter shift set to zero: the no-shift reference
+        for m in model.modules():
+            if isinstance(m, JitterConv):
+                m.shift.data.zero_()
+    return model
+
+
+def cases() -> dict[str, tuple[str, Callable[[str], nn.Module], int]]:
+    """name -> (group, factory(lowering) -> module, input channels)."""
+    shifts = learned_shifts()
+    return {
+        "floor (Mul)": ("alone", lambda low: Floor(), CHANNELS),
+        "int shift / slice": ("alone", lambda low: channel_shift("slice"), CHANNELS),
+        "int shift / conv": ("alone", lambda low: channel_shift("conv"), CHANNELS),
+        "learned shift / slice": ("alone", lambda low: ShiftBlend.fractional(shifts, "slice"), CHANNELS),
+        "learned shift / conv": ("alone", lambda low: ShiftBlend.fractional(shifts, "conv"), CHANNELS),
+        "learned shift / GridSample": ("alone", lambda low: GridShift(shifts), CHANNELS),
+        "depthwise 3x3": ("alone", lambda low: depthwise(3), CHANNELS),
+        "depthwise 13x13": ("large", lambda low: depthwise(13), CHANNELS),
+        "ShiftwiseConv 13 / slice": ("large", lambda low: shiftwise_large_kernel(13, "slice"), CHANNELS),
+        "ShiftwiseConv 13 / conv": ("large", lambda low: shiftwise_large_kernel(13, "conv"), CHANNELS),
+        "depthwise 31x31": ("large", lambda low: depthwise(31), CHANNELS),
+        "ShiftwiseConv 31 / slice": ("large", lambda low: shiftwise_large_kernel(31, "slice"), CHANNELS),
+        "ShiftwiseConv 31 / conv": ("large", lambda low: shiftwise_large_kernel(31, "conv"), CHANNELS),
+        "block / no shift": ("block", lambda low: Block(nn.Identity()), CHANNELS),
+        "block / int shift / slice": ("block", lambda low: Block(channel_shift("slice")), CHANNELS),
+        "block / int shift / conv": ("block", lambda low: Block(channel_shift("conv")), CHANNELS),
+        "block / learned shift / slice": ("block", lambda low: Block(ShiftBlend.fractional(shifts, "slice")), CHANNELS),
+        "block / learned shift / conv": ("block", lambda low: Block(ShiftBlend.fractional(shifts, "conv")), CHANNELS),
+        "block / learned shift / GridSample": ("block", lambda low: Block(GridShift(shifts)), CHANNELS),
+        "block / depthwise 13x13": ("block", lambda low: Block(depthwise(13)), CHANNELS),
+        "block / ShiftwiseConv 13 / conv": ("block", lambda low: Block(shiftwise_large_kernel(13, "conv")), CHANNELS),
+        "block / depthwise 31x31": ("block", lambda low: Block(depthwise(31)), CHANNELS),
+        "block / ShiftwiseConv 31 / conv": ("block", lambda low: Block(shiftwise_large_kernel(31, "conv")), CHANNELS),
+        "SR model / no shift": ("model", lambda low: to_deploy(sr_model(False), "conv"), 3),
+        "SR model / slice": ("model", lambda low: to_deploy(sr_model(True), "slice"), 3),
+        "SR model / conv": ("model", lambda low: to_deploy(sr_model(True), "conv"), 3),
+    }
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+
+def time_calls(fn: Callable[[], object], runs: int, warmup: int = 5) -> dict[str, float]:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1e3)
+    return {"median_ms": statistics.median(samples), "p90_ms": float(np.percentile(samples, 90))}
+
+
+def ort_runner(path: Path, x: np.ndarray) -> Callable[[], object]:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = THREADS
+    opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return lambda: session.run(None, {"input": x})
+
+
+def openvino_runner(path: Path, x: np.ndarray) -> Callable[[], object]:
+    import openvino as ov
+
+    core = ov.Core()
+    model = core.read_model(str(path))
+    model.reshape({model.inputs[0]: list(x.shape)})
+    compiled = core.compile_model(
+        model,
+        "CPU",
+        {"INFERENCE_NUM_THREADS": THREADS, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"},
+    )
+    request = compiled.create_infer_request()
+    return lambda: request.infer({0: x})
+
+
+def measure(size: int, runs: int, workdir: Path) -> dict[str, dict[str, dict[str, float]]]:
+    torch.set_num_threads(THREADS)
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, (group, factory, channels) in cases().items():
+        torch.manual_seed(0)
+        module = factory("slice").eval()
+        side = size // 2 if group == "model" else size  # SR input: LR side, output is `size`
+        x = torch.randn(1, channels, side, side)
+        path = workdir / f"{abs(hash(name))}_{size}.onnx"
+        proto, _ = simplify_onnx(export_onnx(module, x))
+        path.write_bytes(proto.SerializeToString())
+        xn = x.numpy()
+        row = {"group": group}
+        with torch.no_grad():
+            row["pytorch"] = time_calls(lambda: module(x), runs)
+        row["onnxruntime"] = time_calls(ort_runner(path, xn), runs)
+        row["openvino"] = time_calls(openvino_runner(path, xn), runs)
+        results[name] = row
+        print(
+            f"  {size:>3}  {name:<36} "
+            + "  ".join(f"{b}: {row[b]['median_ms']:8.2f}" for b in ("pytorch", "onnxruntime", "openvino")),
+            flush=True,
+        )
+    return results
+
+
+# --- ratios and the lowering choice -----------------------------------------------------------
+
+
+def summarize(results: dict[str, dict]) -> dict[str, dict]:
+    """Targets of the foundation issue as ratios, per back end, and the chosen lowering."""
+    summary: dict[str, dict] = {}
+    for backend in ("onnxruntime", "openvino"):
+        def t(name: str) -> float:
+            return results[name][backend]["median_ms"]
+
+        block_cost = {
+            low: t(f"block / int shift / {low}") + t(f"block / learned shift / {low}") + t(f"SR model / {low}")
+            for low in ("slice", "conv")
+        }
+        chosen = min(block_cost, key=block_cost.get)
+        summary[backend] = {
+            "chosen_lowering": chosen,
+            "whole-block cost by lowering (int block + learned block + SR model, ms)": block_cost,
+            "int shift block overhead vs no shift": t(f"block / int shift / {chosen}") / t("block / no shift") - 1,
+            "learned shift block overhead vs no shift": t(f"block / learned shift / {chosen}") / t("block / no shift") - 1,
+            "SR model overhead vs no shift": t(f"SR model / {chosen}") / t("SR model / no shift") - 1,
+            "int shift alone / floor": t(f"int shift / {chosen}") / t("floor (Mul)"),
+            "learned shift alone / floor": t(f"learned shift / {chosen}") / t("floor (Mul)"),
+            "GridSample / chosen learned shift": t("learned shift / GridSample") / t(f"learned shift / {chosen}"),
+            "in block: depthwise 31 / ShiftwiseConv 31 (added time over the bare block)": (
+                t("block / depthwise 31x31") - t("block / no shift")
+            )
+            / max(t("block / ShiftwiseConv 31 / conv") - t("block / no shift"), 1e-3),
+            "in block: ShiftwiseConv 13 / depthwise 13 (added time over the bare block)": (
+                t("block / ShiftwiseConv 13 / conv") - t("block / no shift")
+            )
+            / max(t("block / depthwise 13x13") - t("block / no shift"), 1e-3),
+            "depthwise 31 / ShiftwiseConv 31 (best lowering)": t("depthwise 31x31")
+            / min(t("ShiftwiseConv 31 / slice"), t("ShiftwiseConv 31 / conv")),
+            "ShiftwiseConv 31 (best) / depthwise 13": min(t("ShiftwiseConv 31 / slice"), t("ShiftwiseConv 31 / conv"))
+            / t("depthwise 13x13"),
+            "ShiftwiseConv 13 (best) / depthwise 13": min(t("ShiftwiseConv 13 / slice"), t("ShiftwiseConv 13 / conv"))
+            / t("depthwise 13x13"),
+        }
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50, help="timed runs per case (>= 50 for the record)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256], help="H = W of the 1x64xHxW input")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
+    parser.add_argument("--update-table", action="store_true", help="also write the lowering table export reads")
+    args = parser.parse_args()
+
+    record: dict = {
+        "machine": {"cpu": platform.processor() or platform.machine(), "threads": THREADS, "python": platform.python_version()},
+        "versions": _versions(),
+        "runs": args.runs,
+        "sizes": {},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            print(f"1x{CHANNELS}x{size}x{size} fp32 (SR model: 1x3x{size // 2}x{size // 2} -> x2), median ms")
+            results = measure(size, args.runs, Path(tmp))
+            record["sizes"][str(size)] = {"cases": results, "summary": summarize(results)}
+    _print_summary(record)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=2))
+    print(f"wrote {args.out}")
+    if args.update_table:
+        table = _lowering_table(record)
+        TABLE_PATH.write_text(json.dumps(table, indent=2) + "\n")
+        print(f"wrote {TABLE_PATH}: {table['lowering']}")
+
+
+def _lowering_table(record: dict) -> dict:
+    votes: dict[str, list[str]] = {}
+    for size in record["sizes"].values():
+        for backend, s in size["summary"].items():
+            votes.setdefault(backend, []).append(s["chosen_lowering"])
+    return {
+        "source": "benchmarks/shift_ops.py --update-table",
+        "machine": record["machine"],
+        "lowering": {b: max(set(v), key=v.count) for b, v in votes.items()},
+    }
+
+
+def _print_summary(record: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    for size, data in record["sizes"].items():
+        table = Table(title=f"Targets at {size}x{size}")
+        table.add_column("ratio")
+        for backend in data["summary"]:
+            table.add_column(backend)
+        keys = [k for k in next(iter(data["summary"].values())) if not k.startswith("whole-block")]
+        for key in keys:
+            cells = []
+            for s in data["summary"].values():
+                v = s[key]
+                cells.append(v if isinstance(v, str) else f"{v:+.1%}" if "overhead" in key else f"{v:.2f}x")
+            table.add_row(key, *cells)
+        Console().print(table)
+
+
+def _versions() -> dict[str, str]:
+    import onnxruntime
+    import openvino
+
+    return {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__, "openvino": openvino.__version__}
+
+
+if __name__ == "__main__":
+    main()
