@@ -35,6 +35,7 @@ from edgeconv.shiftwise_conv import ShiftwiseConv
 THREADS = 2
 CHANNELS = 64
 RESULTS = Path(__file__).parent / "results" / "shift_ops.json"
+BACKENDS = ("pytorch", "onnxruntime", "openvino", "openvino kernels")
 
 
 # --- the cases -------------------------------------------------------------------------------
@@ -158,19 +159,43 @@ def ort_runner(path: Path, x: np.ndarray) -> Callable[[], object]:
     return lambda: session.run(None, {"input": x})
 
 
-def openvino_runner(path: Path, x: np.ndarray) -> Callable[[], object]:
+def openvino_request(path: Path, x: np.ndarray, perf_count: bool = False):
     import openvino as ov
 
     core = ov.Core()
     model = core.read_model(str(path))
     model.reshape({model.inputs[0]: list(x.shape)})
-    compiled = core.compile_model(
-        model,
-        "CPU",
-        {"INFERENCE_NUM_THREADS": THREADS, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"},
-    )
-    request = compiled.create_infer_request()
+    config = {"INFERENCE_NUM_THREADS": THREADS, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+    if perf_count:
+        config["PERF_COUNT"] = True
+    return core.compile_model(model, "CPU", config).create_infer_request()
+
+
+def openvino_runner(path: Path, x: np.ndarray) -> Callable[[], object]:
+    request = openvino_request(path, x)
     return lambda: request.infer({0: x})
+
+
+def openvino_kernel_ms(path: Path, x: np.ndarray, runs: int) -> dict[str, float]:
+    """Median time of OpenVINO's own nodes, Reorders excluded (from its performance counters).
+
+    A lone op pays a Reorder from OpenVINO's blocked layout back to NCHW that a whole network
+    pays once; this column shows what the op itself costs inside a network.
+    """
+    request = openvino_request(path, x, perf_count=True)
+    for _ in range(5):
+        request.infer({0: x})
+    samples = []
+    for _ in range(runs):
+        request.infer({0: x})
+        samples.append(
+            sum(
+                p.real_time.total_seconds() * 1e3
+                for p in request.get_profiling_info()
+                if p.node_type != "Reorder" and str(p.status).endswith("EXECUTED")
+            )
+        )
+    return {"median_ms": statistics.median(samples), "p90_ms": float(np.percentile(samples, 90))}
 
 
 def measure(size: int, runs: int, workdir: Path) -> dict[str, dict[str, dict[str, float]]]:
@@ -190,10 +215,11 @@ def measure(size: int, runs: int, workdir: Path) -> dict[str, dict[str, dict[str
             row["pytorch"] = time_calls(lambda: module(x), runs)
         row["onnxruntime"] = time_calls(ort_runner(path, xn), runs)
         row["openvino"] = time_calls(openvino_runner(path, xn), runs)
+        row["openvino kernels"] = openvino_kernel_ms(path, xn, runs)
         results[name] = row
         print(
             f"  {size:>3}  {name:<36} "
-            + "  ".join(f"{b}: {row[b]['median_ms']:8.2f}" for b in ("pytorch", "onnxruntime", "openvino")),
+            + "  ".join(f"{b}: {row[b]['median_ms']:8.2f}" for b in BACKENDS),
             flush=True,
         )
     return results
@@ -205,7 +231,7 @@ def measure(size: int, runs: int, workdir: Path) -> dict[str, dict[str, dict[str
 def summarize(results: dict[str, dict]) -> dict[str, dict]:
     """Targets of the foundation issue as ratios, per back end, and the chosen lowering."""
     summary: dict[str, dict] = {}
-    for backend in ("onnxruntime", "openvino"):
+    for backend in ("onnxruntime", "openvino", "openvino kernels"):
         def t(name: str) -> float:
             return results[name][backend]["median_ms"]
 
@@ -250,7 +276,7 @@ def main() -> None:
     args = parser.parse_args()
 
     record: dict = {
-        "machine": {"cpu": platform.processor() or platform.machine(), "threads": THREADS, "python": platform.python_version()},
+        "machine": _machine(),
         "versions": _versions(),
         "runs": args.runs,
         "sizes": {},
@@ -273,8 +299,8 @@ def main() -> None:
 def _lowering_table(record: dict) -> dict:
     votes: dict[str, list[str]] = {}
     for size in record["sizes"].values():
-        for backend, s in size["summary"].items():
-            votes.setdefault(backend, []).append(s["chosen_lowering"])
+        for backend in ("onnxruntime", "openvino"):  # chosen on wall-clock time
+            votes.setdefault(backend, []).append(size["summary"][backend]["chosen_lowering"])
     return {
         "source": "benchmarks/shift_ops.py --update-table",
         "machine": record["machine"],
@@ -299,6 +325,21 @@ def _print_summary(record: dict) -> None:
                 cells.append(v if isinstance(v, str) else f"{v:+.1%}" if "overhead" in key else f"{v:.2f}x")
             table.add_row(key, *cells)
         Console().print(table)
+
+
+def _machine() -> dict[str, object]:
+    """CPU model and the ISA flags that decide fp32/int8 kernel choice, threads, Python."""
+    model, flags = platform.processor() or platform.machine(), []
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name") and model in ("", platform.machine()):
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                wanted = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile"}
+                flags = sorted(wanted & set(line.split(":", 1)[1].split()))
+                break
+    return {"cpu": model, "isa": flags, "threads": THREADS, "python": platform.python_version()}
 
 
 def _versions() -> dict[str, str]:

@@ -1,0 +1,167 @@
+"""The self-describing checkpoint: one file with everything export needs, loaded without pickle code.
+
+Layout (a plain dict of str / int / float / list / dict / tensors, so ``torch.load(...,
+weights_only=True)`` can read it):
+
+    format: "edgeconv-checkpoint", format_version: 1, edgeconv_version
+    model: registry name, config: its keyword arguments
+    task: "sr" | "cls", scale: int | None
+    normalization: {"mean": [...], "std": [...]} applied to RGB in [0, 1]
+    input: {"layout": "NCHW", "color": "rgb", "range": [0, 1]}
+    train_args: {...}, metrics: {...}
+    state_dict: {name: tensor}
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from edgeconv import __version__
+from edgeconv.errors import EdgeConvError
+from edgeconv.export.atomic import write_bytes_atomic
+from edgeconv.models.registry import create_model
+
+FORMAT = "edgeconv-checkpoint"
+FORMAT_VERSION = 1
+REQUIRED_KEYS = ("format", "format_version", "model", "config", "task", "state_dict")
+
+
+class CheckpointError(EdgeConvError):
+    """A checkpoint file that cannot be loaded safely or does not fit its model."""
+
+
+@dataclass
+class Checkpoint:
+    """What a checkpoint file holds, with the model rebuilt from it."""
+
+    model_name: str
+    config: dict[str, Any]
+    task: str
+    state_dict: dict[str, torch.Tensor]
+    scale: int | None = None
+    normalization: dict[str, list[float]] = field(default_factory=lambda: {"mean": [0.0] * 3, "std": [1.0] * 3})
+    train_args: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def build_model(self, path: str | Path = "checkpoint") -> nn.Module:
+        """Rebuild the registered model from the stored config and load the weights strictly."""
+        try:
+            model = create_model(self.model_name, **self.config)
+        except EdgeConvError as exc:
+            raise CheckpointError(str(path), f"names model {self.model_name!r}: {exc.problem}", exc.note) from exc
+        except TypeError as exc:
+            raise CheckpointError(str(path), f"config does not fit model {self.model_name!r}: {exc}") from exc
+        check_state_dict(model, self.state_dict, path)
+        model.load_state_dict(self.state_dict, strict=True)
+        return model.eval()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "edgeconv_version": __version__,
+            "model": self.model_name,
+            "config": self.config,
+            "task": self.task,
+            "scale": self.scale,
+            "normalization": self.normalization,
+            "input": {"layout": "NCHW", "color": "rgb", "range": [0, 1]},
+            "train_args": self.train_args,
+            "metrics": self.metrics,
+            "extra": self.extra,
+            "state_dict": {k: v.detach().cpu().contiguous() for k, v in self.state_dict.items()},
+        }
+
+
+def check_state_dict(model: nn.Module, state: dict[str, torch.Tensor], path: str | Path) -> None:
+    """Raise one clear error for missing keys, unexpected keys or a wrong tensor shape."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing:
+        raise CheckpointError(
+            str(path), f"missing {len(missing)} weight(s), first {missing[0]!r}",
+            "the checkpoint was saved from a different architecture or config",
+        )
+    if extra:
+        raise CheckpointError(
+            str(path), f"has {len(extra)} unexpected weight(s), first {extra[0]!r}",
+            "the checkpoint was saved from a different architecture or config",
+        )
+    for name, tensor in expected.items():
+        got = state[name]
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(tensor.shape):
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            raise CheckpointError(
+                str(path), f"weight {name!r} has shape {shape}, the model expects {tuple(tensor.shape)}"
+            )
+
+
+def save_checkpoint(checkpoint: Checkpoint, path: str | Path) -> Path:
+    """Write ``checkpoint`` atomically (temp file + rename); returns the path."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    torch.save(checkpoint.to_dict(), buffer)
+    write_bytes_atomic(path, buffer.getvalue())
+    return path
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read a checkpoint with ``weights_only=True``; every failure is one ``CheckpointError``."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(str(path), "no such file" if not path.exists() else "is not a file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(str(path), "is empty")
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else "refused by the safe loader"
+        raise CheckpointError(
+            str(path), "refused: it holds pickled objects that could run code",
+            f"only tensors and plain data load (weights_only=True); loader said: {first}",
+        ) from exc
+    except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError, OSError) as exc:
+        raise CheckpointError(
+            str(path), "is not a readable PyTorch checkpoint (truncated or corrupt)",
+            f"re-export or re-download it; loader said: {str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__}",
+        ) from exc
+    return _from_dict(raw, path)
+
+
+def _from_dict(raw: Any, path: Path) -> Checkpoint:
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise CheckpointError(
+            str(path), "is a PyTorch file but not an edgeconv checkpoint",
+            "save it with edgeconv.models.checkpoint.save_checkpoint or `edgeconv train`",
+        )
+    missing = [k for k in REQUIRED_KEYS if k not in raw]
+    if missing:
+        raise CheckpointError(str(path), f"lacks the field {missing[0]!r}")
+    if raw["format_version"] > FORMAT_VERSION:
+        raise CheckpointError(
+            str(path), f"has format version {raw['format_version']}, this edgeconv reads <= {FORMAT_VERSION}",
+            "upgrade edgeconv",
+        )
+    if not isinstance(raw["state_dict"], dict):
+        raise CheckpointError(str(path), "state_dict is not a mapping of tensors")
+    return Checkpoint(
+        model_name=raw["model"],
+        config=dict(raw["config"]),
+        task=raw["task"],
+        state_dict=raw["state_dict"],
+        scale=raw.get("scale"),
+        normalization=raw.get("normalization") or {"mean": [0.0] * 3, "std": [1.0] * 3},
+        train_args=raw.get("train_args") or {},
+        metrics=raw.get("metrics") or {},
+        extra=raw.get("extra") or {},
+    )

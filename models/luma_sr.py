@@ -1,0 +1,114 @@
+"""Luma-residual SR networks: the body sees Y, the output is the bicubic upsample plus a Y residual.
+
+The SR literature trains and scores on the BT.601 luma (FSRCNN, ESPCN): a net on Y spends its
+multiply-accumulates where PSNR-Y is measured. These nets still take and return RGB in [0, 1]
+(NCHW), so nothing outside them converts colours: ``Y = 0.257 R + 0.504 G + 0.098 B`` (+ a
+constant the first conv's bias absorbs) is a fixed 1x1 conv, and the predicted luma residual is
+added to all three channels of the bicubic upsample divided by 0.859 (the sum of the Y weights),
+which changes Y by exactly the residual and leaves Cb and Cr untouched (their weights sum to 0).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from edgeconv.jitter_conv import JitterConv
+from edgeconv.models.registry import register_model
+from edgeconv.shiftwise_conv import ShiftwiseConv
+
+LUMA_WEIGHTS = (65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0)
+LUMA_GAIN = sum(LUMA_WEIGHTS)
+
+
+class LumaSR(nn.Module):
+    """RGB -> Y -> ``body`` (Y features -> scale^2 residual channels) -> pixel shuffle -> RGB."""
+
+    def __init__(self, body: nn.Module, scale: int) -> None:
+        super().__init__()
+        self.scale = scale
+        self.register_buffer("luma", torch.tensor(LUMA_WEIGHTS).view(1, 3, 1, 1))
+        self.body = body
+        self.upsampler = nn.PixelShuffle(scale)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = F.conv2d(x, self.luma)
+        residual = self.upsampler(self.body(y)) * (1.0 / LUMA_GAIN)
+        base = F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        return base + residual
+
+
+class ShiftMixBlock(nn.Module):
+    """Shift (Wu et al.) residual block: channel-shift + 1x1 conv, PReLU, channel-shift + 1x1 conv."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.shift1 = JitterConv(channels, channels, kernel_size=1, mode="channel", max_shift=1)
+        self.act = nn.PReLU(channels)
+        self.shift2 = JitterConv(channels, channels, kernel_size=1, mode="channel", max_shift=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.shift2(self.act(self.shift1(x)))
+
+
+class ShiftwiseBlock(nn.Module):
+    """Large anisotropic context: rotational ShiftwiseConv + PReLU, residual."""
+
+    def __init__(self, channels: int, kernel_size: int, rotation: bool = True) -> None:
+        super().__init__()
+        self.shiftwise = ShiftwiseConv(channels, channels, kernel_size=kernel_size, rotation=rotation)
+        self.act = nn.PReLU(channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.act(self.shiftwise(x))
+
+
+def _head(channels: int, kernel: int = 3) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(1, channels, kernel, padding=kernel // 2), nn.PReLU(channels))
+
+
+def _tail(channels: int, scale: int) -> nn.Conv2d:
+    return nn.Conv2d(channels, scale * scale, 3, padding=1)
+
+
+@register_model
+def edge_sr(scale: int = 2, channels: int = 24, kernel_size: int = 9) -> LumaSR:
+    """The default edge model (~3.5k MACs per LR pixel at x2): shift-mix block + ShiftwiseConv block."""
+    body = nn.Sequential(
+        _head(channels),
+        ShiftMixBlock(channels),
+        ShiftwiseBlock(channels, kernel_size),
+        _tail(channels, scale),
+    )
+    return LumaSR(body, scale)
+
+
+@register_model
+def plain_edge_sr(scale: int = 2, channels: int = 16, blocks: int = 1) -> LumaSR:
+    """Plain-conv baseline at the edge model's budget: 3x3 conv blocks, same head and tail."""
+    layers: list[nn.Module] = [_head(channels)]
+    for _ in range(blocks):
+        layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.PReLU(channels)]
+    return LumaSR(nn.Sequential(*layers, _tail(channels, scale)), scale)
+
+
+@register_model
+def fsrcnn(scale: int = 2, d: int = 56, s: int = 12, m: int = 4) -> LumaSR:
+    """FSRCNN (Dong et al. 2016, d56-s12-m4) with a pixel-shuffle upsampler instead of the 9x9 deconv."""
+    layers: list[nn.Module] = [_head(d, 5), nn.Conv2d(d, s, 1), nn.PReLU(s)]
+    for _ in range(m):
+        layers += [nn.Conv2d(s, s, 3, padding=1), nn.PReLU(s)]
+    layers += [nn.Conv2d(s, d, 1), nn.PReLU(d), _tail(d, scale)]
+    return LumaSR(nn.Sequential(*layers), scale)
+
+
+@register_model
+def espcn(scale: int = 2) -> LumaSR:
+    """ESPCN (Shi et al. 2016): 5x5 64, 3x3 32, 3x3 to scale^2 sub-pixel channels, tanh."""
+    body = nn.Sequential(
+        nn.Conv2d(1, 64, 5, padding=2), nn.Tanh(),
+        nn.Conv2d(64, 32, 3, padding=1), nn.Tanh(),
+        _tail(32, scale),
+    )
+    return LumaSR(body, scale)

@@ -1,0 +1,213 @@
+"""Super-resolution training: seeded, deterministic, resumable, budgeted, DDP under torchrun.
+
+One process trains on one device. Under ``torchrun --nproc_per_node N`` each process joins a
+process group (gloo on CPU, NCCL on CUDA), draws its own patch stream (seed + rank), and DDP
+averages gradients, so every rank holds the same weights; only rank 0 validates and writes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from edgeconv.errors import UsageError
+from edgeconv.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from edgeconv.models.registry import create_model
+from edgeconv.models.sr_data import PatchSampler, SRPair, load_sr_dataset, to_tensor
+from edgeconv.runtime.sr_metrics import psnr_y, ssim_y
+
+
+@dataclass
+class SRTrainConfig:
+    """Everything that decides an SR training run (stored in the checkpoint's ``train_args``)."""
+
+    model: str = "edge_sr"
+    model_config: dict = field(default_factory=dict)
+    train_dir: str = ""
+    val_dir: str | None = None
+    scale: int = 2
+    lr_patch: int = 32
+    batch_size: int = 16
+    steps: int = 20000
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    max_minutes: float | None = None
+    val_every: int = 1000
+    device: str = "cpu"
+    threads: int | None = None
+
+
+@dataclass
+class TrainResult:
+    """Where training ended and what it measured."""
+
+    steps: int
+    losses: list[float]
+    best_psnr: float | None
+    best_path: Path | None
+    last_path: Path | None
+    minutes: float
+    stopped_by_budget: bool
+
+
+def distributed_context() -> tuple[int, int]:
+    """(rank, world size), joining the torchrun process group when launched under it."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend=backend)
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+@torch.no_grad()
+def evaluate_sr(model: nn.Module, pairs: list[SRPair], scale: int, device: str = "cpu") -> dict[str, float]:
+    """Mean PSNR-Y / SSIM-Y over whole images; output clipped and rounded to 8 bits, as saved."""
+    model.eval()
+    psnrs, ssims = [], []
+    for pair in pairs:
+        lr = pair.lr if pair.lr.ndim == 3 else np.repeat(pair.lr[..., None], 3, axis=2)
+        out = model(to_tensor(lr)[None].to(device))[0].clamp(0, 1)
+        sr = (out.permute(1, 2, 0).cpu().numpy() * 255.0).round() / 255.0
+        hr = pair.hr.astype(np.float64) / 255.0
+        if hr.ndim == 2:  # a grey image is scored on its own values
+            sr = sr.mean(axis=2)
+        psnrs.append(psnr_y(sr, hr, crop_border=scale))
+        ssims.append(ssim_y(sr, hr, crop_border=scale))
+    return {"psnr_y": float(np.mean(psnrs)), "ssim_y": float(np.mean(ssims))}
+
+
+def _cosine_lr(step: int, total: int, base: float) -> float:
+    return base * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+
+
+def train_sr(
+    config: SRTrainConfig,
+    out: Path,
+    resume: Path | None = None,
+    on_step: Callable[[int, float, float | None], None] | None = None,
+) -> TrainResult:
+    """Train ``config.model``; write ``out`` (best by validation PSNR-Y) and ``out``.last.pt.
+
+    Args:
+        config: the run's settings.
+        out: best checkpoint path; the resumable state goes to ``<out stem>.last.pt``.
+        resume: a ``.last.pt`` (or any) checkpoint of the same model to continue from.
+        on_step: called with (step, loss, latest val PSNR) for progress display.
+    """
+    rank, world = distributed_context()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    seed_everything(config.seed)
+    device = config.device
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError("--device", f"{device} is not available here", "use --device cpu")
+
+    train_pairs = load_sr_dataset(config.train_dir, config.scale)
+    val_pairs = load_sr_dataset(config.val_dir, config.scale, keep_grey=True) if config.val_dir else []
+    model_config = {"scale": config.scale, **config.model_config}
+    model = create_model(config.model, **model_config).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    start_step, best_psnr, losses = 0, None, []
+    generator = torch.Generator().manual_seed(config.seed * 1000 + rank)
+    if resume is not None:
+        state = load_checkpoint(resume)
+        if state.model_name != config.model:
+            raise UsageError(str(resume), f"is a {state.model_name} checkpoint, not {config.model}")
+        model.load_state_dict(state.build_model(resume).state_dict())
+        extra = state.extra
+        if "optimizer" in extra:
+            optimizer.load_state_dict(extra["optimizer"])
+        start_step = int(extra.get("step", 0))
+        best_psnr = state.metrics.get("best_psnr_y")
+        losses = list(extra.get("losses", []))
+        if "generator" in extra:
+            generator.set_state(extra["generator"])
+    sampler = PatchSampler(train_pairs, config.scale, config.lr_patch, generator)
+    train_model: nn.Module = model
+    if world > 1:
+        train_model = nn.parallel.DistributedDataParallel(model, device_ids=[int(os.environ.get("LOCAL_RANK", 0))] if device.startswith("cuda") else None)
+
+    stem = out.with_suffix("")
+    last_path = stem.with_name(stem.name + ".last.pt")
+    best_path: Path | None = out if (resume and out.exists()) else None
+    started = time.monotonic()
+    stopped_by_budget = False
+    latest_val: float | None = best_psnr
+    step = start_step
+    for step in range(start_step + 1, config.steps + 1):
+        model.train()
+        lr_batch, hr_batch = sampler.batch(config.batch_size)
+        for group in optimizer.param_groups:
+            group["lr"] = _cosine_lr(step, config.steps, config.lr)
+        loss = F.l1_loss(train_model(lr_batch.to(device)), hr_batch.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        over_budget = config.max_minutes is not None and (time.monotonic() - started) / 60 >= config.max_minutes
+        if world > 1:  # every rank stops on the same step
+            flag = torch.tensor([1.0 if over_budget else 0.0])
+            dist.all_reduce(flag)
+            over_budget = bool(flag.item() > 0)
+        last = step == config.steps or over_budget
+        if rank == 0 and (step % config.val_every == 0 or last):
+            metrics = evaluate_sr(model, val_pairs, config.scale, device) if val_pairs else {}
+            latest_val = metrics.get("psnr_y")
+            improved = latest_val is not None and (best_psnr is None or latest_val > best_psnr)
+            if improved:
+                best_psnr = latest_val
+            ckpt = _checkpoint(model, config, model_config, step, losses, best_psnr, metrics, optimizer, generator)
+            if improved or not val_pairs:  # the best file is slim: no optimizer state
+                slim = Checkpoint(**{**ckpt.__dict__, "extra": {"step": step}})
+                save_checkpoint(slim, out)
+                best_path = out
+            save_checkpoint(ckpt, last_path)
+        if on_step is not None and rank == 0:
+            on_step(step, loss.item(), latest_val)
+        if over_budget:
+            stopped_by_budget = step < config.steps
+            break
+    minutes = (time.monotonic() - started) / 60
+    return TrainResult(step, losses, best_psnr, best_path, last_path if rank == 0 else None, minutes, stopped_by_budget)
+
+
+def _checkpoint(
+    model: nn.Module,
+    config: SRTrainConfig,
+    model_config: dict,
+    step: int,
+    losses: list[float],
+    best_psnr: float | None,
+    metrics: dict,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+) -> Checkpoint:
+    return Checkpoint(
+        model_name=config.model,
+        config=model_config,
+        task="sr",
+        scale=config.scale,
+        state_dict=model.state_dict(),
+        train_args=asdict(config),
+        metrics={**{f"last_{k}": v for k, v in metrics.items()}, "best_psnr_y": best_psnr, "step": step},
+        extra={"optimizer": optimizer.state_dict(), "step": step, "losses": losses, "generator": generator.get_state()},
+    )
