@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,19 +124,36 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if path.stat().st_size == 0:
         raise CheckpointError(str(path), "is empty")
     try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols; we judge the file
+            warnings.simplefilter("ignore")
+            raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else "refused by the safe loader"
+        reason = _loader_reason(str(exc))
+        if "global" in reason.lower():
+            raise CheckpointError(
+                str(path), "refused: it holds pickled objects that could run code",
+                f"only tensors and plain data load (weights_only=True); loader said: {reason}",
+            ) from exc
         raise CheckpointError(
-            str(path), "refused: it holds pickled objects that could run code",
-            f"only tensors and plain data load (weights_only=True); loader said: {first}",
+            str(path), "refused by the weights-only loader: not a plain tensor checkpoint",
+            f"loader said: {reason}",
         ) from exc
-    except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - zip, EOF, decode and index errors all mean a broken file
         raise CheckpointError(
             str(path), "is not a readable PyTorch checkpoint (truncated or corrupt)",
-            f"re-export or re-download it; loader said: {str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__}",
+            f"re-export or re-download it; loader said: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}",
         ) from exc
     return _from_dict(raw, path)
+
+
+def _loader_reason(message: str) -> str:
+    """The one informative line of torch's weights-only refusal."""
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    for i, line in enumerate(lines):
+        if "WeightsUnpickler error" in line:
+            rest = line.split("WeightsUnpickler error:", 1)[1].strip() or (lines[i + 1] if i + 1 < len(lines) else "")
+            return rest[:160]
+    return (lines[0] if lines else "refused")[:160]
 
 
 def _from_dict(raw: Any, path: Path) -> Checkpoint:

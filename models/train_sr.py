@@ -46,6 +46,7 @@ class SRTrainConfig:
     val_every: int = 1000
     device: str = "cpu"
     threads: int | None = None
+    loss_on: str = "y"  # "y": L1 on BT.601 luma (what PSNR-Y scores), "rgb": L1 on RGB
 
 
 @dataclass
@@ -93,6 +94,13 @@ def evaluate_sr(model: nn.Module, pairs: list[SRPair], scale: int, device: str =
         psnrs.append(psnr_y(sr, hr, crop_border=scale))
         ssims.append(ssim_y(sr, hr, crop_border=scale))
     return {"psnr_y": float(np.mean(psnrs)), "ssim_y": float(np.mean(ssims))}
+
+
+_LUMA = torch.tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1) / 255.0
+
+
+def _luma(rgb: torch.Tensor) -> torch.Tensor:
+    return (rgb * _LUMA.to(rgb.device)).sum(dim=1, keepdim=True)
 
 
 def _cosine_lr(step: int, total: int, base: float) -> float:
@@ -158,7 +166,10 @@ def train_sr(
         lr_batch, hr_batch = sampler.batch(config.batch_size)
         for group in optimizer.param_groups:
             group["lr"] = _cosine_lr(step, config.steps, config.lr)
-        loss = F.l1_loss(train_model(lr_batch.to(device)), hr_batch.to(device))
+        pred, target = train_model(lr_batch.to(device)), hr_batch.to(device)
+        if config.loss_on == "y":
+            pred, target = _luma(pred), _luma(target)
+        loss = F.l1_loss(pred, target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

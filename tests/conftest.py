@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -53,6 +56,17 @@ def build_op(kind: str, channels: int, seed: int, kernel_size: int = 13, max_shi
     else:
         raise ValueError(kind)
     return randomize_batchnorm(op, seed).eval()
+
+
+SHARED_SR = Path(os.environ.get("EDGECONV_SR_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sr"))
+
+
+@pytest.fixture(scope="session")
+def sr_data() -> Path:
+    """The project's shared SR images (Set5, T91): ../shared/data/sr beside the checkout."""
+    if not (SHARED_SR / "Set5").is_dir():
+        pytest.skip(f"shared SR data not found at {SHARED_SR} (set EDGECONV_SR_DATA to its folder)")
+    return SHARED_SR
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from edgeconv import __version__
-from edgeconv.cli import demo, train
+from edgeconv.cli import demo, info, train
 from edgeconv.errors import EdgeConvError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("demo")(demo.demo)
+app.command("info")(info.info)
 app.add_typer(train.app, name="train")
 
 

@@ -33,6 +33,7 @@ def train_sr_command(
     val_every: Annotated[int, typer.Option(help="Validate and checkpoint every N steps.")] = 1000,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     threads: Annotated[int | None, typer.Option(help="Torch CPU threads.")] = None,
+    loss_on: Annotated[str, typer.Option(help="L1 loss on 'y' (luma, what PSNR-Y scores) or 'rgb'.")] = "y",
     resume: Annotated[Path | None, typer.Option(help="Continue from a .last.pt checkpoint.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing --out.")] = False,
 ) -> None:
@@ -57,8 +58,10 @@ def train_sr_command(
     config = SRTrainConfig(
         model=model, model_config=extra, train_dir=str(train_dir), val_dir=str(val_dir) if val_dir else None,
         scale=scale, lr_patch=lr_patch, batch_size=batch_size, steps=steps, lr=lr, seed=seed,
-        max_minutes=max_minutes, val_every=val_every, device=device, threads=threads,
+        max_minutes=max_minutes, val_every=val_every, device=device, threads=threads, loss_on=loss_on,
     )
+    if loss_on not in ("y", "rgb"):
+        raise UsageError("--loss-on", f"must be 'y' or 'rgb', got {loss_on!r}")
     with Progress(
         TextColumn("[bold]train[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("val PSNR-Y {task.fields[val]}"),
