@@ -212,7 +212,7 @@ def measure(size: int, runs: int, workdir: Path) -> dict[str, dict[str, dict[str
         xn = x.numpy()
         row = {"group": group}
         with torch.no_grad():
-            row["pytorch"] = time_calls(lambda: module(x), runs)
+            row["pytorch"] = time_calls(lambda m=module, x=x: m(x), runs)
         row["onnxruntime"] = time_calls(ort_runner(path, xn), runs)
         row["openvino"] = time_calls(openvino_runner(path, xn), runs)
         row["openvino kernels"] = openvino_kernel_ms(path, xn, runs)
@@ -232,7 +232,7 @@ def summarize(results: dict[str, dict]) -> dict[str, dict]:
     """Targets of the foundation issue as ratios, per back end, and the chosen lowering."""
     summary: dict[str, dict] = {}
     for backend in ("onnxruntime", "openvino", "openvino kernels"):
-        def t(name: str) -> float:
+        def t(name: str, backend: str = backend) -> float:
             return results[name][backend]["median_ms"]
 
         block_cost = {
@@ -244,7 +244,9 @@ def summarize(results: dict[str, dict]) -> dict[str, dict]:
             "chosen_lowering": chosen,
             "whole-block cost by lowering (int block + learned block + SR model, ms)": block_cost,
             "int shift block overhead vs no shift": t(f"block / int shift / {chosen}") / t("block / no shift") - 1,
-            "learned shift block overhead vs no shift": t(f"block / learned shift / {chosen}") / t("block / no shift") - 1,
+            "learned shift block overhead vs no shift": t(f"block / learned shift / {chosen}")
+            / t("block / no shift")
+            - 1,
             "SR model overhead vs no shift": t(f"SR model / {chosen}") / t("SR model / no shift") - 1,
             "int shift alone / floor": t(f"int shift / {chosen}") / t("floor (Mul)"),
             "learned shift alone / floor": t(f"learned shift / {chosen}") / t("floor (Mul)"),

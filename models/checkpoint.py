@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import pickle
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,9 +140,14 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     except Exception as exc:  # noqa: BLE001 - zip, EOF, decode and index errors all mean a broken file
         raise CheckpointError(
             str(path), "is not a readable PyTorch checkpoint (truncated or corrupt)",
-            f"re-export or re-download it; loader said: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}",
+            f"re-export or re-download it; loader said: {type(exc).__name__}: {_first_line(exc)}",
         ) from exc
     return _from_dict(raw, path)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:120] if text else ""
 
 
 def _loader_reason(message: str) -> str:

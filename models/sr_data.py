@@ -27,7 +27,8 @@ def image_files(folder: str | Path) -> list[Path]:
         raise UsageError(str(folder), "is not a folder of images")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
-        raise UsageError(str(folder), "holds no images", f"expected files ending in {', '.join(sorted(IMAGE_SUFFIXES))}")
+        suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+        raise UsageError(str(folder), "holds no images", f"expected files ending in {suffixes}")
     return files
 
 

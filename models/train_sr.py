@@ -7,16 +7,12 @@ averages gradients, so every rank holds the same weights; only rank 0 validates 
 
 from __future__ import annotations
 
-import math
-import os
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -24,6 +20,15 @@ from edgeconv.errors import UsageError
 from edgeconv.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from edgeconv.models.registry import create_model
 from edgeconv.models.sr_data import PatchSampler, SRPair, load_sr_dataset, to_tensor
+from edgeconv.models.training import (
+    Budget,
+    check_device,
+    cosine_lr,
+    distributed_context,
+    seed_everything,
+    sync_buffers,
+    wrap_distributed,
+)
 from edgeconv.runtime.sr_metrics import psnr_y, ssim_y
 
 
@@ -62,23 +67,6 @@ class TrainResult:
     stopped_by_budget: bool
 
 
-def distributed_context() -> tuple[int, int]:
-    """(rank, world size), joining the torchrun process group when launched under it."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend=backend)
-    if dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-
 @torch.no_grad()
 def evaluate_sr(model: nn.Module, pairs: list[SRPair], scale: int, device: str = "cpu") -> dict[str, float]:
     """Mean PSNR-Y / SSIM-Y over whole images; output clipped and rounded to 8 bits, as saved."""
@@ -103,10 +91,6 @@ def _luma(rgb: torch.Tensor) -> torch.Tensor:
     return (rgb * _LUMA.to(rgb.device)).sum(dim=1, keepdim=True)
 
 
-def _cosine_lr(step: int, total: int, base: float) -> float:
-    return base * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
-
-
 def train_sr(
     config: SRTrainConfig,
     out: Path,
@@ -122,12 +106,9 @@ def train_sr(
         on_step: called with (step, loss, latest val PSNR) for progress display.
     """
     rank, world = distributed_context()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    seed_everything(config.seed)
+    seed_everything(config.seed, config.threads)
     device = config.device
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError("--device", f"{device} is not available here", "use --device cpu")
+    check_device(device)
 
     train_pairs = load_sr_dataset(config.train_dir, config.scale)
     val_pairs = load_sr_dataset(config.val_dir, config.scale, keep_grey=True) if config.val_dir else []
@@ -150,14 +131,12 @@ def train_sr(
         if "generator" in extra:
             generator.set_state(extra["generator"])
     sampler = PatchSampler(train_pairs, config.scale, config.lr_patch, generator)
-    train_model: nn.Module = model
-    if world > 1:
-        train_model = nn.parallel.DistributedDataParallel(model, device_ids=[int(os.environ.get("LOCAL_RANK", 0))] if device.startswith("cuda") else None)
+    train_model = wrap_distributed(model, device, world)
 
     stem = out.with_suffix("")
     last_path = stem.with_name(stem.name + ".last.pt")
     best_path: Path | None = out if (resume and out.exists()) else None
-    started = time.monotonic()
+    budget = Budget(config.max_minutes, world)
     stopped_by_budget = False
     latest_val: float | None = best_psnr
     step = start_step
@@ -165,7 +144,7 @@ def train_sr(
         model.train()
         lr_batch, hr_batch = sampler.batch(config.batch_size)
         for group in optimizer.param_groups:
-            group["lr"] = _cosine_lr(step, config.steps, config.lr)
+            group["lr"] = cosine_lr(step, config.steps, config.lr)
         pred, target = train_model(lr_batch.to(device)), hr_batch.to(device)
         if config.loss_on == "y":
             pred, target = _luma(pred), _luma(target)
@@ -174,11 +153,7 @@ def train_sr(
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-        over_budget = config.max_minutes is not None and (time.monotonic() - started) / 60 >= config.max_minutes
-        if world > 1:  # every rank stops on the same step
-            flag = torch.tensor([1.0 if over_budget else 0.0])
-            dist.all_reduce(flag)
-            over_budget = bool(flag.item() > 0)
+        over_budget = budget.spent()  # every rank stops on the same step
         last = step == config.steps or over_budget
         if rank == 0 and (step % config.val_every == 0 or last):
             metrics = evaluate_sr(model, val_pairs, config.scale, device) if val_pairs else {}
@@ -197,8 +172,10 @@ def train_sr(
         if over_budget:
             stopped_by_budget = step < config.steps
             break
-    minutes = (time.monotonic() - started) / 60
-    return TrainResult(step, losses, best_psnr, best_path, last_path if rank == 0 else None, minutes, stopped_by_budget)
+    sync_buffers(model, world)
+    return TrainResult(
+        step, losses, best_psnr, best_path, last_path if rank == 0 else None, budget.elapsed_minutes, stopped_by_budget
+    )
 
 
 def _checkpoint(

@@ -58,7 +58,9 @@ def build_op(kind: str, channels: int, seed: int, kernel_size: int = 13, max_shi
     return randomize_batchnorm(op, seed).eval()
 
 
-SHARED_SR = Path(os.environ.get("EDGECONV_SR_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sr"))
+SHARED_SR = Path(
+    os.environ.get("EDGECONV_SR_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sr")
+)
 
 
 @pytest.fixture(scope="session")

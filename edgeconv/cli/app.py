@@ -38,22 +38,15 @@ def version() -> None:
 def main() -> None:
     """Console entry point: run the app, turning known errors into one line."""
     try:
-        app(standalone_mode=False)
+        app()
     except EdgeConvError as exc:
         if os.environ.get("EDGECONV_DEBUG") == "1":
             raise
         typer.echo(f"error: {exc.one_line()}", err=True)
         sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
-"""``edgeconv train``: train SR (and classification) models into self-describing checkpoints.
+"""``edgeconv train``: train SR and classification models into self-describing checkpoints.
 
-Runs as one process, or under ``torchrun --nproc_per_node N edgeconv train ...`` with DDP.
+Runs as one process, or under ``torchrun --nproc_per_node N edgeconv train ...`` with DDP
+(gloo on CPU, NCCL on GPUs); rank 0 validates and writes checkpoints.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -16,10 +19,47 @@ from edgeconv.errors import UsageError
 app = typer.Typer(help="Train models into edgeconv checkpoints.", no_args_is_help=True)
 
 
+@contextmanager
+def training_progress(total: int, metric: str, fmt: Callable[[float], str]) -> Iterator[Callable]:
+    """A rich progress bar with loss and the latest validation metric; yields the step callback."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]train[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TextColumn("loss {task.fields[loss]:.4f}"), TextColumn(f"val {metric} {{task.fields[val]}}"),
+        TimeElapsedColumn(),
+    ) as progress:
+        task = progress.add_task("train", total=total, loss=float("nan"), val="-")
+
+        def on_step(step: int, loss: float, val: float | None) -> None:
+            progress.update(task, completed=step, loss=loss, val=fmt(val) if val is not None else "-")
+
+        yield on_step
+
+
+def check_output(out: Path, force: bool, resume: Path | None) -> None:
+    """Refuse to overwrite without --force, and a folder that does not exist."""
+    if out.exists() and not force and resume is None:
+        raise UsageError(str(out), "already exists", "pass --force to overwrite or --resume to continue")
+    if not out.parent.is_dir():
+        raise UsageError(str(out.parent), "is not an existing folder")
+
+
+def parse_model_config(text: str) -> dict:
+    """``--model-config`` JSON -> keyword arguments."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError("--model-config", f"is not JSON: {exc.msg}") from exc
+    if not isinstance(value, dict):
+        raise UsageError("--model-config", "must be a JSON object of keyword arguments")
+    return value
+
+
 @app.command("sr")
 def train_sr_command(
     train_dir: Annotated[Path, typer.Option("--data", help="HR image folder (T91) or a DIV2K root.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Best checkpoint (.pt); the resumable state goes beside it as .last.pt.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Best checkpoint (.pt); resumable state as .last.pt.")],
     model: Annotated[str, typer.Option(help="Registered model name.")] = "edge_sr",
     model_config: Annotated[str, typer.Option("--model-config", help="JSON keyword arguments for the model.")] = "{}",
     val_dir: Annotated[Path | None, typer.Option("--val", help="Evaluation folder (Set5) for PSNR-Y.")] = None,
@@ -37,42 +77,67 @@ def train_sr_command(
     resume: Annotated[Path | None, typer.Option(help="Continue from a .last.pt checkpoint.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing --out.")] = False,
 ) -> None:
-    """Train an SR model with L1 loss on random patches; keep the best Set5 PSNR-Y.
+    """Train an SR model with L1 loss on random patches; keep the best validation PSNR-Y.
 
-    Example: edgeconv train sr --data ../shared/data/sr/T91 --val ../shared/data/sr/Set5 -o edge_sr_x2.pt --max-minutes 30
+    Example: edgeconv train sr --data T91/ --val Set5/ -o edge_sr_x2.pt --steps 16000 --batch-size 32
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from edgeconv.models.train_sr import SRTrainConfig, train_sr
 
     if scale not in (2, 3, 4):
         raise UsageError("--scale", f"must be 2, 3 or 4, got {scale}")
-    if out.exists() and not force and resume is None:
-        raise UsageError(str(out), "already exists", "pass --force to overwrite or --resume to continue")
-    if not out.parent.is_dir():
-        raise UsageError(str(out.parent), "is not an existing folder")
-    try:
-        extra = json.loads(model_config)
-    except json.JSONDecodeError as exc:
-        raise UsageError("--model-config", f"is not JSON: {exc.msg}") from exc
-    config = SRTrainConfig(
-        model=model, model_config=extra, train_dir=str(train_dir), val_dir=str(val_dir) if val_dir else None,
-        scale=scale, lr_patch=lr_patch, batch_size=batch_size, steps=steps, lr=lr, seed=seed,
-        max_minutes=max_minutes, val_every=val_every, device=device, threads=threads, loss_on=loss_on,
-    )
     if loss_on not in ("y", "rgb"):
         raise UsageError("--loss-on", f"must be 'y' or 'rgb', got {loss_on!r}")
-    with Progress(
-        TextColumn("[bold]train[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("val PSNR-Y {task.fields[val]}"),
-        TimeElapsedColumn(),
-    ) as progress:
-        task = progress.add_task("train", total=steps, loss=float("nan"), val="-")
-
-        def on_step(step: int, loss: float, val: float | None) -> None:
-            progress.update(task, completed=step, loss=loss, val=f"{val:.2f} dB" if val else "-")
-
+    check_output(out, force, resume)
+    config = SRTrainConfig(
+        model=model, model_config=parse_model_config(model_config), train_dir=str(train_dir),
+        val_dir=str(val_dir) if val_dir else None, scale=scale, lr_patch=lr_patch, batch_size=batch_size,
+        steps=steps, lr=lr, seed=seed, max_minutes=max_minutes, val_every=val_every, device=device,
+        threads=threads, loss_on=loss_on,
+    )
+    with training_progress(steps, "PSNR-Y", lambda v: f"{v:.2f} dB") as on_step:
         result = train_sr(config, out, resume=resume, on_step=on_step)
     best = f"{result.best_psnr:.2f} dB" if result.best_psnr else "n/a"
     why = " (stopped by --max-minutes)" if result.stopped_by_budget else ""
     typer.echo(f"trained {result.steps} steps in {result.minutes:.1f} min{why}; best val PSNR-Y {best}; wrote {out}")
+
+
+@app.command("cls")
+def train_cls_command(
+    data: Annotated[Path, typer.Option("--data", help="CIFAR-100 root (cifar-100-python) or an image-folder root.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Best checkpoint (.pt); resumable state as .last.pt.")],
+    dataset: Annotated[str, typer.Option(help="cifar100 or folder (root/<class>/<image>, DTD).")] = "cifar100",
+    val_data: Annotated[Path | None, typer.Option("--val", help="Validation root (folder datasets).")] = None,
+    model: Annotated[str, typer.Option(help="Registered model name.")] = "resnet18_cifar",
+    variant: Annotated[str, typer.Option(help="3x3 conv variant of the ResNet.")] = "plain",
+    model_config: Annotated[str, typer.Option("--model-config", help="JSON keyword arguments for the model.")] = "{}",
+    image_size: Annotated[int, typer.Option(help="Side images are resized/cropped to (folder datasets).")] = 32,
+    steps: Annotated[int, typer.Option(help="SGD steps (cosine schedule).")] = 5000,
+    batch_size: Annotated[int, typer.Option(help="Images per step.")] = 128,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed for weights, sampling and augmentation.")] = 0,
+    max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (checkpoint saved).")] = None,
+    val_every: Annotated[int, typer.Option(help="Validate and checkpoint every N steps.")] = 500,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    threads: Annotated[int | None, typer.Option(help="Torch CPU threads.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue from a .last.pt checkpoint.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing --out.")] = False,
+) -> None:
+    """Train a classifier (ResNet-18 with any conv variant) on CIFAR-100 or texture folders.
+
+    Example: edgeconv train cls --data data/cifar-100-python --variant shiftwise-rotational -o rn18.pt
+    """
+    from edgeconv.models.train_cls import ClsTrainConfig, train_cls
+
+    check_output(out, force, resume)
+    extra = {"variant": variant, **parse_model_config(model_config)}
+    config = ClsTrainConfig(
+        model=model, model_config=extra, dataset=dataset, data=str(data),
+        val_data=str(val_data) if val_data else None, image_size=image_size, batch_size=batch_size,
+        steps=steps, lr=lr, seed=seed, max_minutes=max_minutes, val_every=val_every, device=device,
+        threads=threads,
+    )
+    with training_progress(steps, "acc", lambda v: f"{v:.1%}") as on_step:
+        result = train_cls(config, out, resume=resume, on_step=on_step)
+    best = f"{result.best_accuracy:.2%}" if result.best_accuracy is not None else "n/a"
+    why = " (stopped by --max-minutes)" if result.stopped_by_budget else ""
+    typer.echo(f"trained {result.steps} steps in {result.minutes:.1f} min{why}; best val accuracy {best}; wrote {out}")

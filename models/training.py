@@ -1,0 +1,84 @@
+"""What SR and classification training share: process group, seeding, schedule, budget, saving."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from edgeconv.errors import UsageError
+
+
+def distributed_context() -> tuple[int, int]:
+    """(rank, world size), joining the torchrun process group when launched under it."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def wrap_distributed(model: nn.Module, device: str, world: int) -> nn.Module:
+    """DDP around ``model`` when more than one process trains; the model itself otherwise."""
+    if world == 1:
+        return model
+    ids = [int(os.environ.get("LOCAL_RANK", 0))] if device.startswith("cuda") else None
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
+def sync_buffers(model: nn.Module, world: int) -> None:
+    """Copy rank 0's buffers (BatchNorm running stats) to every rank.
+
+    DDP averages gradients, so parameters agree, and it broadcasts buffers from rank 0 before
+    each forward; after the last step each rank still holds its own batch's statistics. This
+    makes every rank end with rank 0's, which is what the checkpoints hold.
+    """
+    if world > 1:
+        for buffer in model.buffers():
+            dist.broadcast(buffer.data, src=0)
+
+
+def seed_everything(seed: int, threads: int | None = None) -> None:
+    """Seed torch and numpy and ask torch for deterministic kernels."""
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def check_device(device: str) -> None:
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError("--device", f"{device} is not available here", "use --device cpu")
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise UsageError("--device", f"unknown device {device!r}", "use cpu, cuda or cuda:N")
+
+
+def cosine_lr(step: int, total: int, base: float) -> float:
+    """Cosine decay from ``base`` at step 0 to 0 at ``total``."""
+    return base * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+
+
+class Budget:
+    """A wall-clock budget in minutes that every rank agrees on."""
+
+    def __init__(self, minutes: float | None, world: int) -> None:
+        self.minutes, self.world, self.started = minutes, world, time.monotonic()
+
+    @property
+    def elapsed_minutes(self) -> float:
+        return (time.monotonic() - self.started) / 60
+
+    def spent(self) -> bool:
+        over = self.minutes is not None and self.elapsed_minutes >= self.minutes
+        if self.world > 1:
+            flag = torch.tensor([1.0 if over else 0.0])
+            dist.all_reduce(flag)
+            over = bool(flag.item() > 0)
+        return over

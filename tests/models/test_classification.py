@@ -1,0 +1,107 @@
+"""ResNet-18 variants, CIFAR-100 python files, image folders, and classification training."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from edgeconv.errors import UsageError
+from edgeconv.export import to_deploy
+from edgeconv.models import create_model
+from edgeconv.models.checkpoint import load_checkpoint
+from edgeconv.models.cls_data import load_cifar100, load_image_folder
+from edgeconv.models.resnet_cifar import CONV_VARIANTS
+from edgeconv.models.train_cls import ClsTrainConfig, train_cls
+
+
+@pytest.mark.parametrize("variant", CONV_VARIANTS)
+def test_every_variant_trains_and_deploys(variant: str) -> None:
+    torch.manual_seed(0)
+    model = create_model("resnet18_cifar", variant=variant, width=8, num_classes=10)
+    x = torch.randn(4, 3, 32, 32)
+    logits = model.train()(x)
+    assert logits.shape == (4, 10)
+    logits.logsumexp(1).mean().backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+    model.eval()
+    deployed = to_deploy(model, "conv")
+    assert not [m for m in deployed.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    with torch.no_grad():
+        torch.testing.assert_close(deployed(x), model(x), atol=1e-4, rtol=1e-4)
+
+
+def test_variants_differ_only_in_the_conv_slot() -> None:
+    plain = create_model("resnet18_cifar", variant="plain", width=8)
+    jitter = create_model("resnet18_cifar", variant="jitter-channel", width=8)
+    assert [n for n, _ in plain.named_parameters()] == [
+        n.replace("conv1.conv.", "conv1.").replace("conv2.conv.", "conv2.") for n, _ in jitter.named_parameters()
+    ]
+
+
+def test_unknown_variant_and_model_names_list_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="is not one of plain, jitter-random"):
+        create_model("resnet18_cifar", variant="dilated")
+    with pytest.raises(UsageError, match="known models: .*resnet18_cifar"):
+        create_model("resnet50")
+
+
+def write_cifar(root: Path, n: int, seed: int) -> None:
+    folder = root / "cifar-100-python"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for split in ("train", "test"):
+        labels = rng.integers(0, 100, n)
+        data = np.zeros((n, 3072), dtype=np.uint8)
+        for i, y in enumerate(labels):  # learnable: the class sets the mean colour
+            data[i] = np.clip(rng.normal(y * 2.5, 20, 3072), 0, 255).astype(np.uint8)
+        with (folder / split).open("wb") as f:
+            pickle.dump({b"data": data, b"fine_labels": labels.tolist(), b"coarse_labels": [0] * n}, f)
+
+
+def test_cifar_files_load_as_torchvision_lays_them_out(tmp_path: Path) -> None:
+    write_cifar(tmp_path, 20, 0)
+    images, labels = load_cifar100(tmp_path, "train")
+    assert images.shape == (20, 32, 32, 3) and images.dtype == np.uint8
+    assert labels.shape == (20,) and labels.max() < 100
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_cifar_file_that_would_run_code_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    (folder / "train").write_bytes(pickle.dumps({b"data": Evil()}))
+    with pytest.raises(UsageError, match=r"is not a CIFAR python batch file: global builtins.print is not allowed"):
+        load_cifar100(tmp_path, "train")
+
+
+def test_image_folder_classes(tmp_path: Path) -> None:
+    for cls, colour in (("banded", (200, 10, 10)), ("dotted", (10, 200, 10))):
+        (tmp_path / cls).mkdir()
+        for i in range(3):
+            Image.new("RGB", (50 + i, 40), colour).save(tmp_path / cls / f"{i}.jpg")
+    images, labels, names = load_image_folder(tmp_path, 32)
+    assert images.shape == (6, 32, 32, 3) and names == ["banded", "dotted"]
+    assert labels.tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_classification_training_is_seeded_and_checkpoints(tmp_path: Path) -> None:
+    write_cifar(tmp_path, 64, 1)
+    cfg = ClsTrainConfig(model="resnet18_cifar", model_config={"width": 8}, data=str(tmp_path),
+                         batch_size=16, steps=8, val_every=4, threads=1, lr=0.05)
+    a = train_cls(cfg, tmp_path / "a.pt")
+    b = train_cls(cfg, tmp_path / "b.pt")
+    np.testing.assert_allclose(a.losses, b.losses, atol=1e-6, rtol=0)
+    ckpt = load_checkpoint(tmp_path / "a.pt")
+    assert ckpt.task == "cls" and ckpt.config["num_classes"] == 100
+    assert 0.0 <= ckpt.metrics["best_accuracy"] <= 1.0
+    model = ckpt.build_model(tmp_path / "a.pt")
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 100)

@@ -1,0 +1,90 @@
+"""SR data loaders on images the tests make: HR folders, DIV2K layout, patches, eval folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from edgeconv.errors import UsageError
+from edgeconv.models.sr_data import (
+    PatchSampler,
+    bicubic_downscale,
+    load_div2k,
+    load_hr_folder,
+    load_sr_dataset,
+)
+
+
+def write_images(folder: Path, sizes: list[tuple[int, int]], mode: str = "RGB") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i, (w, h) in enumerate(sizes):
+        shape = (h, w, 3) if mode == "RGB" else (h, w)
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode).save(folder / f"img{i}.png")
+
+
+def test_hr_folder_crops_to_a_multiple_and_downscales(tmp_path: Path) -> None:
+    write_images(tmp_path, [(101, 67), (64, 64)])
+    pairs = load_hr_folder(tmp_path, 3)
+    assert [p.hr.shape for p in pairs] == [(66, 99, 3), (63, 63, 3)]
+    assert [p.lr.shape for p in pairs] == [(22, 33, 3), (21, 21, 3)]
+    np.testing.assert_array_equal(pairs[0].lr, bicubic_downscale(pairs[0].hr, 3))
+
+
+def test_grey_images_stay_single_channel_for_scoring(tmp_path: Path) -> None:
+    write_images(tmp_path, [(40, 30)], mode="L")
+    (pair,) = load_hr_folder(tmp_path, 2, keep_grey=True)
+    assert pair.hr.shape == (30, 40) and pair.lr.shape == (15, 20)
+    (rgb,) = load_hr_folder(tmp_path, 2)
+    assert rgb.hr.shape == (30, 40, 3)
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    img = Image.new("RGB", (40, 20), (255, 0, 0))
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees on display
+    img.save(tmp_path / "rot.jpg", exif=exif)
+    (pair,) = load_hr_folder(tmp_path, 2)
+    assert pair.hr.shape[:2] == (40, 20)
+
+
+def test_div2k_layout_pairs_hr_with_its_lr(tmp_path: Path) -> None:
+    write_images(tmp_path / "DIV2K_train_HR", [(64, 48)])
+    lr_dir = tmp_path / "DIV2K_train_LR_bicubic" / "X2"
+    lr_dir.mkdir(parents=True)
+    hr = Image.open(tmp_path / "DIV2K_train_HR" / "img0.png")
+    hr.resize((32, 24), Image.BICUBIC).save(lr_dir / "img0x2.png")
+    (pair,) = load_div2k(tmp_path, 2)
+    assert pair.hr.shape == (48, 64, 3) and pair.lr.shape == (24, 32, 3)
+    assert len(load_sr_dataset(tmp_path, 2)) == 1  # recognised as DIV2K
+
+
+def test_div2k_missing_lr_twin_is_named(tmp_path: Path) -> None:
+    write_images(tmp_path / "DIV2K_train_HR", [(64, 48)])
+    (tmp_path / "DIV2K_train_LR_bicubic" / "X2").mkdir(parents=True)
+    with pytest.raises(UsageError, match=r"img0x2.png \| is missing, the LR twin of img0.png"):
+        load_div2k(tmp_path, 2)
+
+
+def test_empty_folder_and_non_image_file(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="holds no images"):
+        load_hr_folder(tmp_path, 2)
+    (tmp_path / "notes.png").write_text("not an image")
+    with pytest.raises(UsageError, match=r"notes.png \| cannot be read as an image"):
+        load_hr_folder(tmp_path, 2)
+
+
+def test_patches_are_aligned_seeded_and_augmented(tmp_path: Path, astronaut: np.ndarray) -> None:
+    Image.fromarray(astronaut[:200, :240]).save(tmp_path / "a.png")
+    pairs = load_hr_folder(tmp_path, 2)
+    batches = [PatchSampler(pairs, 2, 16, torch.Generator().manual_seed(3)).batch(8) for _ in range(2)]
+    assert torch.equal(batches[0][0], batches[1][0]) and torch.equal(batches[0][1], batches[1][1])
+    lr, hr = batches[0]
+    assert lr.shape == (8, 3, 16, 16) and hr.shape == (8, 3, 32, 32)
+    # each LR patch is the bicubic downscale of its HR patch, up to border effects of the crop
+    down = torch.nn.functional.avg_pool2d(hr, 2)
+    assert float((down - lr)[..., 2:-2, 2:-2].abs().mean()) < 0.03
