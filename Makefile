@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(VENV)/bin/edgeconv demo --out out/demo --force
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

@@ -138,15 +138,14 @@ def cases() -> dict[str, tuple[str, Callable[[str], nn.Module], int]]:
 # --- timing ----------------------------------------------------------------------------------
 
 
-def time_calls(fn: Callable[[], object], runs: int, warmup: int = 5) -> dict[str, float]:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1e3)
+def summarize_samples(samples: list[float]) -> dict[str, float]:
     return {"median_ms": statistics.median(samples), "p90_ms": float(np.percentile(samples, 90))}
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1e3
 
 
 def ort_runner(path: Path, x: np.ndarray) -> Callable[[], object]:
@@ -176,31 +175,34 @@ def openvino_runner(path: Path, x: np.ndarray) -> Callable[[], object]:
     return lambda: request.infer({0: x})
 
 
-def openvino_kernel_ms(path: Path, x: np.ndarray, runs: int) -> dict[str, float]:
-    """Median time of OpenVINO's own nodes, Reorders excluded (from its performance counters).
+def openvino_kernel_runner(path: Path, x: np.ndarray) -> Callable[[], float]:
+    """One inference, returning OpenVINO's own node time with Reorders excluded (perf counters).
 
     A lone op pays a Reorder from OpenVINO's blocked layout back to NCHW that a whole network
     pays once; this column shows what the op itself costs inside a network.
     """
     request = openvino_request(path, x, perf_count=True)
-    for _ in range(5):
+
+    def run() -> float:
         request.infer({0: x})
-    samples = []
-    for _ in range(runs):
-        request.infer({0: x})
-        samples.append(
-            sum(
-                p.real_time.total_seconds() * 1e3
-                for p in request.get_profiling_info()
-                if p.node_type != "Reorder" and str(p.status).endswith("EXECUTED")
-            )
+        return sum(
+            p.real_time.total_seconds() * 1e3
+            for p in request.get_profiling_info()
+            if p.node_type != "Reorder" and str(p.status).endswith("EXECUTED")
         )
-    return {"median_ms": statistics.median(samples), "p90_ms": float(np.percentile(samples, 90))}
+
+    return run
 
 
-def measure(size: int, runs: int, workdir: Path) -> dict[str, dict[str, dict[str, float]]]:
+def measure(size: int, runs: int, workdir: Path, warmup: int = 5) -> dict[str, dict[str, dict[str, float]]]:
+    """Time every case on every back end, interleaved: round r runs each (case, back end) once.
+
+    Interleaving spreads machine noise (other processes, clocks) evenly over the cases that
+    the ratios compare, instead of letting it land on whichever case ran during a burst.
+    """
     torch.set_num_threads(THREADS)
-    results: dict[str, dict[str, dict[str, float]]] = {}
+    runners: dict[tuple[str, str], Callable[[], object]] = {}
+    groups: dict[str, str] = {}
     for name, (group, factory, channels) in cases().items():
         torch.manual_seed(0)
         module = factory("slice").eval()
@@ -210,16 +212,35 @@ def measure(size: int, runs: int, workdir: Path) -> dict[str, dict[str, dict[str
         proto, _ = simplify_onnx(export_onnx(module, x))
         path.write_bytes(proto.SerializeToString())
         xn = x.numpy()
-        row = {"group": group}
-        with torch.no_grad():
-            row["pytorch"] = time_calls(lambda m=module, x=x: m(x), runs)
-        row["onnxruntime"] = time_calls(ort_runner(path, xn), runs)
-        row["openvino"] = time_calls(openvino_runner(path, xn), runs)
-        row["openvino kernels"] = openvino_kernel_ms(path, xn, runs)
+
+        def torch_call(m: nn.Module = module, t: torch.Tensor = x) -> object:
+            with torch.no_grad():
+                return m(t)
+
+        runners[name, "pytorch"] = torch_call
+        runners[name, "onnxruntime"] = ort_runner(path, xn)
+        runners[name, "openvino"] = openvino_runner(path, xn)
+        kernels = openvino_kernel_runner(path, xn)
+        runners[name, "openvino kernels"] = kernels
+        groups[name] = group
+    samples: dict[tuple[str, str], list[float]] = {key: [] for key in runners}
+    for _ in range(warmup):
+        for fn in runners.values():
+            fn()
+    for _ in range(runs):
+        for key, fn in runners.items():
+            if key[1] == "openvino kernels":
+                samples[key].append(float(fn()))  # type: ignore[arg-type]
+            else:
+                samples[key].append(timed(fn))
+    results: dict[str, dict] = {}
+    for name, group in groups.items():
+        row: dict = {"group": group}
+        for backend in BACKENDS:
+            row[backend] = summarize_samples(samples[name, backend])
         results[name] = row
         print(
-            f"  {size:>3}  {name:<36} "
-            + "  ".join(f"{b}: {row[b]['median_ms']:8.2f}" for b in BACKENDS),
+            f"  {size:>3}  {name:<36} " + "  ".join(f"{b}: {row[b]['median_ms']:8.2f}" for b in BACKENDS),
             flush=True,
         )
     return results

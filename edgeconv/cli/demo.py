@@ -1,10 +1,10 @@
-"""``edgeconv demo``: the longest end-to-end path that exists so far, on a real image.
+"""``edgeconv demo``: the longest end-to-end path that exists so far, on real images.
 
-Builds the default shift SR model (``shift_sr`` x2), rewrites it to its deploy form with both
-lowerings, exports and simplifies each to ONNX, audits the graph, runs it in ONNX Runtime on a
-Set5 image (or scikit-image's astronaut when Set5 is not beside the checkout) and prints how
-each step matched PyTorch. Weights are seeded, not trained: the trained default model arrives
-with the training issue.
+Loads the shipped default checkpoint (trained ``edge_sr`` x2; a seeded untrained model only if
+the checkpoint is absent), rewrites it to its deploy form with both lowerings, exports and
+simplifies each to ONNX, audits the graph, runs it in ONNX Runtime on Set5 (or scikit-image's
+astronaut when Set5 is not beside the checkout) and prints, per lowering, how it matched
+PyTorch and what PSNR-Y it scores against the HR images.
 """
 
 from __future__ import annotations
@@ -18,38 +18,40 @@ import typer
 
 from edgeconv.errors import UsageError
 
-SET5_CANDIDATES = [
-    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sr" / "Set5" / "butterfly.png",
-]
+SET5 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sr" / "Set5"
 
 
-def load_demo_image(max_side: int = 128) -> tuple[np.ndarray, str]:
-    """A real RGB image (H, W, 3) float32 in [0, 1], cropped to ``max_side``, and its source."""
-    from PIL import Image
+def demo_images(scale: int, max_side: int) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], str]:
+    """[(name, lr uint8 HWC, hr uint8 HWC)] cropped to ``max_side`` HR pixels, and their source."""
+    from edgeconv.models.sr_data import SRPair, bicubic_downscale, crop_to_multiple, load_hr_folder
 
-    for path in SET5_CANDIDATES:
-        if path.is_file():
-            with Image.open(path) as img:
-                rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-            return rgb[:max_side, :max_side], str(path)
-    try:
-        from skimage import data
-    except ImportError as exc:
-        raise UsageError(
-            "demo image", "no Set5 image beside the checkout and scikit-image is not installed",
-            "install the dev extra: pip install 'edgeconv[dev]'",
-        ) from exc
-    return data.astronaut()[:max_side, :max_side].astype(np.float32) / 255.0, "skimage.data.astronaut"
+    if SET5.is_dir():
+        pairs, source = load_hr_folder(SET5, scale), str(SET5)
+    else:
+        try:
+            from skimage import data
+        except ImportError as exc:
+            raise UsageError(
+                "demo images", "no Set5 beside the checkout and scikit-image is not installed",
+                "install the dev extra: pip install 'edgeconv[dev]'",
+            ) from exc
+        hr = crop_to_multiple(data.astronaut(), scale)
+        pairs, source = [SRPair("astronaut", hr, bicubic_downscale(hr, scale))], "skimage.data.astronaut"
+    out = []
+    for p in pairs:
+        hr = crop_to_multiple(p.hr[:max_side, :max_side], scale)
+        out.append((p.name, bicubic_downscale(hr, scale), hr))
+    return out, source
 
 
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the exported ONNX files.")] = Path("out/demo"),
-    size: Annotated[int, typer.Option(help="Side of the LR crop fed to the model.")] = 128,
+    max_side: Annotated[int, typer.Option(help="Crop HR images to at most this side (speed).")] = 512,
     force: Annotated[bool, typer.Option(help="Overwrite files already in --out.")] = False,
 ) -> None:
-    """Rewrite, export, simplify, audit and run the default shift SR model on a real image.
+    """Export the default SR model both ways, audit it and score it in ONNX Runtime on Set5.
 
-    Example: edgeconv demo --out out/demo --size 96
+    Example: edgeconv demo --out out/demo --max-side 256
     """
     import onnxruntime as ort
     import torch
@@ -62,44 +64,53 @@ def demo(
     from edgeconv.export.onnx_export import export_onnx
     from edgeconv.export.simplify import simplify_onnx
     from edgeconv.models import create_model
+    from edgeconv.models.checkpoint import load_checkpoint
+    from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+    from edgeconv.models.sr_data import to_tensor
+    from edgeconv.runtime.sr_metrics import psnr_y
 
     console = Console()
-    if size < 1:
-        raise UsageError("--size", f"must be >= 1, got {size}")
-    targets = {low: out / f"shift_sr_x2.{low}.onnx" for low in ("slice", "conv")}
+    if max_side < 8:
+        raise UsageError("--max-side", f"must be >= 8, got {max_side}")
+    targets = {low: out / f"edge_sr_x2.{low}.onnx" for low in ("slice", "conv")}
     existing = [str(p) for p in targets.values() if p.exists()]
     if existing and not force:
         raise UsageError(existing[0], "already exists", "pass --force to overwrite")
+    if DEFAULT_CHECKPOINT.is_file():
+        model, origin = load_checkpoint(DEFAULT_CHECKPOINT).build_model(DEFAULT_CHECKPOINT), "trained"
+    else:
+        torch.manual_seed(0)
+        model, origin = create_model("edge_sr", scale=2).eval(), "untrained (no shipped checkpoint)"
+    images, source = demo_images(2, max_side)
     out.mkdir(parents=True, exist_ok=True)
 
-    image, source = load_demo_image(size)
-    x = torch.from_numpy(image).permute(2, 0, 1)[None].contiguous()
-    torch.manual_seed(0)
-    model = create_model("shift_sr", scale=2).eval()
-    with torch.no_grad():
-        reference = model(x)
-
-    table = Table(title=f"shift_sr x2 on {source} ({x.shape[2]}x{x.shape[3]})")
-    for col in ("lowering", "deploy vs eval", "simplify", "graph ops", "audit", "ORT vs PyTorch", "ORT ms"):
+    table = Table(title=f"edge_sr x2, {origin}, on {source}")
+    for col in ("lowering", "deploy vs eval", "simplify", "graph ops", "audit", "ORT vs PyTorch", "PSNR-Y", "ORT ms"):
         table.add_column(col)
     for lowering, path in targets.items():
         deployed = to_deploy(model, lowering)
-        with torch.no_grad():
-            deploy_err = float((deployed(x) - reference).abs().max())
-        proto, tool = simplify_onnx(export_onnx(deployed, x))
+        example = to_tensor(images[0][1])[None]
+        proto, tool = simplify_onnx(export_onnx(deployed, example))
         audit = audit_graph(proto)
         write_bytes_atomic(path, proto.SerializeToString())
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        got = session.run(None, {"input": x.numpy()})[0]
-        start = time.perf_counter()
-        for _ in range(5):
-            session.run(None, {"input": x.numpy()})
-        ms = (time.perf_counter() - start) / 5 * 1e3
-        ort_err = float(np.abs(got - reference.numpy()).max())
+        deploy_err = ort_err = seconds = 0.0
+        scores = []
+        for _, lr, hr in images:
+            x = to_tensor(lr)[None]
+            with torch.no_grad():
+                reference = model(x)
+                deploy_err = max(deploy_err, float((deployed(x) - reference).abs().max()))
+            start = time.perf_counter()
+            got = session.run(None, {"input": x.numpy()})[0]
+            seconds += time.perf_counter() - start
+            ort_err = max(ort_err, float(np.abs(got - reference.numpy()).max()))
+            sr = np.round(np.clip(got[0].transpose(1, 2, 0), 0, 1) * 255) / 255
+            scores.append(psnr_y(sr, hr / 255.0, crop_border=2))
         ops = ", ".join(f"{op}:{n}" for op, n in audit.histogram.most_common(4))
         table.add_row(
-            lowering, f"{deploy_err:.1e}", tool, ops,
-            "clean" if audit else "; ".join(audit.violations), f"{ort_err:.1e}", f"{ms:.1f}",
+            lowering, f"{deploy_err:.1e}", tool, ops, "clean" if audit else "; ".join(audit.violations),
+            f"{ort_err:.1e}", f"{np.mean(scores):.2f} dB", f"{seconds / len(images) * 1e3:.1f}",
         )
         if deploy_err > 1e-5 or ort_err > 1e-4 or not audit:
             console.print(table)
