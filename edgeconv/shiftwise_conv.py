@@ -121,6 +121,8 @@ class ShiftwiseConv(DynamicModule):
         rotation: rotate the features of four channel groups by 0/90/180/270 degrees.
         stride: stride of the pointwise mix.
         bias: bias of the pointwise mix.
+        norm: BatchNorm after the strips (the paper's form); ``False`` drops it, as tiny SR
+            networks prefer (EDSR: BN hurts super-resolution).
     """
 
     def __init__(
@@ -133,6 +135,7 @@ class ShiftwiseConv(DynamicModule):
         rotation: bool = False,
         stride: int = 1,
         bias: bool = True,
+        norm: bool = True,
     ) -> None:
         super().__init__()
         if small_kernel % 2 == 0 or small_kernel < 1:
@@ -159,7 +162,7 @@ class ShiftwiseConv(DynamicModule):
             groups=in_channels,
             bias=False,
         )
-        self.bn = nn.BatchNorm2d(in_channels)
+        self.bn: nn.Module = nn.BatchNorm2d(in_channels) if norm else nn.Identity()
         self.pointwise = nn.Conv2d(in_channels, out_channels, 1, stride, bias=bias)
 
     @property
@@ -184,7 +187,11 @@ class ShiftwiseConv(DynamicModule):
 
     def to_static(self, lowering: Lowering = "slice") -> nn.Module:
         check_lowering(lowering)
-        scale, shift = _bn_affine(self.bn)
+        if isinstance(self.bn, nn.BatchNorm2d):
+            scale, shift = _bn_affine(self.bn)
+        else:
+            scale = torch.ones(self.in_channels)
+            shift = torch.zeros(self.in_channels)
         per_channel = len(self.directions) * self.nk
         weight = self.small.weight.detach() * scale.repeat_interleave(per_channel).view(-1, 1, 1, 1)
         pointwise = nn.Conv2d(

@@ -55,9 +55,9 @@ class ShiftMixBlock(nn.Module):
 class ShiftwiseBlock(nn.Module):
     """Large anisotropic context: rotational ShiftwiseConv + PReLU, residual."""
 
-    def __init__(self, channels: int, kernel_size: int, rotation: bool = True) -> None:
+    def __init__(self, channels: int, kernel_size: int, rotation: bool = True, norm: bool = False) -> None:
         super().__init__()
-        self.shiftwise = ShiftwiseConv(channels, channels, kernel_size=kernel_size, rotation=rotation)
+        self.shiftwise = ShiftwiseConv(channels, channels, kernel_size=kernel_size, rotation=rotation, norm=norm)
         self.act = nn.PReLU(channels)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -73,13 +73,34 @@ def _tail(channels: int, scale: int) -> nn.Conv2d:
 
 
 @register_model
-def edge_sr(scale: int = 2, channels: int = 24, kernel_size: int = 9) -> LumaSR:
-    """The default edge model (~3.5k MACs per LR pixel at x2): shift-mix block + ShiftwiseConv block."""
+def edge_sr(
+    scale: int = 2, channels: int = 24, mix_blocks: int = 1, kernel_size: int = 9, norm: bool = False
+) -> LumaSR:
+    """The default edge model (~3.5k MACs per LR pixel at x2): shift-mix block + ShiftwiseConv block.
+
+    ``norm=False``: no BatchNorm in the ShiftwiseConv (BN hurts SR, and its batch statistics make
+    small-patch training and full-image inference disagree).
+    """
     body = nn.Sequential(
         _head(channels),
-        ShiftMixBlock(channels),
-        ShiftwiseBlock(channels, kernel_size),
+        *[ShiftMixBlock(channels) for _ in range(mix_blocks)],
+        ShiftwiseBlock(channels, kernel_size, norm=norm),
         _tail(channels, scale),
+    )
+    return LumaSR(body, scale)
+
+
+@register_model
+def jitter_edge_sr(scale: int = 2, channels: int = 16, init_shift: float = 0.25) -> LumaSR:
+    """The plain edge baseline with learnable per-channel shifts (Active Shift) before its convs.
+
+    Same convs and MACs as ``plain_edge_sr`` plus one fixed depthwise 3x3 per shift at deploy.
+    """
+    body = nn.Sequential(
+        _head(channels),
+        JitterConv(channels, channels, 3, mode="learnable", max_shift=2, init_shift=init_shift),
+        nn.PReLU(channels),
+        JitterConv(channels, scale * scale, 3, mode="learnable", max_shift=2, init_shift=init_shift),
     )
     return LumaSR(body, scale)
 

@@ -34,6 +34,7 @@ OP_KINDS = [f"jitter-{m}" for m in JITTER_MODES] + [
     "shiftwise-diagonal",
     "shiftwise-rotational",
     "shiftwise-diagonal-rotational",
+    "shiftwise-nonorm",
     "pixelmix",
 ]
 
@@ -49,7 +50,7 @@ def build_op(kind: str, channels: int, seed: int, kernel_size: int = 13, max_shi
     elif kind.startswith("shiftwise"):
         op = ShiftwiseConv(
             channels, channels + 2, kernel_size=kernel_size,
-            diagonal="diagonal" in kind, rotation="rotational" in kind,
+            diagonal="diagonal" in kind, rotation="rotational" in kind, norm="nonorm" not in kind,
         )
     elif kind == "pixelmix":
         op = PixelMix(channels)
