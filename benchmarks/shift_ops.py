@@ -195,14 +195,14 @@ def openvino_kernel_runner(path: Path, x: np.ndarray) -> Callable[[], float]:
 
 
 def measure(size: int, runs: int, workdir: Path, warmup: int = 5) -> dict[str, dict[str, dict[str, float]]]:
-    """Time every case on every back end, interleaved: round r runs each (case, back end) once.
+    """Time every case on every back end: warm-up, then ``runs`` timed calls, one runner at a time.
 
-    Interleaving spreads machine noise (other processes, clocks) evenly over the cases that
-    the ratios compare, instead of letting it land on whichever case ran during a burst.
+    Runners are measured one after another, warm, as a deployed model runs. (Interleaving all
+    runners call by call was tried: ONNX Runtime's spinning worker threads and cold caches then
+    dominated and every small op looked 3-6x slower.)
     """
     torch.set_num_threads(THREADS)
-    runners: dict[tuple[str, str], Callable[[], object]] = {}
-    groups: dict[str, str] = {}
+    results: dict[str, dict] = {}
     for name, (group, factory, channels) in cases().items():
         torch.manual_seed(0)
         module = factory("slice").eval()
@@ -217,27 +217,19 @@ def measure(size: int, runs: int, workdir: Path, warmup: int = 5) -> dict[str, d
             with torch.no_grad():
                 return m(t)
 
-        runners[name, "pytorch"] = torch_call
-        runners[name, "onnxruntime"] = ort_runner(path, xn)
-        runners[name, "openvino"] = openvino_runner(path, xn)
-        kernels = openvino_kernel_runner(path, xn)
-        runners[name, "openvino kernels"] = kernels
-        groups[name] = group
-    samples: dict[tuple[str, str], list[float]] = {key: [] for key in runners}
-    for _ in range(warmup):
-        for fn in runners.values():
-            fn()
-    for _ in range(runs):
-        for key, fn in runners.items():
-            if key[1] == "openvino kernels":
-                samples[key].append(float(fn()))  # type: ignore[arg-type]
-            else:
-                samples[key].append(timed(fn))
-    results: dict[str, dict] = {}
-    for name, group in groups.items():
         row: dict = {"group": group}
-        for backend in BACKENDS:
-            row[backend] = summarize_samples(samples[name, backend])
+        for backend, fn in (
+            ("pytorch", torch_call),
+            ("onnxruntime", ort_runner(path, xn)),
+            ("openvino", openvino_runner(path, xn)),
+        ):
+            for _ in range(warmup):
+                fn()
+            row[backend] = summarize_samples([timed(fn) for _ in range(runs)])
+        kernels = openvino_kernel_runner(path, xn)
+        for _ in range(warmup):
+            kernels()
+        row["openvino kernels"] = summarize_samples([kernels() for _ in range(runs)])
         results[name] = row
         print(
             f"  {size:>3}  {name:<36} " + "  ".join(f"{b}: {row[b]['median_ms']:8.2f}" for b in BACKENDS),

@@ -7,7 +7,7 @@ from pathlib import Path
 from edgeconv.errors import UsageError
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
-DEFAULT_CHECKPOINT = WEIGHTS_DIR / "edge_sr_x2.pt"
+DEFAULT_CHECKPOINT = WEIGHTS_DIR / "default_sr_x2.pt"
 
 
 def default_checkpoint() -> Path:

@@ -1,7 +1,7 @@
 """``edgeconv demo``: the longest end-to-end path that exists so far, on real images.
 
-Loads the shipped default checkpoint (trained ``edge_sr`` x2; a seeded untrained model only if
-the checkpoint is absent), rewrites it to its deploy form with both lowerings, exports and
+Loads the shipped default checkpoint (a trained shift-family x2 model, see
+``models/weights/TRAINING.md``; a seeded untrained ``edge_sr`` only if the checkpoint is absent), rewrites it to its deploy form with both lowerings, exports and
 simplifies each to ONNX, audits the graph, runs it in ONNX Runtime on Set5 (or scikit-image's
 astronaut when Set5 is not beside the checkout) and prints, per lowering, how it matched
 PyTorch and what PSNR-Y it scores against the HR images.
@@ -72,19 +72,20 @@ def demo(
     console = Console()
     if max_side < 8:
         raise UsageError("--max-side", f"must be >= 8, got {max_side}")
-    targets = {low: out / f"edge_sr_x2.{low}.onnx" for low in ("slice", "conv")}
+    targets = {low: out / f"default_sr_x2.{low}.onnx" for low in ("slice", "conv")}
     existing = [str(p) for p in targets.values() if p.exists()]
     if existing and not force:
         raise UsageError(existing[0], "already exists", "pass --force to overwrite")
     if DEFAULT_CHECKPOINT.is_file():
-        model, origin = load_checkpoint(DEFAULT_CHECKPOINT).build_model(DEFAULT_CHECKPOINT), "trained"
+        ckpt = load_checkpoint(DEFAULT_CHECKPOINT)
+        model, name, origin = ckpt.build_model(DEFAULT_CHECKPOINT), ckpt.model_name, "trained"
     else:
         torch.manual_seed(0)
-        model, origin = create_model("edge_sr", scale=2).eval(), "untrained (no shipped checkpoint)"
+        model, name, origin = create_model("edge_sr", scale=2).eval(), "edge_sr", "untrained (no checkpoint)"
     images, source = demo_images(2, max_side)
     out.mkdir(parents=True, exist_ok=True)
 
-    table = Table(title=f"edge_sr x2, {origin}, on {source}")
+    table = Table(title=f"{name} x2, {origin}, on {source}")
     for col in ("lowering", "deploy vs eval", "simplify", "graph ops", "audit", "ORT vs PyTorch", "PSNR-Y", "ORT ms"):
         table.add_column(col)
     for lowering, path in targets.items():

@@ -26,17 +26,17 @@ def test_demo_exports_clean_graphs_and_refuses_to_overwrite(tmp_path: Path) -> N
     first = run_cli("demo", "--out", str(out), "--max-side", "32")
     assert first.returncode == 0, first.stderr
     for lowering in ("slice", "conv"):
-        model = onnx.load(out / f"edge_sr_x2.{lowering}.onnx")
+        model = onnx.load(out / f"default_sr_x2.{lowering}.onnx")
         onnx.checker.check_model(model)
         assert not {n.op_type for n in model.graph.node} & {"GridSample", "ScatterND", "ATen"}
     assert "clean" in first.stdout
-    before = (out / "edge_sr_x2.slice.onnx").stat().st_mtime_ns
+    before = (out / "default_sr_x2.slice.onnx").stat().st_mtime_ns
 
     second = run_cli("demo", "--out", str(out), "--max-side", "32")
     assert second.returncode == 2
     assert second.stderr.strip().endswith("already exists. Note: pass --force to overwrite")
     assert "Traceback" not in second.stderr
-    assert (out / "edge_sr_x2.slice.onnx").stat().st_mtime_ns == before
+    assert (out / "default_sr_x2.slice.onnx").stat().st_mtime_ns == before
 
 
 def test_bad_option_value_is_one_line_without_traceback(tmp_path: Path) -> None:
