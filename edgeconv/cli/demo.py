@@ -1,10 +1,11 @@
 """``edgeconv demo``: the longest end-to-end path that exists so far, on real images.
 
 Loads the shipped default checkpoint (a trained shift-family x2 model, see
-``models/weights/TRAINING.md``; a seeded untrained ``edge_sr`` only if the checkpoint is absent), rewrites it to its deploy form with both lowerings, exports and
-simplifies each to ONNX, audits the graph, runs it in ONNX Runtime on Set5 (or scikit-image's
-astronaut when Set5 is not beside the checkout) and prints, per lowering, how it matched
-PyTorch and what PSNR-Y it scores against the HR images.
+``models/weights/TRAINING.md``; a seeded untrained ``edge_sr`` only if the checkpoint is
+absent), rewrites it to its deploy form with both lowerings, exports and simplifies each to
+ONNX, audits the graph, runs it in ONNX Runtime on Set5 (or scikit-image's astronaut when Set5
+is not beside the checkout) and prints, per lowering, how it matched PyTorch and what PSNR-Y it
+scores against the HR images.
 """
 
 from __future__ import annotations
