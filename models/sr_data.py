@@ -7,6 +7,7 @@ bicubic downscale (Pillow's antialiased bicubic, which scores Set5 within 0.01 d
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,18 @@ from PIL import Image, ImageOps
 from edgeconv.errors import UsageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def shared_sr_data() -> Path | None:
+    """The project's shared SR images: ``$EDGECONV_SR_DATA``, else ``shared/data/sr`` in a parent folder."""
+    env = os.environ.get("EDGECONV_SR_DATA")
+    if env:
+        return Path(env)
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "data" / "sr"
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def image_files(folder: str | Path) -> list[Path]:

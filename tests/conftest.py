@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import torch
 from torch import nn
 
 from edgeconv.jitter_conv import JITTER_MODES, JitterConv
+from edgeconv.models.sr_data import shared_sr_data
 from edgeconv.pixel_mix import PixelMix
 from edgeconv.shiftwise_conv import ShiftwiseConv
 
@@ -59,16 +59,17 @@ def build_op(kind: str, channels: int, seed: int, kernel_size: int = 13, max_shi
     return randomize_batchnorm(op, seed).eval()
 
 
-SHARED_SR = Path(
-    os.environ.get("EDGECONV_SR_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sr")
-)
+SHARED_SR = shared_sr_data()
 
 
 @pytest.fixture(scope="session")
 def sr_data() -> Path:
     """The project's shared SR images (Set5, T91): ../shared/data/sr beside the checkout."""
-    if not (SHARED_SR / "Set5").is_dir():
-        pytest.skip(f"shared SR data not found at {SHARED_SR} (set EDGECONV_SR_DATA to its folder)")
+    if SHARED_SR is None or not (SHARED_SR / "Set5").is_dir():
+        pytest.skip(
+            f"shared SR data (Set5) not found: {SHARED_SR or 'no shared/data/sr above the checkout'} "
+            "(set EDGECONV_SR_DATA to its folder)"
+        )
     return SHARED_SR
 
 

@@ -19,15 +19,20 @@ import typer
 
 from edgeconv.errors import UsageError
 
-SET5 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sr" / "Set5"
-
 
 def demo_images(scale: int, max_side: int) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], str]:
     """[(name, lr uint8 HWC, hr uint8 HWC)] cropped to ``max_side`` HR pixels, and their source."""
-    from edgeconv.models.sr_data import SRPair, bicubic_downscale, crop_to_multiple, load_hr_folder
+    from edgeconv.models.sr_data import (
+        SRPair,
+        bicubic_downscale,
+        crop_to_multiple,
+        load_hr_folder,
+        shared_sr_data,
+    )
 
-    if SET5.is_dir():
-        pairs, source = load_hr_folder(SET5, scale), str(SET5)
+    shared = shared_sr_data()
+    if shared is not None and (shared / "Set5").is_dir():
+        pairs, source = load_hr_folder(shared / "Set5", scale), str(shared / "Set5")
     else:
         try:
             from skimage import data
@@ -87,8 +92,9 @@ def demo(
     out.mkdir(parents=True, exist_ok=True)
 
     table = Table(title=f"{name} x2, {origin}, on {source}")
-    for col in ("lowering", "deploy vs eval", "simplify", "graph ops", "audit", "ORT vs PyTorch", "PSNR-Y", "ORT ms"):
+    for col in ("lowering", "deploy err", "simplify", "audit", "ORT err", "PSNR-Y", "ORT ms"):
         table.add_column(col)
+    op_lines = []
     for lowering, path in targets.items():
         deployed = to_deploy(model, lowering)
         example = to_tensor(images[0][1])[None]
@@ -109,13 +115,14 @@ def demo(
             ort_err = max(ort_err, float(np.abs(got - reference.numpy()).max()))
             sr = np.round(np.clip(got[0].transpose(1, 2, 0), 0, 1) * 255) / 255
             scores.append(psnr_y(sr, hr / 255.0, crop_border=2))
-        ops = ", ".join(f"{op}:{n}" for op, n in audit.histogram.most_common(4))
+        op_lines.append(f"{lowering}: " + ", ".join(f"{op} {n}" for op, n in audit.histogram.most_common()))
         table.add_row(
-            lowering, f"{deploy_err:.1e}", tool, ops, "clean" if audit else "; ".join(audit.violations),
+            lowering, f"{deploy_err:.1e}", tool, "clean" if audit else "; ".join(audit.violations),
             f"{ort_err:.1e}", f"{np.mean(scores):.2f} dB", f"{seconds / len(images) * 1e3:.1f}",
         )
         if deploy_err > 1e-5 or ort_err > 1e-4 or not audit:
             console.print(table)
             raise UsageError(str(path), "the exported model does not match PyTorch")
     console.print(table)
+    console.print("graph ops (after onnxsim)\n  " + "\n  ".join(op_lines))
     console.print(f"wrote {', '.join(str(p) for p in targets.values())}")
