@@ -7,6 +7,7 @@ Runs as one process, or under ``torchrun --nproc_per_node N edgeconv train ...``
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ def training_progress(total: int, metric: str, fmt: Callable[[float], str]) -> I
         TextColumn("[bold]train[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TextColumn("loss {task.fields[loss]:.4f}"), TextColumn(f"val {metric} {{task.fields[val]}}"),
         TimeElapsedColumn(),
+        disable=not is_rank_zero(),
     ) as progress:
         task = progress.add_task("train", total=total, loss=float("nan"), val="-")
 
@@ -35,6 +37,16 @@ def training_progress(total: int, metric: str, fmt: Callable[[float], str]) -> I
             progress.update(task, completed=step, loss=loss, val=fmt(val) if val is not None else "-")
 
         yield on_step
+
+
+def is_rank_zero() -> bool:
+    """True unless this process is a non-zero torchrun rank (only rank 0 reports and writes)."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+def report(message: str) -> None:
+    if is_rank_zero():
+        typer.echo(message)
 
 
 def check_output(out: Path, force: bool, resume: Path | None) -> None:
@@ -98,7 +110,7 @@ def train_sr_command(
         result = train_sr(config, out, resume=resume, on_step=on_step)
     best = f"{result.best_psnr:.2f} dB" if result.best_psnr else "n/a"
     why = " (stopped by --max-minutes)" if result.stopped_by_budget else ""
-    typer.echo(f"trained {result.steps} steps in {result.minutes:.1f} min{why}; best val PSNR-Y {best}; wrote {out}")
+    report(f"trained {result.steps} steps in {result.minutes:.1f} min{why}; best val PSNR-Y {best}; wrote {out}")
 
 
 @app.command("cls")
@@ -140,4 +152,4 @@ def train_cls_command(
         result = train_cls(config, out, resume=resume, on_step=on_step)
     best = f"{result.best_accuracy:.2%}" if result.best_accuracy is not None else "n/a"
     why = " (stopped by --max-minutes)" if result.stopped_by_budget else ""
-    typer.echo(f"trained {result.steps} steps in {result.minutes:.1f} min{why}; best val accuracy {best}; wrote {out}")
+    report(f"trained {result.steps} steps in {result.minutes:.1f} min{why}; best val accuracy {best}; wrote {out}")
