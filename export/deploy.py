@@ -55,12 +55,11 @@ def to_deploy(model: nn.Module, lowering: Lowering = "slice", fold_bn: bool = Tr
         DynamicOpLeftError: a dynamic op survived the rewrite (its name is in the message).
     """
     check_lowering(lowering)
-    if isinstance(model, DynamicModule):
-        deployed = _static_twin(model, "", lowering)
+    deployed = copy.deepcopy(model)  # twins reuse their op's convs; BN folding edits them in place
+    if isinstance(deployed, DynamicModule):
+        deployed = _static_twin(deployed, "", lowering)
     else:
-        deployed = copy.deepcopy(model)
         _swap_dynamic(deployed, lowering)
-    deployed = copy.deepcopy(deployed)  # static twins may share tensors with the source model
     left = dynamic_modules_left(deployed)
     if left:
         raise DynamicOpLeftError(

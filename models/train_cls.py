@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgeconv.errors import UsageError
-from edgeconv.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from edgeconv.models.checkpoint import Checkpoint, load_checkpoint
 from edgeconv.models.cls_data import (
     CIFAR100_MEAN,
     CIFAR100_STD,
@@ -26,6 +26,7 @@ from edgeconv.models.training import (
     check_device,
     cosine_lr,
     distributed_context,
+    save_best_and_last,
     seed_everything,
     sync_buffers,
     wrap_distributed,
@@ -120,8 +121,6 @@ def train_cls(
         generator.set_state(state.extra["generator"])
     train_model = wrap_distributed(model, config.device, world)
     budget = Budget(config.max_minutes, world)
-    stem = out.with_suffix("")
-    last_path = stem.with_name(stem.name + ".last.pt")
     latest, step, stopped = best, start, False
     for step in range(start + 1, config.steps + 1):
         model.train()
@@ -148,9 +147,7 @@ def train_cls(
                     "generator": generator.get_state(),
                 },
             )
-            if improved or latest is None:
-                save_checkpoint(Checkpoint(**{**ckpt.__dict__, "extra": {"step": step}}), out)
-            save_checkpoint(ckpt, last_path)
+            save_best_and_last(ckpt, out, improved or latest is None)
         if on_step is not None and rank == 0:
             on_step(step, loss.item(), latest)
         if over:

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgeconv.errors import UsageError
-from edgeconv.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from edgeconv.models.checkpoint import Checkpoint, load_checkpoint
 from edgeconv.models.registry import create_model
 from edgeconv.models.sr_data import PatchSampler, SRPair, load_sr_dataset, to_tensor
 from edgeconv.models.training import (
@@ -25,6 +25,8 @@ from edgeconv.models.training import (
     check_device,
     cosine_lr,
     distributed_context,
+    last_path_for,
+    save_best_and_last,
     seed_everything,
     sync_buffers,
     wrap_distributed,
@@ -133,8 +135,7 @@ def train_sr(
     sampler = PatchSampler(train_pairs, config.scale, config.lr_patch, generator)
     train_model = wrap_distributed(model, device, world)
 
-    stem = out.with_suffix("")
-    last_path = stem.with_name(stem.name + ".last.pt")
+    last_path = last_path_for(out)
     best_path: Path | None = out if (resume and out.exists()) else None
     budget = Budget(config.max_minutes, world)
     stopped_by_budget = False
@@ -162,11 +163,9 @@ def train_sr(
             if improved:
                 best_psnr = latest_val
             ckpt = _checkpoint(model, config, model_config, step, losses, best_psnr, metrics, optimizer, generator)
-            if improved or not val_pairs:  # the best file is slim: no optimizer state
-                slim = Checkpoint(**{**ckpt.__dict__, "extra": {"step": step}})
-                save_checkpoint(slim, out)
+            save_best_and_last(ckpt, out, improved or not val_pairs)
+            if improved or not val_pairs:
                 best_path = out
-            save_checkpoint(ckpt, last_path)
         if on_step is not None and rank == 0:
             on_step(step, loss.item(), latest_val)
         if over_budget:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ import torch.distributed as dist
 from torch import nn
 
 from edgeconv.errors import UsageError
+from edgeconv.models.checkpoint import Checkpoint, save_checkpoint
 
 
 def distributed_context() -> tuple[int, int]:
@@ -42,6 +44,18 @@ def sync_buffers(model: nn.Module, world: int) -> None:
     if world > 1:
         for buffer in model.buffers():
             dist.broadcast(buffer.data, src=0)
+
+
+def last_path_for(out: Path) -> Path:
+    """``run.pt`` -> ``run.last.pt``: the resumable state beside the best checkpoint."""
+    return out.with_name(out.with_suffix("").name + ".last.pt")
+
+
+def save_best_and_last(checkpoint: Checkpoint, out: Path, improved: bool) -> None:
+    """Write the resumable state to ``.last.pt``; when ``improved``, a slim copy (no optimiser) to ``out``."""
+    if improved:
+        save_checkpoint(Checkpoint(**{**checkpoint.__dict__, "extra": {"step": checkpoint.extra.get("step")}}), out)
+    save_checkpoint(checkpoint, last_path_for(out))
 
 
 def seed_everything(seed: int, threads: int | None = None) -> None:
