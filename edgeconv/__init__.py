@@ -16,7 +16,6 @@ __version__ = "0.1.0"
 _LAZY_OPS = {
     "integer_shift": "edgeconv.shift",
     "ShiftBlend": "edgeconv.shift",
-    "IntegerShift": "edgeconv.shift",
     "JitterConv": "edgeconv.jitter_conv",
     "ShiftwiseConv": "edgeconv.shiftwise_conv",
     "PixelMix": "edgeconv.pixel_mix",

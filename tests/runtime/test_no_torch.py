@@ -45,3 +45,10 @@ def test_lazy_op_access_needs_torch_only_when_used() -> None:
     result = run_without_torch("import edgeconv\nedgeconv.JitterConv")
     assert result.returncode != 0
     assert "torch is blocked" in result.stderr
+
+
+def test_every_lazy_export_resolves() -> None:
+    import edgeconv
+
+    for name in edgeconv.__all__:
+        assert getattr(edgeconv, name) is not None, name
