@@ -45,3 +45,41 @@ def test_bad_option_value_is_one_line_without_traceback(tmp_path: Path) -> None:
     assert "--max-side | must be >= 8, got 0." in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+def _image_tree(root: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls, base in (("banded", 40), ("dotted", 200)):
+        (root / cls).mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(np.clip(rng.normal(base, 30, (40, 48, 3)), 0, 255).astype("uint8")).save(
+                root / cls / f"{i}.png"
+            )
+
+
+def test_train_cls_on_an_image_folder_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
+    from edgeconv.models.checkpoint import load_checkpoint
+
+    _image_tree(tmp_path / "data")
+    out = tmp_path / "tex.pt"
+    result = run_cli(
+        "train", "cls", "--data", str(tmp_path / "data"), "--val", str(tmp_path / "data"), "--dataset", "folder",
+        "--model", "texture_resnet18", "--variant", "shiftwise-rotational", "--model-config", '{"width": 8}',
+        "--steps", "4", "--val-every", "2", "--batch-size", "4", "--threads", "1", "-o", str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "best val accuracy" in result.stdout
+    ckpt = load_checkpoint(out)
+    assert ckpt.config["num_classes"] == 2 and ckpt.config["variant"] == "shiftwise-rotational"
+
+
+def test_train_sr_rejects_a_bad_scale_and_an_empty_folder(tmp_path: Path) -> None:
+    bad_scale = run_cli("train", "sr", "--data", str(tmp_path), "-o", str(tmp_path / "m.pt"), "--scale", "5")
+    assert bad_scale.returncode == 2 and "--scale | must be 2, 3 or 4, got 5." in bad_scale.stderr
+    empty = run_cli("train", "sr", "--data", str(tmp_path), "-o", str(tmp_path / "m.pt"), "--steps", "2")
+    assert empty.returncode == 2
+    assert f"{tmp_path} | holds no images." in empty.stderr and "Traceback" not in empty.stderr
+    assert not (tmp_path / "m.pt").exists()
