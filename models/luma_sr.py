@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from edgeconv.jitter_conv import JitterConv
 from edgeconv.models.registry import register_model
+from edgeconv.pixel_mix import PixelMix
 from edgeconv.shiftwise_conv import ShiftwiseConv
 
 LUMA_WEIGHTS = (65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0)
@@ -138,6 +139,13 @@ def jitter_edge_sr(scale: int = 2, channels: int = 16, init_shift: float = 0.25)
         nn.PReLU(channels),
         JitterConv(channels, scale * scale, 3, mode="learnable", max_shift=2, init_shift=init_shift),
     )
+    return LumaSR(body, scale)
+
+
+@register_model
+def pixelmix_edge_sr(scale: int = 2, channels: int = 16, expansion: int = 1) -> LumaSR:
+    """The study's Pixel-level Mix in a tiny SR net: head, one PixelMix (3x3 gather + MLP), tail."""
+    body = nn.Sequential(_head(channels), PixelMix(channels, radius=1, expansion=expansion), _tail(channels, scale))
     return LumaSR(body, scale)
 
 

@@ -12,7 +12,10 @@ from edgeconv.export import to_deploy
 from edgeconv.models import create_model
 from edgeconv.models.luma_sr import LUMA_WEIGHTS, BicubicUpsample
 
-SR_MODELS = ["edge_sr", "jitter_edge_sr", "plain_edge_sr", "fsrcnn", "espcn", "shift_sr", "pixelmix_sr", "plain_sr"]
+SR_MODELS = [
+    "edge_sr", "jitter_edge_sr", "pixelmix_edge_sr", "plain_edge_sr", "fsrcnn", "espcn",
+    "shift_sr", "pixelmix_sr", "plain_sr",
+]
 
 
 @settings(max_examples=60, deadline=None)
