@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import onnx
 
 BANNED_OPS = frozenset({"GridSample", "ScatterND", "ScatterElements", "ATen"})
-SHIFT_OPS = frozenset({"Slice", "Pad", "Concat", "Gather", "Transpose"})
 
 
 @dataclass
@@ -25,10 +24,6 @@ class GraphAudit:
 
     def __bool__(self) -> bool:
         return not self.violations
-
-    @property
-    def shift_op_count(self) -> int:
-        return sum(n for op, n in self.histogram.items() if op in SHIFT_OPS)
 
 
 def audit_graph(model: onnx.ModelProto) -> GraphAudit:
