@@ -102,36 +102,36 @@ def sr_model(shift: bool) -> nn.Module:
     return model
 
 
-def cases() -> dict[str, tuple[str, Callable[[str], nn.Module], int]]:
-    """name -> (group, factory(lowering) -> module, input channels)."""
+def cases() -> dict[str, tuple[str, Callable[[], nn.Module], int]]:
+    """name -> (group, factory() -> module, input channels); the lowering is in the name."""
     shifts = learned_shifts()
     return {
-        "floor (Mul)": ("alone", lambda low: Floor(), CHANNELS),
-        "int shift / slice": ("alone", lambda low: channel_shift("slice"), CHANNELS),
-        "int shift / conv": ("alone", lambda low: channel_shift("conv"), CHANNELS),
-        "learned shift / slice": ("alone", lambda low: ShiftBlend.fractional(shifts, "slice"), CHANNELS),
-        "learned shift / conv": ("alone", lambda low: ShiftBlend.fractional(shifts, "conv"), CHANNELS),
-        "learned shift / GridSample": ("alone", lambda low: GridShift(shifts), CHANNELS),
-        "depthwise 3x3": ("alone", lambda low: depthwise(3), CHANNELS),
-        "depthwise 13x13": ("large", lambda low: depthwise(13), CHANNELS),
-        "ShiftwiseConv 13 / slice": ("large", lambda low: shiftwise_large_kernel(13, "slice"), CHANNELS),
-        "ShiftwiseConv 13 / conv": ("large", lambda low: shiftwise_large_kernel(13, "conv"), CHANNELS),
-        "depthwise 31x31": ("large", lambda low: depthwise(31), CHANNELS),
-        "ShiftwiseConv 31 / slice": ("large", lambda low: shiftwise_large_kernel(31, "slice"), CHANNELS),
-        "ShiftwiseConv 31 / conv": ("large", lambda low: shiftwise_large_kernel(31, "conv"), CHANNELS),
-        "block / no shift": ("block", lambda low: Block(nn.Identity()), CHANNELS),
-        "block / int shift / slice": ("block", lambda low: Block(channel_shift("slice")), CHANNELS),
-        "block / int shift / conv": ("block", lambda low: Block(channel_shift("conv")), CHANNELS),
-        "block / learned shift / slice": ("block", lambda low: Block(ShiftBlend.fractional(shifts, "slice")), CHANNELS),
-        "block / learned shift / conv": ("block", lambda low: Block(ShiftBlend.fractional(shifts, "conv")), CHANNELS),
-        "block / learned shift / GridSample": ("block", lambda low: Block(GridShift(shifts)), CHANNELS),
-        "block / depthwise 13x13": ("block", lambda low: Block(depthwise(13)), CHANNELS),
-        "block / ShiftwiseConv 13 / conv": ("block", lambda low: Block(shiftwise_large_kernel(13, "conv")), CHANNELS),
-        "block / depthwise 31x31": ("block", lambda low: Block(depthwise(31)), CHANNELS),
-        "block / ShiftwiseConv 31 / conv": ("block", lambda low: Block(shiftwise_large_kernel(31, "conv")), CHANNELS),
-        "SR model / no shift": ("model", lambda low: to_deploy(sr_model(False), "conv"), 3),
-        "SR model / slice": ("model", lambda low: to_deploy(sr_model(True), "slice"), 3),
-        "SR model / conv": ("model", lambda low: to_deploy(sr_model(True), "conv"), 3),
+        "floor (Mul)": ("alone", lambda: Floor(), CHANNELS),
+        "int shift / slice": ("alone", lambda: channel_shift("slice"), CHANNELS),
+        "int shift / conv": ("alone", lambda: channel_shift("conv"), CHANNELS),
+        "learned shift / slice": ("alone", lambda: ShiftBlend.fractional(shifts, "slice"), CHANNELS),
+        "learned shift / conv": ("alone", lambda: ShiftBlend.fractional(shifts, "conv"), CHANNELS),
+        "learned shift / GridSample": ("alone", lambda: GridShift(shifts), CHANNELS),
+        "depthwise 3x3": ("alone", lambda: depthwise(3), CHANNELS),
+        "depthwise 13x13": ("large", lambda: depthwise(13), CHANNELS),
+        "ShiftwiseConv 13 / slice": ("large", lambda: shiftwise_large_kernel(13, "slice"), CHANNELS),
+        "ShiftwiseConv 13 / conv": ("large", lambda: shiftwise_large_kernel(13, "conv"), CHANNELS),
+        "depthwise 31x31": ("large", lambda: depthwise(31), CHANNELS),
+        "ShiftwiseConv 31 / slice": ("large", lambda: shiftwise_large_kernel(31, "slice"), CHANNELS),
+        "ShiftwiseConv 31 / conv": ("large", lambda: shiftwise_large_kernel(31, "conv"), CHANNELS),
+        "block / no shift": ("block", lambda: Block(nn.Identity()), CHANNELS),
+        "block / int shift / slice": ("block", lambda: Block(channel_shift("slice")), CHANNELS),
+        "block / int shift / conv": ("block", lambda: Block(channel_shift("conv")), CHANNELS),
+        "block / learned shift / slice": ("block", lambda: Block(ShiftBlend.fractional(shifts, "slice")), CHANNELS),
+        "block / learned shift / conv": ("block", lambda: Block(ShiftBlend.fractional(shifts, "conv")), CHANNELS),
+        "block / learned shift / GridSample": ("block", lambda: Block(GridShift(shifts)), CHANNELS),
+        "block / depthwise 13x13": ("block", lambda: Block(depthwise(13)), CHANNELS),
+        "block / ShiftwiseConv 13 / conv": ("block", lambda: Block(shiftwise_large_kernel(13, "conv")), CHANNELS),
+        "block / depthwise 31x31": ("block", lambda: Block(depthwise(31)), CHANNELS),
+        "block / ShiftwiseConv 31 / conv": ("block", lambda: Block(shiftwise_large_kernel(31, "conv")), CHANNELS),
+        "SR model / no shift": ("model", lambda: to_deploy(sr_model(False), "conv"), 3),
+        "SR model / slice": ("model", lambda: to_deploy(sr_model(True), "slice"), 3),
+        "SR model / conv": ("model", lambda: to_deploy(sr_model(True), "conv"), 3),
     }
 
 
@@ -205,7 +205,7 @@ def measure(size: int, runs: int, workdir: Path, warmup: int = 5) -> dict[str, d
     results: dict[str, dict] = {}
     for name, (group, factory, channels) in cases().items():
         torch.manual_seed(0)
-        module = factory("slice").eval()
+        module = factory().eval()
         side = size // 2 if group == "model" else size  # SR input: LR side, output is `size`
         x = torch.randn(1, channels, side, side)
         path = workdir / f"{abs(hash(name))}_{size}.onnx"

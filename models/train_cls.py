@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgeconv.errors import UsageError
-from edgeconv.models.checkpoint import Checkpoint, load_checkpoint
+from edgeconv.models.checkpoint import Checkpoint
 from edgeconv.models.cls_data import (
     CIFAR100_MEAN,
     CIFAR100_STD,
@@ -26,6 +26,9 @@ from edgeconv.models.training import (
     check_device,
     cosine_lr,
     distributed_context,
+    optimizer_step,
+    resumable_extra,
+    resume_from,
     save_best_and_last,
     seed_everything,
     sync_buffers,
@@ -113,12 +116,8 @@ def train_cls(
     generator = torch.Generator().manual_seed(config.seed * 1000 + rank)
     start, best, losses = 0, None, []
     if resume is not None:
-        state = load_checkpoint(resume)
-        model.load_state_dict(state.build_model(resume).state_dict())
-        optimizer.load_state_dict(state.extra["optimizer"])
-        start, best = int(state.extra["step"]), state.metrics.get("best_accuracy")
-        losses = list(state.extra.get("losses", []))
-        generator.set_state(state.extra["generator"])
+        start, metrics, losses = resume_from(resume, config.model, model, optimizer, generator)
+        best = metrics.get("best_accuracy")
     train_model = wrap_distributed(model, config.device, world)
     budget = Budget(config.max_minutes, world)
     latest, step, stopped = best, start, False
@@ -126,12 +125,8 @@ def train_cls(
         model.train()
         idx = torch.randint(len(xtr), (config.batch_size,), generator=generator)
         xb = augment_batch(xtr[idx], generator).to(config.device)
-        for group in optimizer.param_groups:
-            group["lr"] = cosine_lr(step, config.steps, config.lr)
         loss = F.cross_entropy(train_model(xb), ytr[idx].to(config.device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        optimizer_step(optimizer, loss, cosine_lr(step, config.steps, config.lr))
         losses.append(loss.item())
         over = budget.spent()
         if rank == 0 and (step % config.val_every == 0 or step == config.steps or over):
@@ -142,14 +137,11 @@ def train_cls(
                 config.model, model_config, "cls", model.state_dict(),
                 normalization={"mean": list(CIFAR100_MEAN), "std": list(CIFAR100_STD)},
                 train_args=asdict(config), metrics={"accuracy": latest, "best_accuracy": best, "step": step},
-                extra={
-                    "optimizer": optimizer.state_dict(), "step": step, "losses": losses,
-                    "generator": generator.get_state(),
-                },
+                extra=resumable_extra(optimizer, step, losses, generator),
             )
             save_best_and_last(ckpt, out, improved or latest is None)
         if on_step is not None and rank == 0:
-            on_step(step, loss.item(), latest)
+            on_step(step, losses[-1], latest)
         if over:
             stopped = step < config.steps
             break

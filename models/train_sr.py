@@ -16,8 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from edgeconv.errors import UsageError
-from edgeconv.models.checkpoint import Checkpoint, load_checkpoint
+from edgeconv.models.checkpoint import Checkpoint
 from edgeconv.models.registry import create_model
 from edgeconv.models.sr_data import PatchSampler, SRPair, load_sr_dataset, to_tensor
 from edgeconv.models.training import (
@@ -26,6 +25,9 @@ from edgeconv.models.training import (
     cosine_lr,
     distributed_context,
     last_path_for,
+    optimizer_step,
+    resumable_extra,
+    resume_from,
     save_best_and_last,
     seed_everything,
     sync_buffers,
@@ -120,18 +122,8 @@ def train_sr(
     start_step, best_psnr, losses = 0, None, []
     generator = torch.Generator().manual_seed(config.seed * 1000 + rank)
     if resume is not None:
-        state = load_checkpoint(resume)
-        if state.model_name != config.model:
-            raise UsageError(str(resume), f"is a {state.model_name} checkpoint, not {config.model}")
-        model.load_state_dict(state.build_model(resume).state_dict())
-        extra = state.extra
-        if "optimizer" in extra:
-            optimizer.load_state_dict(extra["optimizer"])
-        start_step = int(extra.get("step", 0))
-        best_psnr = state.metrics.get("best_psnr_y")
-        losses = list(extra.get("losses", []))
-        if "generator" in extra:
-            generator.set_state(extra["generator"])
+        start_step, metrics, losses = resume_from(resume, config.model, model, optimizer, generator)
+        best_psnr = metrics.get("best_psnr_y")
     sampler = PatchSampler(train_pairs, config.scale, config.lr_patch, generator)
     train_model = wrap_distributed(model, device, world)
 
@@ -144,15 +136,11 @@ def train_sr(
     for step in range(start_step + 1, config.steps + 1):
         model.train()
         lr_batch, hr_batch = sampler.batch(config.batch_size)
-        for group in optimizer.param_groups:
-            group["lr"] = cosine_lr(step, config.steps, config.lr)
         pred, target = train_model(lr_batch.to(device)), hr_batch.to(device)
         if config.loss_on == "y":
             pred, target = _luma(pred), _luma(target)
         loss = F.l1_loss(pred, target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        optimizer_step(optimizer, loss, cosine_lr(step, config.steps, config.lr))
         losses.append(loss.item())
         over_budget = budget.spent()  # every rank stops on the same step
         last = step == config.steps or over_budget
@@ -167,7 +155,7 @@ def train_sr(
             if improved or not val_pairs:
                 best_path = out
         if on_step is not None and rank == 0:
-            on_step(step, loss.item(), latest_val)
+            on_step(step, losses[-1], latest_val)
         if over_budget:
             stopped_by_budget = step < config.steps
             break
@@ -196,5 +184,5 @@ def _checkpoint(
         state_dict=model.state_dict(),
         train_args=asdict(config),
         metrics={**{f"last_{k}": v for k, v in metrics.items()}, "best_psnr_y": best_psnr, "step": step},
-        extra={"optimizer": optimizer.state_dict(), "step": step, "losses": losses, "generator": generator.get_state()},
+        extra=resumable_extra(optimizer, step, losses, generator),
     )

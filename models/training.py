@@ -13,7 +13,7 @@ import torch.distributed as dist
 from torch import nn
 
 from edgeconv.errors import UsageError
-from edgeconv.models.checkpoint import Checkpoint, save_checkpoint
+from edgeconv.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 
 
 def distributed_context() -> tuple[int, int]:
@@ -56,6 +56,41 @@ def save_best_and_last(checkpoint: Checkpoint, out: Path, improved: bool) -> Non
     if improved:
         save_checkpoint(Checkpoint(**{**checkpoint.__dict__, "extra": {"step": checkpoint.extra.get("step")}}), out)
     save_checkpoint(checkpoint, last_path_for(out))
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, lr: float) -> None:
+    """Set the scheduled learning rate, then zero grads, backpropagate and step."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def resumable_extra(
+    optimizer: torch.optim.Optimizer, step: int, losses: list[float], generator: torch.Generator
+) -> dict:
+    """What a ``.last.pt`` needs beyond the weights to continue a run exactly."""
+    return {"optimizer": optimizer.state_dict(), "step": step, "losses": losses, "generator": generator.get_state()}
+
+
+def resume_from(
+    path: Path, model_name: str, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator
+) -> tuple[int, dict, list[float]]:
+    """Load a ``.last.pt`` into ``model``, ``optimizer`` and ``generator``: (step, metrics, losses).
+
+    Raises ``UsageError`` when the checkpoint holds another model.
+    """
+    state = load_checkpoint(path)
+    if state.model_name != model_name:
+        raise UsageError(str(path), f"is a {state.model_name} checkpoint, not {model_name}")
+    model.load_state_dict(state.build_model(path).state_dict())
+    extra = state.extra
+    if "optimizer" in extra:
+        optimizer.load_state_dict(extra["optimizer"])
+    if "generator" in extra:
+        generator.set_state(extra["generator"])
+    return int(extra.get("step", 0)), state.metrics, list(extra.get("losses", []))
 
 
 def seed_everything(seed: int, threads: int | None = None) -> None:

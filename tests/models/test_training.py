@@ -128,3 +128,12 @@ def _ddp_script() -> str:
         dist.destroy_process_group()
         """
     )
+
+
+def test_resume_from_another_models_checkpoint_is_refused(sr_folders, tmp_path: Path) -> None:
+    from edgeconv.errors import UsageError
+
+    train, val = sr_folders
+    train_sr(config(train, None, steps=2, val_every=2), tmp_path / "e.pt")
+    with pytest.raises(UsageError, match=r"e.last.pt \| is a edge_sr checkpoint, not plain_edge_sr"):
+        train_sr(config(train, None, model="plain_edge_sr", steps=4), tmp_path / "p.pt", resume=tmp_path / "e.last.pt")
