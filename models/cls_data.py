@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from edgeconv.errors import UsageError
-from edgeconv.models.sr_data import IMAGE_SUFFIXES, read_image
+from edgeconv.runtime.images import IMAGE_SUFFIXES, read_image, resize_center_crop
 
 CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
 CIFAR100_STD = (0.2673, 0.2564, 0.2762)
@@ -64,8 +64,6 @@ def load_image_folder(root: str | Path, size: int) -> tuple[np.ndarray, np.ndarr
 
     Returns (uint8 (N, size, size, 3), labels (N,), class names sorted).
     """
-    from PIL import Image
-
     root = Path(root)
     classes = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     if not classes:
@@ -74,11 +72,7 @@ def load_image_folder(root: str | Path, size: int) -> tuple[np.ndarray, np.ndarr
     for label, name in enumerate(classes):
         files = sorted(p for p in (root / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         for path in files:
-            img = Image.fromarray(read_image(path))
-            scale = size / min(img.size)
-            img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BICUBIC)
-            left, top = (img.width - size) // 2, (img.height - size) // 2
-            images.append(np.asarray(img.crop((left, top, left + size, top + size))))
+            images.append(resize_center_crop(read_image(path), size))
             labels.append(label)
     if not images:
         raise UsageError(str(root), "class folders hold no images")

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
 
 from edgeconv.errors import UsageError
+from edgeconv.runtime.images import IMAGE_SUFFIXES, bicubic_downscale, crop_to_multiple, image_files, read_image
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
+__all__ = ["IMAGE_SUFFIXES", "bicubic_downscale", "crop_to_multiple", "image_files", "read_image"]
 
 def shared_sr_data() -> Path | None:
     """The project's shared SR images: ``$EDGECONV_SR_DATA``, else ``shared/data/sr`` in a parent folder."""
@@ -31,45 +30,6 @@ def shared_sr_data() -> Path | None:
         if candidate.is_dir():
             return candidate
     return None
-
-
-def image_files(folder: str | Path) -> list[Path]:
-    """Image files directly in ``folder``, sorted; a clear error when there are none."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise UsageError(str(folder), "is not a folder of images")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
-        raise UsageError(str(folder), "holds no images", f"expected files ending in {suffixes}")
-    return files
-
-
-def read_image(path: Path, keep_grey: bool = False) -> np.ndarray:
-    """uint8 (H, W, 3) RGB, EXIF orientation applied; (H, W) for a grey image if ``keep_grey``."""
-    try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
-            if keep_grey and img.mode in ("L", "I;16", "I", "F", "1", "LA"):
-                arr = np.asarray(img.convert("L") if img.mode != "I;16" else img)
-                if arr.dtype != np.uint8:
-                    arr = (arr.astype(np.float64) / 257.0).round().astype(np.uint8)
-                return arr
-            return np.asarray(img.convert("RGB"))
-    except (OSError, Image.DecompressionBombError) as exc:
-        raise UsageError(str(path), f"cannot be read as an image: {exc}") from exc
-
-
-def crop_to_multiple(img: np.ndarray, scale: int) -> np.ndarray:
-    """Crop bottom/right so H and W are multiples of ``scale``."""
-    h, w = img.shape[0] - img.shape[0] % scale, img.shape[1] - img.shape[1] % scale
-    return img[:h, :w]
-
-
-def bicubic_downscale(img: np.ndarray, scale: int) -> np.ndarray:
-    """Pillow bicubic downscale by an integer factor (input already a multiple of it)."""
-    h, w = img.shape[:2]
-    return np.asarray(Image.fromarray(img).resize((w // scale, h // scale), Image.BICUBIC))
 
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:

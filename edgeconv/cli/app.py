@@ -13,7 +13,7 @@ import sys
 import typer
 
 from edgeconv import __version__
-from edgeconv.cli import demo, info, train
+from edgeconv.cli import demo, export, info, quantize, train
 from edgeconv.errors import EdgeConvError
 
 app = typer.Typer(
@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 app.command("demo")(demo.demo)
 app.command("info")(info.info)
+app.command("export")(export.export)
+app.command("quantize")(quantize.quantize)
 app.add_typer(train.app, name="train")
 
 

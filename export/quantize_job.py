@@ -1,0 +1,256 @@
+"""What ``edgeconv quantize`` does, step by step: load safely, calibrate, quantize, score, choose, report.
+
+Every artifact is checked before it is kept: ``onnx.checker``, a session in ONNX Runtime (and in
+OpenVINO when installed), and its outputs against the FP32 model's on the calibration crops - an
+INT8 model whose output PSNR against FP32 falls under ``COLLAPSE_DB`` is reported as collapsed
+(the u8s8 saturation of AVX2 CPUs without VNNI gave 23.7 dB in a probe here).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from edgeconv.export.atomic import write_bytes_atomic
+from edgeconv.export.calibration import Feed, calibration_feeds
+from edgeconv.export.checkpoint_export import output_psnr, set_metadata
+from edgeconv.export.onnx_file import load_onnx_checked
+from edgeconv.export.precision import Candidate, ort_latency_ms, pick_fastest
+from edgeconv.export.quant_budget import BudgetResult, ort_runner, quantize_within_budget
+from edgeconv.export.quantize import Int8Config, convert_fp16, quantize_int8
+from edgeconv.export.sensitivity import LayerSensitivity, layer_sensitivity
+from edgeconv.runtime.model_facts import PREFIX, ModelFacts
+from edgeconv.runtime.sr_eval import SRValidationPair, sr_quality, sr_validation_pairs
+
+COLLAPSE_DB = 30.0
+
+
+@dataclass
+class QuantizeOutcome:
+    """Everything the command measured, and the artifact it chose."""
+
+    chosen: Candidate
+    candidates: list[Candidate]
+    config: Int8Config
+    reduce_range: bool
+    reduce_range_reason: str
+    calib_images: int
+    max_drop_db: float | None
+    fp32_psnr_db: float = math.nan
+    sensitivity: list[LayerSensitivity] = field(default_factory=list)
+    budget: BudgetResult | None = None
+    loads_in: list[str] = field(default_factory=list)
+    failure: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failure
+
+    def as_json(self) -> dict[str, Any]:
+        """A plain-data report (``--report``)."""
+
+        def number(value: float) -> float | None:
+            return None if math.isnan(value) or math.isinf(value) else round(value, 4)
+
+        return {
+            "chosen": self.chosen.precision,
+            "ok": self.ok,
+            "failure": self.failure,
+            "fp32_psnr_y_db": number(self.fp32_psnr_db),
+            "max_psnr_drop_db": self.max_drop_db,
+            "reduce_range": self.reduce_range,
+            "reduce_range_reason": self.reduce_range_reason,
+            "calibration": {"method": self.config.method, "images": self.calib_images,
+                            "per_channel": self.config.per_channel, "format": self.config.quant_format,
+                            "activation_type": self.config.activation_type, "weight_type": self.config.weight_type},
+            "candidates": [
+                {"precision": c.precision, "psnr_y_db": number(c.psnr_db), "median_ms": number(c.median_ms),
+                 "p90_ms": number(c.p90_ms), "within_budget": c.within_budget, "note": c.note}
+                for c in self.candidates
+            ],
+            "kept_float": [k.module for k in self.budget.kept_float] if self.budget else [],
+            "budget_attempts": [
+                {"kept_float": a.kept_float, "psnr_y_db": number(a.psnr_db), "drop_db": number(a.drop_db)}
+                for a in (self.budget.attempts if self.budget else [])
+            ],
+            "sensitivity": [
+                {"module": s.module, "node": s.node, "op": s.op_type, "sqnr_db": number(s.sqnr_db),
+                 "sqnr_vs_fp32_db": number(s.sqnr_vs_fp32_db), "drop_alone_db": number(s.drop_alone_db)}
+                for s in self.sensitivity
+            ],
+            "loads_in": self.loads_in,
+        }
+
+
+def loads_in(model: onnx.ModelProto) -> list[str]:
+    """The back ends here that compile ``model`` (ONNX Runtime always; OpenVINO when installed)."""
+    import onnxruntime as ort
+
+    ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = ["onnxruntime"]
+    try:
+        import openvino as ov
+    except ImportError:
+        return names
+    core = ov.Core()
+    core.compile_model(core.read_model(model.SerializeToString(), b""), "CPU")
+    return [*names, "openvino"]
+
+
+class QuantizeJob:
+    """One ``edgeconv quantize`` run over an FP32 model file."""
+
+    def __init__(
+        self, model: Path, config: Int8Config, calib: Path | None, val: Path | None,
+        calib_crop: int, max_calib_images: int, max_drop_db: float | None,
+    ) -> None:
+        self.path, self.config, self.calib, self.val = model, config, calib, val
+        self.calib_crop, self.max_calib_images, self.max_drop_db = calib_crop, max_calib_images, max_drop_db
+        self.fp32 = load_onnx_checked(model)
+        self.facts = ModelFacts.from_props({p.key: p.value for p in self.fp32.metadata_props}, str(model))
+        self.input_name = self.fp32.graph.input[0].name
+        self.console = Console(stderr=True)
+
+    def _calibration(self) -> list[Feed]:
+        with Progress(TextColumn("calibration images"), BarColumn(), MofNCompleteColumn(), console=self.console,
+                      transient=True) as progress:
+            task = progress.add_task("read", total=None)
+            feeds = calibration_feeds(
+                self.calib, self.facts, self.input_name, self.calib_crop, self.max_calib_images,
+                on_image=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        return feeds
+
+    def _score(self, model: onnx.ModelProto, val: list[SRValidationPair]) -> float:
+        return sr_quality(ort_runner(model), val, self.facts)[0] if val else math.nan
+
+    def _collapse_check(self, model: onnx.ModelProto, feeds: list[Feed]) -> float:
+        """Worst output PSNR (dB) of ``model`` against the FP32 model on up to 8 calibration crops."""
+        ref, got = ort_runner(self.fp32), ort_runner(model)
+        return min(output_psnr(ref(f[self.input_name]), got(f[self.input_name])) for f in feeds[:8])
+
+    def run(self, precision: str, threads: int, latency_hw: tuple[int, int]) -> QuantizeOutcome:
+        """Build the artifact(s) for ``precision`` and measure them; nothing is written here."""
+        reduce_range, why = self.config.resolved_reduce_range()
+        val = sr_validation_pairs(self.val, self.facts) if self.val is not None else []
+        fp32_psnr = self._score(self.fp32, val)
+        feeds = self._calibration() if precision in ("int8", "auto") else []
+        budget = self.max_drop_db
+        candidates: list[Candidate] = []
+        outcome_fields: dict[str, Any] = {}
+        if precision in ("fp16", "auto"):
+            half = convert_fp16(self.fp32)
+            psnr = self._score(half, val)
+            within = budget is None or not val or fp32_psnr - psnr <= budget
+            candidates.append(Candidate("fp16", half, psnr, within_budget=within))
+        if precision in ("int8", "auto"):
+            with self.console.status("quantizing to INT8 ..."):
+                if budget is not None and val:
+                    result = quantize_within_budget(self.fp32, feeds, val, self.facts, self.config, budget)
+                    int8, sensitivity = result.model, result.sensitivity
+                    outcome_fields["budget"] = result
+                else:
+                    int8 = quantize_int8(self.fp32, feeds, self.config)
+                    sensitivity = layer_sensitivity(self.fp32, int8, feeds[:8])
+                collapse = self._collapse_check(int8, feeds)
+            psnr = self._score(int8, val)
+            note = f"output vs FP32 {collapse:.1f} dB"
+            within = (budget is None or not val or fp32_psnr - psnr <= budget) and collapse >= COLLAPSE_DB
+            if collapse < COLLAPSE_DB:
+                note += " - COLLAPSED (integer-kernel saturation? try --reduce-range on)"
+            candidates.append(Candidate("int8", int8, psnr, within_budget=within, note=note))
+            outcome_fields["sensitivity"] = sensitivity
+        if precision == "auto":
+            candidates.insert(0, Candidate("fp32", self.fp32, fp32_psnr))
+            x = np.random.default_rng(0).random((1, 3, *latency_hw), dtype=np.float32)
+            with self.console.status(f"timing {len(candidates)} precisions at {latency_hw[0]}x{latency_hw[1]} ..."):
+                for c in candidates:
+                    c.median_ms, c.p90_ms = ort_latency_ms(c.model, x, threads, runs=20)
+            chosen = pick_fastest(candidates)
+        else:
+            chosen = candidates[0]
+        outcome = QuantizeOutcome(chosen, candidates, self.config, reduce_range, why, len(feeds), budget, fp32_psnr,
+                                  **outcome_fields)
+        if not chosen.within_budget:
+            drop = fp32_psnr - chosen.psnr_db
+            outcome.failure = (
+                f"{chosen.precision} misses the budget: PSNR-Y drop {drop:.3f} dB > {budget} dB "
+                f"(short by {drop - budget:.3f} dB)"
+                if val and budget is not None
+                else f"{chosen.precision} {chosen.note}"
+            )
+            if outcome.budget is not None:
+                outcome.failure += f", even with {len(outcome.budget.kept_float)} layer(s) kept in FP32"
+        onnx.checker.check_model(chosen.model)
+        outcome.loads_in = loads_in(chosen.model)
+        return outcome
+
+    def write(self, outcome: QuantizeOutcome, output: Path) -> None:
+        """Write the chosen artifact atomically, its facts updated (precision, quantization settings)."""
+        model = outcome.chosen.model
+        facts = {f"{PREFIX}precision": outcome.chosen.precision}
+        if outcome.chosen.precision == "int8":
+            facts[f"{PREFIX}quantization"] = json.dumps({
+                "method": self.config.method, "format": self.config.quant_format,
+                "per_channel": self.config.per_channel, "reduce_range": outcome.reduce_range,
+                "activation_type": self.config.activation_type, "weight_type": self.config.weight_type,
+                "calibration_images": outcome.calib_images,
+                "kept_float": [k.module for k in outcome.budget.kept_float] if outcome.budget else [],
+            })
+        set_metadata(model, {**{p.key: p.value for p in self.fp32.metadata_props}, **facts})
+        write_bytes_atomic(output, model.SerializeToString())
+
+    def print_report(self, outcome: QuantizeOutcome) -> None:
+        """The terminal report: candidates, layers kept in FP32 and why, the most sensitive layers."""
+        console = Console()
+        table = Table(title=f"{self.path.name}: precision", show_lines=False)
+        for col in ("precision", "PSNR-Y dB", "drop dB", "median ms", "p90 ms", "in budget", "note"):
+            table.add_column(col)
+        for c in outcome.candidates:
+            drop = outcome.fp32_psnr_db - c.psnr_db
+            table.add_row(
+                c.precision + (" (chosen)" if c is outcome.chosen else ""),
+                "-" if math.isnan(c.psnr_db) else f"{c.psnr_db:.3f}", "-" if math.isnan(drop) else f"{drop:+.3f}",
+                "-" if math.isnan(c.median_ms) else f"{c.median_ms:.1f}",
+                "-" if math.isnan(c.p90_ms) else f"{c.p90_ms:.1f}",
+                "yes" if c.within_budget else "NO", c.note,
+            )
+        console.print(table)
+        if not math.isnan(outcome.fp32_psnr_db):
+            console.print(f"FP32 PSNR-Y on {self.val}: {outcome.fp32_psnr_db:.3f} dB")
+        if outcome.calib_images:
+            console.print(
+                f"INT8: {self.config.method} calibration on {outcome.calib_images} image(s) from {self.calib}, "
+                f"{'per-channel' if self.config.per_channel else 'per-tensor'} weights, "
+                f"{self.config.activation_type}/{self.config.weight_type} {self.config.quant_format}, "
+                f"reduce_range={outcome.reduce_range} ({outcome.reduce_range_reason})"
+            )
+        if outcome.sensitivity:
+            layers = Table(title="layer sensitivity (lowest SQNR first; drop = PSNR-Y lost with only it quantized)")
+            for col in ("PyTorch module", "op", "SQNR dB", "SQNR vs FP32 dB", "drop alone dB", "kept FP32"):
+                layers.add_column(col)
+            kept = {k.node for k in outcome.budget.kept_float} if outcome.budget else set()
+            for s in sorted(outcome.sensitivity, key=lambda s: s.sqnr_db)[:12]:
+                layers.add_row(
+                    s.module, s.op_type, f"{s.sqnr_db:.1f}", f"{s.sqnr_vs_fp32_db:.1f}",
+                    "-" if math.isnan(s.drop_alone_db) else f"{s.drop_alone_db:.3f}", "yes" if s.node in kept else "",
+                )
+            console.print(layers)
+        if outcome.budget is not None and outcome.budget.attempts:
+            steps = "; ".join(
+                f"{len(a.kept_float)} FP32: {a.drop_db:.3f} dB" for a in outcome.budget.attempts
+            )
+            kept_names = ", ".join(k.module for k in outcome.budget.kept_float) or "none"
+            console.print(f"budget {outcome.max_drop_db} dB - attempts: {steps}")
+            console.print(f"kept in FP32 (largest PSNR drop when quantized alone): {kept_names}")
+        if outcome.loads_in:
+            console.print(f"checked: onnx.checker passes; loads in {', '.join(outcome.loads_in)}")

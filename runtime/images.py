@@ -1,0 +1,71 @@
+"""Image files on the device: find them, decode any mode to RGB uint8, make LR by bicubic downscale.
+
+numpy and Pillow only (no torch), so the runtime, the calibration reader and the training loaders
+read images the same way. Pillow's decompression-bomb limit stays on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from edgeconv.errors import UsageError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def image_files(folder: str | Path) -> list[Path]:
+    """Image files directly in ``folder``, sorted; a clear error when there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(str(folder), "is not a folder of images")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+        raise UsageError(str(folder), "holds no images", f"expected files ending in {suffixes}")
+    return files
+
+
+def read_image(path: Path, keep_grey: bool = False) -> np.ndarray:
+    """uint8 (H, W, 3) RGB, EXIF orientation applied; (H, W) for a grey image if ``keep_grey``."""
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            if keep_grey and img.mode in ("L", "I;16", "I", "F", "1", "LA"):
+                arr = np.asarray(img.convert("L") if img.mode != "I;16" else img)
+                if arr.dtype != np.uint8:
+                    arr = (arr.astype(np.float64) / 257.0).round().astype(np.uint8)
+                return arr
+            return np.asarray(img.convert("RGB"))
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise UsageError(str(path), f"cannot be read as an image: {exc}") from exc
+
+
+def crop_to_multiple(img: np.ndarray, scale: int) -> np.ndarray:
+    """Crop bottom/right so H and W are multiples of ``scale``."""
+    h, w = img.shape[0] - img.shape[0] % scale, img.shape[1] - img.shape[1] % scale
+    return img[:h, :w]
+
+
+def bicubic_downscale(img: np.ndarray, scale: int) -> np.ndarray:
+    """Pillow bicubic downscale by an integer factor (input already a multiple of it)."""
+    h, w = img.shape[:2]
+    return np.asarray(Image.fromarray(img).resize((w // scale, h // scale), Image.BICUBIC))
+
+
+def resize_center_crop(img: np.ndarray, size: int) -> np.ndarray:
+    """uint8 (H, W, 3) -> (size, size, 3): bicubic resize of the shorter side to ``size``, centre crop."""
+    pil = Image.fromarray(img)
+    ratio = size / min(pil.size)
+    pil = pil.resize((max(size, round(pil.width * ratio)), max(size, round(pil.height * ratio))), Image.BICUBIC)
+    left, top = (pil.width - size) // 2, (pil.height - size) // 2
+    return np.asarray(pil.crop((left, top, left + size, top + size)))
+
+
+def center_crop(img: np.ndarray, max_side: int) -> np.ndarray:
+    """The centre ``max_side`` x ``max_side`` window of ``img`` (smaller sides kept whole)."""
+    h, w = img.shape[:2]
+    top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
+    return img[top : top + max_side, left : left + max_side]

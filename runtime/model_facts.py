@@ -1,0 +1,100 @@
+"""What an exported model is, read from its ONNX ``metadata_props``: task, scale, normalisation, layout.
+
+``edgeconv export`` writes these facts (keys prefixed ``edgeconv.``) so the device needs nothing
+but the ``.onnx`` file to turn an image into the model's input and its output back into an image.
+numpy only; reading a file goes through ONNX Runtime, the one back end every install has.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgeconv.errors import UsageError
+
+PREFIX = "edgeconv."
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """The pre- and post-processing contract of one exported model."""
+
+    task: str = "unknown"  # "sr" | "cls" | "unknown"
+    scale: int | None = None
+    mean: tuple[float, ...] = (0.0, 0.0, 0.0)
+    std: tuple[float, ...] = (1.0, 1.0, 1.0)
+    layout: str = "NCHW"
+    color: str = "rgb"
+    value_range: tuple[float, float] = (0.0, 1.0)
+    model: str = "unknown"
+    precision: str = "fp32"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_props(self) -> dict[str, str]:
+        """The ``metadata_props`` entries (all strings) that carry these facts."""
+        props = {
+            "task": self.task,
+            "scale": "" if self.scale is None else str(self.scale),
+            "normalization": json.dumps({"mean": list(self.mean), "std": list(self.std)}),
+            "input_layout": self.layout,
+            "input_color": self.color,
+            "input_range": json.dumps(list(self.value_range)),
+            "model": self.model,
+            "precision": self.precision,
+            **self.extra,
+        }
+        return {PREFIX + k: v for k, v in props.items()}
+
+    @classmethod
+    def from_props(cls, props: dict[str, str], source: str = "model") -> ModelFacts:
+        """Parse ``metadata_props``; a model without edgeconv facts gets the defaults (RGB in [0, 1])."""
+        ours = {k.removeprefix(PREFIX): v for k, v in props.items() if k.startswith(PREFIX)}
+        known = {"task", "scale", "normalization", "input_layout", "input_color", "input_range", "model", "precision"}
+        try:
+            norm = json.loads(ours.get("normalization", '{"mean": [0, 0, 0], "std": [1, 1, 1]}'))
+            value_range = json.loads(ours.get("input_range", "[0, 1]"))
+            return cls(
+                task=ours.get("task", "unknown"),
+                scale=int(ours["scale"]) if ours.get("scale") else None,
+                mean=tuple(float(v) for v in norm["mean"]),
+                std=tuple(float(v) for v in norm["std"]),
+                layout=ours.get("input_layout", "NCHW"),
+                color=ours.get("input_color", "rgb"),
+                value_range=(float(value_range[0]), float(value_range[1])),
+                model=ours.get("model", "unknown"),
+                precision=ours.get("precision", "fp32"),
+                extra={k: v for k, v in ours.items() if k not in known},
+            )
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise UsageError(
+                source, f"has unreadable edgeconv metadata: {exc}", "re-export it with edgeconv export"
+            ) from exc
+
+    def to_input(self, image: np.ndarray) -> np.ndarray:
+        """uint8 (H, W, 3) RGB -> float32 (1, 3, H, W), scaled to ``value_range`` and normalised."""
+        lo, hi = self.value_range
+        x = image.astype(np.float32) / 255.0 * (hi - lo) + lo
+        x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+    def to_image(self, output: np.ndarray) -> np.ndarray:
+        """An SR output (1, 3, H, W) in ``value_range`` -> uint8 (H, W, 3), clipped and rounded."""
+        lo, hi = self.value_range
+        x = (output[0].transpose(1, 2, 0).astype(np.float64) - lo) / (hi - lo)
+        return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def read_model_facts(path: str | Path) -> ModelFacts:
+    """The facts stored in an ONNX file's metadata (read through ONNX Runtime, no ``onnx`` needed)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - ORT raises several types for unreadable files
+        raise UsageError(str(path), f"ONNX Runtime cannot load it: {str(exc).splitlines()[0][:160]}") from exc
+    return ModelFacts.from_props(dict(session.get_modelmeta().custom_metadata_map), str(path))
