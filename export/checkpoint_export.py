@@ -107,17 +107,17 @@ def check_images(facts: ModelFacts, folder: Path | None, max_side: int) -> tuple
     return [center_crop(img, max_side) for img in images], source
 
 
-def output_psnr(reference: np.ndarray, got: np.ndarray) -> float:
-    """PSNR (dB) of ``got`` against ``reference`` with the reference's value range as the peak."""
+def output_psnr(reference: np.ndarray, got: np.ndarray, peak: float | None = None) -> float:
+    """PSNR (dB) of ``got`` against ``reference``; the peak is ``peak`` or the reference's value range."""
     mse = float(np.mean((reference.astype(np.float64) - got.astype(np.float64)) ** 2))
-    peak = float(reference.max() - reference.min()) or 1.0
+    peak = peak or float(reference.max() - reference.min()) or 1.0
     return math.inf if mse == 0 else 10 * math.log10(peak**2 / mse)
 
 
 def export_checkpoint(
     checkpoint: str | Path,
     output: str | Path | None,
-    target_backend: str | None = None,
+    target_backend: str | None = "onnxruntime",
     lowering: Lowering | None = None,
     simplify: bool = True,
     opset: int = DEFAULT_OPSET,

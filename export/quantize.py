@@ -146,7 +146,27 @@ def convert_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
     """FP16 weights and arithmetic with float32 inputs and outputs (Casts at the graph's edges)."""
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    return convert_float_to_float16(constants_to_initializers(model), keep_io_types=True)
+    return topologically_sorted(convert_float_to_float16(constants_to_initializers(model), keep_io_types=True))
+
+
+def topologically_sorted(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Reorder top-level nodes so each comes after its inputs' producers (the FP16 converter appends
+    its input Casts at the end, which ``onnx.checker`` rejects)."""
+    graph = model.graph
+    ready = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        still = [n for n in pending if not all(i in ready for i in n.input)]
+        done = [n for n in pending if all(i in ready for i in n.input)]
+        if not done:
+            raise ValueError(f"graph has a cycle or a dangling input at node {still[0].name!r}")
+        for node in done:
+            ordered.append(node)
+            ready.update(node.output)
+        pending = still
+    del graph.node[:]
+    graph.node.extend(ordered)
+    return model
 
 
 def model_weight_bytes(model: onnx.ModelProto) -> int:

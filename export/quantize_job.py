@@ -134,9 +134,13 @@ class QuantizeJob:
         return sr_quality(ort_runner(model), val, self.facts)[0] if val else math.nan
 
     def _collapse_check(self, model: onnx.ModelProto, feeds: list[Feed]) -> float:
-        """Worst output PSNR (dB) of ``model`` against the FP32 model on up to 8 calibration crops."""
+        """Worst output PSNR (dB) of ``model`` against the FP32 model on up to 8 calibration crops.
+
+        For SR the peak is the image range (a flat crop would otherwise read as collapsed).
+        """
         ref, got = ort_runner(self.fp32), ort_runner(model)
-        return min(output_psnr(ref(f[self.input_name]), got(f[self.input_name])) for f in feeds[:8])
+        peak = self.facts.value_range[1] - self.facts.value_range[0] if self.facts.task == "sr" else None
+        return min(output_psnr(ref(f[self.input_name]), got(f[self.input_name]), peak) for f in feeds[:8])
 
     def run(self, precision: str, threads: int, latency_hw: tuple[int, int]) -> QuantizeOutcome:
         """Build the artifact(s) for ``precision`` and measure them; nothing is written here."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -79,3 +81,11 @@ def astronaut() -> np.ndarray:
     from skimage import data
 
     return data.astronaut()
+
+
+EDGECONV = [sys.executable, "-m", "edgeconv.cli.app"]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The real ``edgeconv`` command in a subprocess (exit code, stdout, stderr as text)."""
+    return subprocess.run([*EDGECONV, *args], capture_output=True, text=True, timeout=300, cwd=cwd)

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import onnx
 
-EDGECONV = [sys.executable, "-m", "edgeconv.cli.app"]
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*EDGECONV, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+from tests.conftest import run_cli
 
 
 def test_help_lists_commands_with_an_example() -> None:

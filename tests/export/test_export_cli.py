@@ -1,0 +1,106 @@
+"""``edgeconv export``: the default checkpoint to a checked ONNX file with its facts in metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from PIL import Image
+
+from edgeconv.export.checkpoint_export import export_checkpoint
+from edgeconv.export.sensitivity import module_path
+from edgeconv.models.checkpoint import load_checkpoint
+from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+from edgeconv.runtime.model_facts import ModelFacts, read_model_facts
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def check_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two real photographs (scikit-image) as check images."""
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("check")
+    Image.fromarray(data.astronaut()[100:260, 150:330]).save(folder / "astronaut.png")
+    Image.fromarray(data.coffee()[:120, :200]).save(folder / "coffee.png")
+    return folder
+
+
+def test_export_cli_writes_a_checked_graph_with_facts(tmp_path: Path, check_folder: Path) -> None:
+    out = tmp_path / "default.onnx"
+    result = run_cli("export", str(DEFAULT_CHECKPOINT), "-o", str(out), "--check-images", str(check_folder))
+    assert result.returncode == 0, result.stderr
+    assert "onnxsim" in result.stdout and "max abs error" in result.stdout
+    model = onnx.load(out)
+    onnx.checker.check_model(model)
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props["edgeconv.task"] == "sr" and props["edgeconv.scale"] == "2"
+    assert props["edgeconv.model"] == "jitter_edge_sr" and props["edgeconv.input_layout"] == "NCHW"
+    assert len(props["edgeconv.source_checkpoint_sha256"]) == 64
+    # node names keep the PyTorch module path
+    modules = {module_path(n.name) for n in model.graph.node}
+    assert {"body.1.conv", "body.3.conv", "body.1.shift", "bicubic"} <= modules
+    # ORT on a real image equals PyTorch to 1e-4, and the file alone says how to feed it
+    facts = read_model_facts(out)
+    image = np.asarray(Image.open(check_folder / "coffee.png").convert("RGB"))
+    x = facts.to_input(image)
+    got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    model_pt = load_checkpoint(DEFAULT_CHECKPOINT).build_model()
+    with torch.no_grad():
+        want = model_pt(torch.from_numpy(x)).numpy()
+    assert got.shape == (1, 3, 240, 400)
+    assert np.abs(got - want).max() <= 1e-4
+
+
+def test_export_refuses_to_overwrite_and_bad_paths(tmp_path: Path, check_folder: Path) -> None:
+    out = tmp_path / "m.onnx"
+    out.write_bytes(b"keep me")
+    again = run_cli("export", str(DEFAULT_CHECKPOINT), "-o", str(out), "--check-images", str(check_folder))
+    assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
+    assert out.read_bytes() == b"keep me"
+    missing = run_cli("export", str(DEFAULT_CHECKPOINT), "-o", str(tmp_path / "no" / "m.onnx"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00" * 100)
+    broken = run_cli("export", str(bad), "-o", str(tmp_path / "bad.onnx"))
+    assert broken.returncode == 1 and "bad.pt |" in broken.stderr and "Traceback" not in broken.stderr
+    assert not (tmp_path / "bad.onnx").exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_export_api_returns_checks_without_writing(check_folder: Path) -> None:
+    done = export_checkpoint(DEFAULT_CHECKPOINT, None, target_backend="openvino", check_folder=check_folder)
+    assert done.path is None and done.images == 2
+    assert done.max_abs_error <= 1e-4 and done.output_psnr_db > 80
+    assert done.export.lowering == "conv" and done.export.audit  # clean audit
+    assert done.facts.extra["lowering"] == "conv"
+
+
+@pytest.mark.parametrize(
+    ("name", "module"),
+    [
+        ("/body/body.1/conv/Conv", "body.1.conv"),
+        ("/body/body.0/body.0.0/Conv", "body.0.0"),
+        ("/layer1/layer1.0/conv1/Conv", "layer1.0.conv1"),
+        ("/Add", "(top) Add"),
+        ("Conv_3", "(top) Conv_3"),
+    ],
+)
+def test_module_path_from_node_names(name: str, module: str) -> None:
+    assert module_path(name) == module
+
+
+def test_model_facts_round_trip_and_preprocessing() -> None:
+    facts = ModelFacts(task="cls", mean=(0.5, 0.4, 0.3), std=(0.2, 0.2, 0.25), model="resnet18_cifar",
+                       extra={"input_size": "32"})
+    back = ModelFacts.from_props(facts.to_props())
+    assert back == facts
+    image = np.full((2, 3, 3), 255, np.uint8)
+    x = back.to_input(image)
+    assert x.shape == (1, 3, 2, 3) and x.dtype == np.float32
+    np.testing.assert_allclose(x[0, :, 0, 0], [(1 - 0.5) / 0.2, (1 - 0.4) / 0.2, (1 - 0.3) / 0.25], rtol=1e-6)
+    out = ModelFacts().to_image(np.array([[[[1.2]], [[0.5]], [[-0.1]]]], np.float32))
+    assert out.tolist() == [[[255, 128, 0]]]

@@ -1,0 +1,194 @@
+"""INT8 / FP16 quantization of the default model: artifacts, accuracy budget, CPU advice, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from PIL import Image
+
+from edgeconv.export.calibration import calibration_feeds
+from edgeconv.export.checkpoint_export import export_checkpoint
+from edgeconv.export.quantize import Int8Config, constants_to_initializers, convert_fp16, quantize_int8
+from edgeconv.export.quantize_job import COLLAPSE_DB, QuantizeJob
+from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+from edgeconv.runtime.cpu_features import cpu_flags, int8_advice
+from edgeconv.runtime.model_facts import read_model_facts
+from tests.conftest import run_cli
+
+ZEN1 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD Ryzen 7 1700\nflags\t\t: fpu sse2 avx avx2 fma\n"
+EPYC = "model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx avx2 avx512f avx512_vnni avx512_bf16\n"
+PI4 = "processor\t: 0\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU part\t: 0xd08\n"
+PI5 = "processor\t: 0\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimddp\n"
+
+
+@pytest.fixture(scope="module")
+def fp32_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped default checkpoint exported to ONNX (checked against PyTorch on real images)."""
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("fp32")
+    Image.fromarray(data.astronaut()[:96, :96]).save(folder / "astronaut.png")
+    path = folder / "default.onnx"
+    export_checkpoint(DEFAULT_CHECKPOINT, path, check_folder=folder)
+    return path
+
+
+@pytest.fixture(scope="module")
+def calib_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Calibration photos of mixed sizes and modes: RGB, grey, RGBA, palette, 16-bit grey, CMYK, tiny."""
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("calib")
+    astronaut, coffee, chelsea = data.astronaut(), data.coffee(), data.chelsea()
+    Image.fromarray(astronaut).save(folder / "a_rgb.png")
+    Image.fromarray(coffee).convert("L").save(folder / "b_grey.png")
+    Image.fromarray(chelsea).convert("RGBA").save(folder / "c_rgba.png")
+    Image.fromarray(astronaut[200:400, 100:300]).convert("P").save(folder / "d_palette.png")
+    Image.fromarray(data.camera().astype(np.uint16) * 257).save(folder / "e_grey16.png")
+    Image.fromarray(coffee[50:250, 100:400]).convert("CMYK").save(folder / "f_cmyk.jpg")
+    Image.fromarray(chelsea[:40, :50]).save(folder / "g_tiny.png")
+    (folder / "notes.txt").write_text("not an image, ignored by suffix")
+    return folder
+
+
+def test_cpu_advice_from_captured_cpuinfo() -> None:
+    assert int8_advice(ZEN1).reduce_range is True and "without VNNI" in int8_advice(ZEN1).reason
+    assert int8_advice(EPYC).reduce_range is False and "avx512_vnni" in int8_advice(EPYC).reason
+    assert cpu_flags(PI4)[0] == "arm64" and int8_advice(PI4).reduce_range is False
+    assert "asimddp" in int8_advice(PI5).reason
+    assert int8_advice("garbage without flags").reduce_range in (True, False)  # never raises
+
+
+def test_int8_and_fp16_artifacts_load_everywhere(fp32_model: Path, calib_folder: Path, tmp_path: Path) -> None:
+    facts = read_model_facts(fp32_model)
+    feeds = calibration_feeds(calib_folder, facts, "input", crop=64)
+    assert len(feeds) == 7 and {f["input"].shape for f in feeds} == {(1, 3, 64, 64)}
+    fp32 = onnx.load(fp32_model)
+    x = feeds[0]["input"]
+    want = ort.InferenceSession(str(fp32_model), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    for method in ("minmax", "entropy", "percentile"):
+        int8 = quantize_int8(fp32, feeds, Int8Config(method=method))
+        onnx.checker.check_model(int8)
+        ops = {n.op_type for n in int8.graph.node}
+        assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+        weights = {t.name: t for t in int8.graph.initializer}
+        assert weights["body.1.conv.weight_quantized"].data_type == onnx.TensorProto.INT8
+        session = ort.InferenceSession(int8.SerializeToString(), providers=["CPUExecutionProvider"])
+        got = session.run(None, {"input": x})[0]
+        assert 10 * np.log10(1 / np.mean((got - want) ** 2)) > 35, method
+    half = convert_fp16(fp32)
+    assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in half.graph.initializer)
+    got = ort.InferenceSession(half.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    assert np.abs(got - want).max() < 5e-3
+    ov = pytest.importorskip("openvino", reason="the openvino extra is not installed")
+    core = ov.Core()
+    for model in (quantize_int8(fp32, feeds, Int8Config()), half):
+        compiled = core.compile_model(core.read_model(model.SerializeToString(), b""), "CPU")
+        out = compiled({"input": x})[compiled.output(0)]
+        assert 10 * np.log10(1 / np.mean((out - want) ** 2)) > 35
+
+
+def test_collapse_is_caught(fp32_model: Path, calib_folder: Path) -> None:
+    """A broken INT8 model (a weight scale 1000x off, like kernel saturation) fails the collapse check."""
+    job = QuantizeJob(fp32_model, Int8Config(), calib_folder, None, 64, 8, None)
+    feeds = calibration_feeds(calib_folder, job.facts, "input", crop=64)
+    good = quantize_int8(job.fp32, feeds, Int8Config())
+    assert job._collapse_check(good, feeds) > COLLAPSE_DB
+    broken = onnx.ModelProto()
+    broken.CopyFrom(good)
+    scale = next(t for t in broken.graph.initializer if t.name == "body.1.conv.weight_scale")
+    values = onnx.numpy_helper.to_array(scale) * 1000
+    scale.CopyFrom(onnx.numpy_helper.from_array(values.astype(np.float32), scale.name))
+    assert job._collapse_check(broken, feeds) < COLLAPSE_DB
+
+
+def test_constants_become_weights(fp32_model: Path) -> None:
+    model = onnx.load(fp32_model)
+    assert any(n.op_type == "Constant" for n in model.graph.node)
+    moved = constants_to_initializers(model)
+    assert not any(n.op_type == "Constant" for n in moved.graph.node)
+    assert len(moved.graph.initializer) > len(model.graph.initializer)
+
+
+def test_quantize_cli_budget_on_set5(fp32_model: Path, sr_data: Path, tmp_path: Path) -> None:
+    """Must-show: INT8 within 0.1 dB of FP32 PSNR-Y on Set5 (budget mode), FP16 within 0.01 dB."""
+    out, report = tmp_path / "int8.onnx", tmp_path / "report.json"
+    result = run_cli(
+        "quantize", str(fp32_model), "--calib", str(sr_data / "T91"), "--val", str(sr_data / "Set5"),
+        "--max-psnr-drop", "0.1", "-o", str(out), "--report", str(report),
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(report.read_text())
+    int8 = data["candidates"][0]
+    assert int8["precision"] == "int8" and data["fp32_psnr_y_db"] - int8["psnr_y_db"] <= 0.1
+    assert data["fp32_psnr_y_db"] > 36.4
+    assert data["sensitivity"] and all(s["module"] for s in data["sensitivity"])
+    assert set(data["loads_in"]) >= {"onnxruntime"}
+    model = onnx.load(out)
+    onnx.checker.check_model(model)
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props["edgeconv.precision"] == "int8" and props["edgeconv.task"] == "sr"
+    assert json.loads(props["edgeconv.quantization"])["kept_float"] == data["kept_float"]
+
+    half, half_report = tmp_path / "fp16.onnx", tmp_path / "fp16.json"
+    result = run_cli("quantize", str(fp32_model), "--fp16", "--val", str(sr_data / "Set5"),
+                     "--max-psnr-drop", "0.01", "-o", str(half), "--report", str(half_report))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(half_report.read_text())
+    assert abs(data["fp32_psnr_y_db"] - data["candidates"][0]["psnr_y_db"]) <= 0.01
+
+
+def test_budget_that_cannot_be_met_writes_nothing(fp32_model: Path, calib_folder: Path, sr_data: Path,
+                                                  tmp_path: Path) -> None:
+    out = tmp_path / "int8.onnx"
+    result = run_cli("quantize", str(fp32_model), "--calib", str(calib_folder), "--val", str(sr_data / "Set5"),
+                     "--max-psnr-drop", "0", "--calib-crop", "64", "-o", str(out))
+    assert result.returncode == 1, result.stdout
+    assert "misses the budget" in result.stderr and "short by" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["not_onnx", "external_outside", "empty_calib", "no_calib", "corrupt_image"])
+def test_bad_input_gets_one_line_and_no_output(kind: str, fp32_model: Path, tmp_path: Path) -> None:
+    model, calib = fp32_model, tmp_path / "calib"
+    calib.mkdir()
+    Image.fromarray(np.full((40, 40, 3), 128, np.uint8)).save(calib / "ok.png")
+    expected = {
+        "not_onnx": (1, "is not an ONNX model"),
+        "external_outside": (1, "outside its folder"),
+        "empty_calib": (2, "holds no images"),
+        "no_calib": (2, "needs calibration images"),
+        "corrupt_image": (2, "cannot be read as an image"),
+    }[kind]
+    args = ["--calib", str(calib)]
+    if kind == "not_onnx":
+        model = tmp_path / "fake.onnx"
+        model.write_text("this is a text file, not a protobuf\n" * 10)
+    elif kind == "external_outside":
+        proto = onnx.load(fp32_model)
+        weight = next(t for t in proto.graph.initializer if t.name == "body.1.conv.weight")
+        weight.ClearField("raw_data")
+        weight.data_location = onnx.TensorProto.EXTERNAL
+        entry = weight.external_data.add()
+        entry.key, entry.value = "location", "../../etc/passwd"
+        model = tmp_path / "evil" / "evil.onnx"
+        model.parent.mkdir()
+        model.write_bytes(proto.SerializeToString())
+    elif kind == "empty_calib":
+        (calib / "ok.png").unlink()
+    elif kind == "no_calib":
+        args = []
+    elif kind == "corrupt_image":
+        (calib / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    out = tmp_path / "out.onnx"
+    result = run_cli("quantize", str(model), *args, "-o", str(out))
+    code, message = expected
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr and result.stderr.count("\n") <= 2
+    assert "Traceback" not in result.stderr
+    assert not out.exists() and not list(tmp_path.rglob(".*.tmp"))
