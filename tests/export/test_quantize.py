@@ -192,3 +192,19 @@ def test_bad_input_gets_one_line_and_no_output(kind: str, fp32_model: Path, tmp_
     assert message in result.stderr and result.stderr.count("\n") <= 2
     assert "Traceback" not in result.stderr
     assert not out.exists() and not list(tmp_path.rglob(".*.tmp"))
+
+
+def test_precision_auto_picks_the_fastest_within_budget(fp32_model: Path, calib_folder: Path, sr_data: Path,
+                                                         tmp_path: Path) -> None:
+    out, report = tmp_path / "auto.onnx", tmp_path / "auto.json"
+    result = run_cli("quantize", str(fp32_model), "--precision", "auto", "--calib", str(calib_folder),
+                     "--calib-crop", "64", "--val", str(sr_data / "Set5"), "--latency-size", "64x96",
+                     "-o", str(out), "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(report.read_text())
+    rows = {c["precision"]: c for c in data["candidates"]}
+    assert set(rows) == {"fp32", "fp16", "int8"}
+    eligible = [c for c in rows.values() if c["within_budget"]]
+    assert data["chosen"] == min(eligible, key=lambda c: c["median_ms"])["precision"]
+    props = {p.key: p.value for p in onnx.load(out).metadata_props}
+    assert props["edgeconv.precision"] == data["chosen"]
