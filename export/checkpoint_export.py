@@ -20,10 +20,10 @@ import torch
 from edgeconv import __version__
 from edgeconv.dynamic import Lowering
 from edgeconv.errors import EdgeConvError, UsageError
-from edgeconv.export.atomic import write_bytes_atomic
 from edgeconv.export.deploy_export import ExportResult, export_deployed
 from edgeconv.export.onnx_export import DEFAULT_OPSET
 from edgeconv.models.checkpoint import Checkpoint, load_checkpoint
+from edgeconv.runtime.atomic_write import write_bytes_atomic
 from edgeconv.runtime.images import center_crop, image_files, read_image, resize_center_crop
 from edgeconv.runtime.model_facts import ModelFacts
 

@@ -15,12 +15,12 @@ from torch import nn
 
 from edgeconv.dynamic import Lowering
 from edgeconv.errors import EdgeConvError
-from edgeconv.export.atomic import write_bytes_atomic
 from edgeconv.export.audit import GraphAudit, audit_graph
 from edgeconv.export.deploy import to_deploy
 from edgeconv.export.lowering import lowering_for
 from edgeconv.export.onnx_export import DEFAULT_OPSET, export_onnx
 from edgeconv.export.simplify import simplify_onnx
+from edgeconv.runtime.atomic_write import write_bytes_atomic
 
 
 @dataclass

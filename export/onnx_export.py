@@ -49,7 +49,7 @@ def export_onnx(
         )
     proto = onnx.load_from_string(buffer.getvalue())
     if path is not None:
-        from edgeconv.export.atomic import write_bytes_atomic
+        from edgeconv.runtime.atomic_write import write_bytes_atomic
 
         write_bytes_atomic(Path(path), proto.SerializeToString())
     return proto

@@ -26,8 +26,8 @@ from torch import nn
 
 from edgeconv import __version__
 from edgeconv.errors import EdgeConvError
-from edgeconv.export.atomic import write_bytes_atomic
 from edgeconv.models.registry import create_model
+from edgeconv.runtime.atomic_write import write_bytes_atomic
 
 FORMAT = "edgeconv-checkpoint"
 FORMAT_VERSION = 1

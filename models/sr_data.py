@@ -7,7 +7,6 @@ bicubic downscale (Pillow's antialiased bicubic, which scores Set5 within 0.01 d
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,20 +16,9 @@ import torch
 
 from edgeconv.errors import UsageError
 from edgeconv.runtime.images import IMAGE_SUFFIXES, bicubic_downscale, crop_to_multiple, image_files, read_image
+from edgeconv.runtime.sr_eval import shared_sr_data
 
-__all__ = ["IMAGE_SUFFIXES", "bicubic_downscale", "crop_to_multiple", "image_files", "read_image"]
-
-def shared_sr_data() -> Path | None:
-    """The project's shared SR images: ``$EDGECONV_SR_DATA``, else ``shared/data/sr`` in a parent folder."""
-    env = os.environ.get("EDGECONV_SR_DATA")
-    if env:
-        return Path(env)
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "data" / "sr"
-        if candidate.is_dir():
-            return candidate
-    return None
-
+__all__ = ["shared_sr_data", "IMAGE_SUFFIXES", "bicubic_downscale", "crop_to_multiple", "image_files", "read_image"]
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
     """uint8 HWC (or HW) -> float32 CHW in [0, 1]."""

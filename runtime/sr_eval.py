@@ -7,6 +7,7 @@ the scale, LR by bicubic downscale, output rounded to 8 bits, PSNR on the BT.601
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,18 @@ from edgeconv.errors import UsageError
 from edgeconv.runtime.images import bicubic_downscale, center_crop, crop_to_multiple, image_files, read_image
 from edgeconv.runtime.model_facts import ModelFacts
 from edgeconv.runtime.sr_metrics import psnr_y, ssim_y
+
+
+def shared_sr_data() -> Path | None:
+    """The project's shared SR images: ``$EDGECONV_SR_DATA``, else ``shared/data/sr`` in a parent folder."""
+    env = os.environ.get("EDGECONV_SR_DATA")
+    if env:
+        return Path(env)
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "data" / "sr"
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 @dataclass

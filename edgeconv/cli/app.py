@@ -13,7 +13,7 @@ import sys
 import typer
 
 from edgeconv import __version__
-from edgeconv.cli import demo, export, info, quantize, train
+from edgeconv.cli import demo, export, info, quantize, train, upscale, validate
 from edgeconv.errors import EdgeConvError
 
 app = typer.Typer(
@@ -28,6 +28,9 @@ app.command("demo")(demo.demo)
 app.command("info")(info.info)
 app.command("export")(export.export)
 app.command("quantize")(quantize.quantize)
+app.command("validate")(validate.validate)
+app.command("doctor")(validate.doctor)
+app.command("upscale")(upscale.upscale)
 app.add_typer(train.app, name="train")
 
 

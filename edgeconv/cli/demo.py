@@ -65,7 +65,6 @@ def demo(
     from rich.table import Table
 
     from edgeconv.export import to_deploy
-    from edgeconv.export.atomic import write_bytes_atomic
     from edgeconv.export.audit import audit_graph
     from edgeconv.export.onnx_export import export_onnx
     from edgeconv.export.simplify import simplify_onnx
@@ -73,6 +72,7 @@ def demo(
     from edgeconv.models.checkpoint import load_checkpoint
     from edgeconv.models.default_model import DEFAULT_CHECKPOINT
     from edgeconv.models.sr_data import to_tensor
+    from edgeconv.runtime.atomic_write import write_bytes_atomic
     from edgeconv.runtime.sr_metrics import psnr_y
 
     console = Console()

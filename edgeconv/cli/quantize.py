@@ -100,7 +100,7 @@ def quantize(
     outcome = job.run(precision, threads, _parse_size(latency_size))
     job.print_report(outcome)
     if report is not None:
-        from edgeconv.export.atomic import write_bytes_atomic
+        from edgeconv.runtime.atomic_write import write_bytes_atomic
 
         write_bytes_atomic(report, json.dumps(outcome.as_json(), indent=2).encode())
     if not outcome.ok:
