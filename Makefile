@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/edgeconv demo --out out/demo --force
+	$(VENV)/bin/edgeconv pipeline --out out/demo --force
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

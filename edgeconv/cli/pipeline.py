@@ -1,0 +1,102 @@
+"""``edgeconv pipeline [CKPT]``: the main job, from checkpoint to a validated INT8 model in one command.
+
+checkpoint -> deploy rewrite -> ONNX (checked vs PyTorch) -> INT8 within a PSNR budget -> the
+shared validator on every usable back end against Set5 (reference: PyTorch) -> Markdown report
+with plots + an upscaled sample image; the validator's table is printed last.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgeconv.errors import UsageError
+
+
+def pipeline(
+    checkpoint: Annotated[Path | None, typer.Argument(help="An SR checkpoint (default: the shipped x2 model).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for every artifact and the report.")] = Path("out/pipeline"),
+    calib: Annotated[Path | None, typer.Option(help="Calibration images (default: T91, else Set5).")] = None,
+    val: Annotated[Path | None, typer.Option(help="HR validation images (default: Set5).")] = None,
+    max_psnr_drop: Annotated[float, typer.Option(help="INT8 budget in dB of PSNR-Y.")] = 0.1,
+    threads: Annotated[int, typer.Option(help="Inference threads.")] = 2,
+    runs: Annotated[int, typer.Option(help="Timed runs per model and back end.")] = 20,
+    force: Annotated[bool, typer.Option(help="Overwrite the artifacts of an earlier run in --out.")] = False,
+) -> None:
+    """Export, quantize, validate on every back end, report and upscale a sample - in one go.
+
+    Example: edgeconv pipeline --out out/demo
+    """
+    from rich.console import Console
+
+    from edgeconv.cli.validate import torch_reference
+    from edgeconv.errors import EdgeConvError
+    from edgeconv.export.calibration import calibration_feeds
+    from edgeconv.export.checkpoint_export import export_checkpoint, set_metadata
+    from edgeconv.export.quant_budget import quantize_within_budget
+    from edgeconv.export.quantize import Int8Config
+    from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+    from edgeconv.runtime.atomic_write import write_bytes_atomic
+    from edgeconv.runtime.backend import BackendOptions
+    from edgeconv.runtime.backends import backend_status, create_backend
+    from edgeconv.runtime.sr_eval import shared_sr_data, sr_validation_pairs
+    from edgeconv.runtime.tiling import receptive_radius
+    from edgeconv.runtime.upscale import upscale_file
+    from edgeconv.runtime.validation_report import rich_table, write_json, write_markdown
+    from edgeconv.runtime.validator import Gates, validate, validation_inputs
+
+    checkpoint = checkpoint or DEFAULT_CHECKPOINT
+    shared = shared_sr_data()
+    val = val or (shared / "Set5" if shared is not None else None)
+    if val is None or not val.is_dir():
+        raise UsageError("--val", "no validation images: no Set5 beside the checkout", "pass --val DIR with HR images")
+    calib = calib or (shared / "T91" if shared is not None and (shared / "T91").is_dir() else val)
+    fp32_path, int8_path = out / "model.fp32.onnx", out / "model.int8.onnx"
+    existing = [p for p in (fp32_path, int8_path, out / "report.md") if p.exists()]
+    if existing and not force:
+        raise UsageError(str(existing[0]), "already exists", "pass --force to overwrite the earlier run")
+    out.mkdir(parents=True, exist_ok=True)
+    status = Console(stderr=True)
+
+    with status.status("1/4 export: rewrite, ONNX, onnxsim, audit, check vs PyTorch ..."):
+        exported = export_checkpoint(checkpoint, fp32_path, target_backend="onnxruntime", check_folder=val)
+    status.print(f"1/4 exported {fp32_path}: max abs error vs PyTorch {exported.max_abs_error:.1e} "
+                 f"({exported.export.simplifier}, lowering {exported.export.lowering})")
+    facts = exported.facts
+    if facts.task != "sr":
+        raise UsageError(str(checkpoint), f"is a {facts.task!r} model; the pipeline validates SR models")
+    with status.status(f"2/4 INT8 within {max_psnr_drop} dB on {val.name} ..."):
+        feeds = calibration_feeds(calib, facts, "input", 128, 64)
+        budget = quantize_within_budget(exported.export.model, feeds, sr_validation_pairs(val, facts), facts,
+                                        Int8Config(method="percentile"), max_psnr_drop)
+    kept = ", ".join(k.module for k in budget.kept_float) or "none"
+    status.print(f"2/4 INT8: PSNR-Y drop {budget.drop_db:.3f} dB (budget {max_psnr_drop}), FP32 kept: {kept}")
+    if not budget:
+        raise EdgeConvError(str(int8_path), f"INT8 misses the {max_psnr_drop} dB budget by "
+                            f"{budget.drop_db - max_psnr_drop:.3f} dB", "nothing was written")
+    set_metadata(budget.model, {p.key: p.value for p in exported.export.model.metadata_props}
+                 | {"edgeconv.precision": "int8"})
+    write_bytes_atomic(int8_path, budget.model.SerializeToString())
+
+    names = [name for name, usable, _ in backend_status() if usable]
+    with status.status(f"3/4 validating FP32 and INT8 on {', '.join(names)} ..."):
+        options = BackendOptions(threads=threads)
+        runners = [create_backend(name, path, options) for path in (fp32_path, int8_path) for name in names]
+        reference = torch_reference(checkpoint) or create_backend("onnxruntime", fp32_path, options).run
+        result = validate(runners, validation_inputs(val, facts), reference, f"PyTorch {checkpoint.name}",
+                          Gates(max_psnr_drop=max_psnr_drop), runs=runs)
+    write_json(result, out / "validation.json")
+    report = write_markdown(result, out)
+
+    fastest = min((r for r in runners if r.facts.precision == "fp32"), key=lambda r: next(
+        row.latency.p50 for row in result.rows if row.backend == r.label and row.precision == "fp32"))
+    source = sorted(p for p in val.iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp"))[0]
+    sample = out / f"{source.stem}_x{facts.scale}.png"
+    upscale_file(fastest.run, facts, source, sample, 128, receptive_radius(fastest.run, facts.scale or 1) + 1)
+    status.print(f"4/4 report {report}, sample {sample} ({fastest.label})")
+    Console().print(rich_table(result))
+    if not result:
+        failed = next(r for r in result.rows if r.failures)
+        raise EdgeConvError(f"{failed.model} on {failed.backend}", failed.failures[0], f"see {report}")
