@@ -89,3 +89,19 @@ EDGECONV = [sys.executable, "-m", "edgeconv.cli.app"]
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The real ``edgeconv`` command in a subprocess (exit code, stdout, stderr as text)."""
     return subprocess.run([*EDGECONV, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+@pytest.fixture(scope="session")
+def default_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped default SR checkpoint exported (ORT lowering), checked on a scikit-image photo."""
+    from PIL import Image
+    from skimage import data
+
+    from edgeconv.export.checkpoint_export import export_checkpoint
+    from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+
+    folder = tmp_path_factory.mktemp("default_onnx")
+    Image.fromarray(data.astronaut()[:96, :96]).save(folder / "astronaut.png")
+    path = folder / "default.onnx"
+    export_checkpoint(DEFAULT_CHECKPOINT, path, target_backend="onnxruntime", check_folder=folder)
+    return path

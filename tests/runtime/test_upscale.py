@@ -1,0 +1,169 @@
+"""On-device SR: receptive radius, tiled == whole image (hypothesis), image modes, folder resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from edgeconv.runtime.backends import create_backend
+from edgeconv.runtime.tiling import receptive_radius, upscale_tiled
+from tests.conftest import EDGECONV, run_cli
+
+
+@pytest.fixture(scope="module")
+def runner(default_onnx: Path):  # noqa: ANN201
+    return create_backend("onnxruntime", default_onnx)
+
+
+def test_receptive_radius_of_known_stacks(tmp_path: Path) -> None:
+    import torch
+    from torch import nn
+
+    from edgeconv.export.onnx_export import export_onnx
+
+    for kernels, radius in (([3], 1), ([3, 3], 2), ([5, 3, 3], 4)):
+        torch.manual_seed(0)
+        layers: list[nn.Module] = []
+        for k in kernels:
+            layers += [nn.Conv2d(3, 3, k, padding=k // 2), nn.PReLU()]
+        path = tmp_path / f"net{len(kernels)}.onnx"
+        export_onnx(nn.Sequential(*layers).eval(), torch.rand(1, 3, 16, 16), path)
+        model = create_backend("onnxruntime", path)
+        assert receptive_radius(model.run, scale=1) == radius
+
+
+def test_default_model_radius(runner) -> None:  # noqa: ANN001
+    # bicubic: 5x5 (2); body: head 3x3, shift 3x3, conv 3x3, shift 3x3, tail 3x3 (5)
+    assert receptive_radius(runner.run, scale=2) == 5
+
+
+@settings(max_examples=25, deadline=None)
+@given(tile=st.integers(8, 72), extra=st.integers(0, 3))
+def test_tiled_equals_whole_image(runner, tile: int, extra: int) -> None:  # noqa: ANN001
+    from skimage import data
+
+    image = data.astronaut()[180:270, 200:317]  # 90 x 117, odd sizes on purpose
+    x = runner.facts.to_input(image)
+    whole = runner.run(x)
+    tiled = upscale_tiled(runner.run, x, 2, tile, 5 + extra)
+    assert np.abs(tiled - whole).max() <= 1e-4
+
+
+def test_set5_tiled_equals_whole(runner, sr_data: Path) -> None:  # noqa: ANN001
+    from edgeconv.runtime.images import read_image
+
+    x = runner.facts.to_input(read_image(sr_data / "Set5" / "butterfly.png"))
+    for tile in (32, 100, 255):
+        assert np.abs(upscale_tiled(runner.run, x, 2, tile, 6) - runner.run(x)).max() <= 1e-4
+
+
+def make_mode_images(folder: Path) -> dict[str, tuple[str, tuple[int, int]]]:
+    """Images in every mode the issue lists; returns name -> (expected output mode, input W x H)."""
+    from skimage import data
+
+    rgb = data.astronaut()[:40, :56]
+    Image.fromarray(rgb).convert("L").save(folder / "grey.png")
+    Image.fromarray(rgb).convert("RGBA").save(folder / "rgba.png")
+    Image.fromarray(rgb).convert("P").save(folder / "palette.png")
+    Image.fromarray(data.camera()[:40, :56].astype(np.uint16) * 257).save(folder / "grey16.png")
+    Image.fromarray(rgb).convert("CMYK").save(folder / "cmyk.jpg")
+    Image.fromarray(rgb[:1, :1]).save(folder / "one.png")
+    rotated = Image.fromarray(rgb)
+    exif = rotated.getexif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    rotated.save(folder / "exif.jpg", exif=exif)
+    return {
+        "grey": ("L", (56, 40)), "rgba": ("RGBA", (56, 40)), "palette": ("RGB", (56, 40)),
+        "grey16": ("I;16", (56, 40)), "cmyk": ("RGB", (56, 40)), "one": ("RGB", (1, 1)), "exif": ("RGB", (40, 56)),
+    }
+
+
+def test_every_image_mode_upscales(default_onnx: Path, tmp_path: Path) -> None:
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    expected = make_mode_images(src)
+    result = run_cli("upscale", str(default_onnx), str(src), str(dst), "--tile", "24")
+    assert result.returncode == 0, result.stderr
+    for name, (mode, (w, h)) in expected.items():
+        with Image.open(dst / f"{name}.png") as img:
+            assert img.mode == mode, name
+            assert img.size == (2 * w, 2 * h), name
+    with Image.open(dst / "rgba.png") as img:
+        assert img.getchannel("A").getextrema() == (255, 255)
+
+
+def test_single_file_refuses_overwrite(default_onnx: Path, tmp_path: Path, astronaut: np.ndarray) -> None:
+    src, dst = tmp_path / "a.png", tmp_path / "a_x2.png"
+    Image.fromarray(astronaut[:32, :32]).save(src)
+    assert run_cli("upscale", str(default_onnx), str(src), str(dst)).returncode == 0
+    again = run_cli("upscale", str(default_onnx), str(src), str(dst))
+    assert again.returncode == 2 and "already exists" in again.stderr
+    missing = run_cli("upscale", str(default_onnx), str(src), str(tmp_path / "nope" / "x.png"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_interrupted_folder_upscale_resumes(default_onnx: Path, tmp_path: Path) -> None:
+    """SIGINT during a 20-image folder run: no partial file; a second run finishes; identical output."""
+    from skimage import data
+
+    src = tmp_path / "in"
+    src.mkdir()
+    base = data.astronaut()
+    for i in range(20):
+        Image.fromarray(base[i * 10 : i * 10 + 200, i * 8 : i * 8 + 300]).save(src / f"img{i:02d}.png")
+    reference = tmp_path / "reference"
+    assert run_cli("upscale", str(default_onnx), str(src), str(reference), "--tile", "64").returncode == 0
+
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([*EDGECONV, "upscale", str(default_onnx), str(src), str(out), "--tile", "64"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(out.glob("*.png"))) < 3:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    done_first = sorted(p.name for p in out.glob("*.png"))
+    assert proc.returncode == 130, err.decode()
+    assert "Traceback" not in err.decode()
+    assert 3 <= len(done_first) < 20
+    assert not list(out.glob(".*.tmp"))
+    second = run_cli("upscale", str(default_onnx), str(src), str(out), "--tile", "64")
+    assert second.returncode == 0, second.stderr
+    assert f"{len(done_first)} already done" in second.stdout
+    for ref in sorted(reference.glob("*.png")):
+        assert (out / ref.name).read_bytes() == ref.read_bytes(), ref.name
+
+
+def test_4k_upscale_peak_memory(default_onnx: Path, tmp_path: Path) -> None:
+    """3840x2160 -> 7680x4320 in tiles, in a fresh process: peak RSS < 600 MB."""
+    from skimage import data
+
+    src = tmp_path / "uhd.png"
+    Image.fromarray(data.astronaut()).resize((3840, 2160), Image.BICUBIC).save(src)
+    code = (
+        "import resource, sys\n"
+        "from edgeconv.cli.app import app\n"
+        "from typer.testing import CliRunner\n"
+        f"args = ['upscale', {str(default_onnx)!r}, {str(src)!r}, {str(tmp_path / 'uhd_x2.png')!r}]\n"
+        "res = CliRunner().invoke(app, args)\n"
+        "assert res.exit_code == 0, res.output\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    peak_mb = float(result.stdout.strip().splitlines()[-1])
+    with Image.open(tmp_path / "uhd_x2.png") as img:
+        assert img.size == (7680, 4320)
+    print(f"peak RSS of a 3840x2160 x2 upscale: {peak_mb:.0f} MB")
+    assert peak_mb < 600, f"peak RSS {peak_mb:.0f} MB"

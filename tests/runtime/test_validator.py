@@ -1,0 +1,91 @@
+"""The shared validator: same table for FP32 and INT8 on every back end, gates that catch a broken INT8."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import onnx
+import pytest
+from PIL import Image
+
+from edgeconv.export.calibration import calibration_feeds
+from edgeconv.export.quantize import Int8Config, quantize_int8
+from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+from edgeconv.runtime.model_facts import read_model_facts
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """HR validation photos from scikit-image."""
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("photos")
+    Image.fromarray(data.astronaut()[:128, :160]).save(folder / "astronaut.png")
+    Image.fromarray(data.coffee()[100:228, 200:360]).save(folder / "coffee.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def int8_models(default_onnx: Path, photos: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A good INT8 model and a broken one (a weight scale 1000x off: it runs, its images are wrong)."""
+    folder = tmp_path_factory.mktemp("int8")
+    feeds = calibration_feeds(photos, read_model_facts(default_onnx), "input", crop=64)
+    good = quantize_int8(onnx.load(default_onnx), feeds, Int8Config())
+    for p in onnx.load(default_onnx).metadata_props:
+        good.metadata_props.add(key=p.key, value=p.value if p.key != "edgeconv.precision" else "int8")
+    onnx.save(good, folder / "good.int8.onnx")
+    scale = next(t for t in good.graph.initializer if t.name == "body.1.conv.weight_scale")
+    scale.CopyFrom(onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(scale) * 1000, scale.name))
+    onnx.save(good, folder / "broken.int8.onnx")
+    return folder / "good.int8.onnx", folder / "broken.int8.onnx"
+
+
+def test_validator_table_for_fp32_and_int8_on_every_backend(default_onnx: Path, int8_models: tuple[Path, Path],
+                                                            photos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "val.json"
+    result = run_cli("validate", str(default_onnx), str(int8_models[0]), "--images", str(photos),
+                     "--checkpoint", str(DEFAULT_CHECKPOINT), "--runs", "3", "--latency-size", "32x48",
+                     "--max-psnr-drop", "0.5", "--json", str(out), "--report", str(tmp_path / "report"))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["passed"] and data["reference"].startswith("PyTorch")
+    rows = {(r["precision"], r["backend"]): r for r in data["rows"]}
+    backends = {b for _, b in rows}
+    assert "onnxruntime" in backends
+    for backend in backends:
+        fp32, int8 = rows[("fp32", backend)], rows[("int8", backend)]
+        assert fp32["max_abs"] <= 1e-4
+        assert 0 < fp32["psnr_y_db"] - int8["psnr_y_db"] < 0.5
+        assert set(fp32["latency"]) >= {"p50", "p90", "p99", "mean", "std", "fps"}
+    if {"onnxruntime", "openvino"} <= backends:  # the same table from both back ends
+        for precision in ("fp32", "int8"):
+            a, b = rows[(precision, "onnxruntime")], rows[(precision, "openvino")]
+            assert abs(a["psnr_y_db"] - b["psnr_y_db"]) < 0.01
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "| model |" in report and "PASS" in report
+    if (tmp_path / "report" / "latency.png").exists():
+        assert (tmp_path / "report" / "latency.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_gates_catch_an_int8_model_that_runs_but_is_broken(default_onnx: Path, int8_models: tuple[Path, Path],
+                                                           photos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "val.json"
+    result = run_cli("validate", str(default_onnx), str(int8_models[1]), "--images", str(photos),
+                     "--backend", "onnxruntime", "--runs", "2", "--latency-size", "16x16",
+                     "--max-psnr-drop", "0.5", "--json", str(out))
+    assert result.returncode == 1
+    assert "broken.int8.onnx on onnxruntime | PSNR-Y drop" in result.stderr and "Traceback" not in result.stderr
+    data = json.loads(out.read_text())
+    broken = next(r for r in data["rows"] if r["model"] == "broken.int8.onnx")
+    assert broken["failures"] and broken["output_psnr_db"] < 30
+
+
+def test_latency_and_atol_gates(default_onnx: Path, photos: Path) -> None:
+    slow = run_cli("validate", str(default_onnx), "--images", str(photos), "--backend", "onnxruntime",
+                   "--runs", "2", "--latency-size", "64x64", "--max-latency-ms", "0.0001")
+    assert slow.returncode == 1 and "p50" in slow.stderr
+    ok = run_cli("validate", str(default_onnx), "--images", str(photos), "--backend", "onnxruntime",
+                 "--runs", "2", "--latency-size", "16x16", "--atol", "1e-4")
+    assert ok.returncode == 0, ok.stderr
