@@ -9,16 +9,16 @@ the output is upright. Pillow's decompression-bomb limit stays on.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from edgeconv.errors import UsageError
-from edgeconv.runtime.atomic_write import write_bytes_atomic
+from edgeconv.runtime.atomic_write import write_atomic
 from edgeconv.runtime.images import IMAGE_SUFFIXES
 from edgeconv.runtime.model_facts import ModelFacts
 from edgeconv.runtime.tiling import Run, run_tiles
@@ -65,8 +65,8 @@ def decode(path: Path) -> DecodedImage:
 
 
 def upscale_image(run: Run, facts: ModelFacts, image: DecodedImage, tile: int, overlap: int,
-                  on_tile: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """The upscaled pixels, same dtype and layout as ``image.pixels`` ((sH, sW) or (sH, sW, 3)).
+                  on_tile: Callable[[int, int], None] | None = None) -> Image.Image:
+    """The upscaled image in ``image.mode`` (RGB, L or I;16), before the alpha channel is re-attached.
 
     Tiles are converted to the model's input and back one at a time, so a 3840x2160 image needs
     its uint8 input and output plus a few float tiles, never a float copy of the whole image.
@@ -75,7 +75,8 @@ def upscale_image(run: Run, facts: ModelFacts, image: DecodedImage, tile: int, o
     mean, std = np.asarray(facts.mean, np.float32)[:, None, None], np.asarray(facts.std, np.float32)[:, None, None]
     pix, peak, scale = image.pixels, image.peak, facts.scale or 1
     h, w = pix.shape[:2]
-    out = np.empty((h * scale, w * scale, *pix.shape[2:]), dtype=pix.dtype)
+    out = Image.new(image.mode, (w * scale, h * scale))  # tiles are pasted in: no second full-size copy
+    grey = pix.ndim == 2
 
     def read(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         window = pix[y0:y1, x0:x1].astype(np.float32) / peak
@@ -84,39 +85,42 @@ def upscale_image(run: Run, facts: ModelFacts, image: DecodedImage, tile: int, o
 
     def write(y0: int, y1: int, x0: int, x1: int, core: np.ndarray) -> None:
         rgb = (core[0] - lo) / (hi - lo)
-        values = rgb.mean(axis=0) if out.ndim == 2 else rgb.transpose(1, 2, 0)
-        out[y0:y1, x0:x1] = np.round(np.clip(values, 0, 1) * peak).astype(out.dtype)
+        values = rgb.mean(axis=0) if grey else rgb.transpose(1, 2, 0)
+        out.paste(Image.fromarray(np.round(np.clip(values, 0, 1) * peak).astype(pix.dtype)), (x0, y0))
 
     run_tiles(run, h, w, scale, tile if tile > 0 else max(h, w), overlap, read, write, on_tile)
     return out
 
 
-def encode(image: DecodedImage, pixels: np.ndarray, suffix: str) -> bytes:
-    """Upscaled pixels -> file bytes in the input's mode, alpha upscaled (bicubic) and re-attached."""
+def encoder(image: DecodedImage, upscaled: Image.Image, suffix: str) -> Callable[[BinaryIO], None]:
+    """A function writing the upscaled pixels as an image file in the input's mode (alpha re-attached)."""
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF",
            ".webp": "WEBP"}.get(suffix.lower())
     if fmt is None:
         raise UsageError(f"output {suffix or '(no suffix)'}", "is not an image format edgeconv writes",
                          "use .png, .jpg, .tif or .webp")
-    out = Image.fromarray(pixels)
-    if image.alpha is not None:
-        alpha = image.alpha.resize((out.width, out.height), Image.BICUBIC)
-        if out.mode == "I;16":
-            out = out.convert("I")
-        out = out.convert("RGBA" if out.mode == "RGB" else "LA")
-        out.putalpha(alpha)
-    if fmt == "JPEG" and out.mode not in ("RGB", "L"):
-        out = out.convert("RGB")
-    buffer = io.BytesIO()
-    out.save(buffer, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-    return buffer.getvalue()
+
+    def write(f: BinaryIO) -> None:
+        out = upscaled
+        if image.alpha is not None:
+            alpha = image.alpha.resize((out.width, out.height), Image.BICUBIC)
+            if out.mode == "I;16":
+                out = out.convert("I")
+            out = out.convert("RGBA" if out.mode == "RGB" else "LA")
+            out.putalpha(alpha)
+        if fmt == "JPEG" and out.mode not in ("RGB", "L"):
+            out = out.convert("RGB")
+        out.save(f, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+
+    return write
 
 
 def upscale_file(run: Run, facts: ModelFacts, src: Path, dst: Path, tile: int, overlap: int,
                  on_tile: Callable[[int, int], None] | None = None) -> None:
     """Upscale one image file into ``dst`` (atomic: a complete file or none)."""
     image = decode(src)
-    write_bytes_atomic(dst, encode(image, upscale_image(run, facts, image, tile, overlap, on_tile), dst.suffix))
+    write = encoder(image, upscale_image(run, facts, image, tile, overlap, on_tile), dst.suffix)
+    write_atomic(dst, write)
 
 
 def folder_jobs(src: Path, dst: Path) -> tuple[list[tuple[Path, Path]], int]:
