@@ -48,17 +48,21 @@ def pipeline(
     from edgeconv.runtime.validator import Gates, validate, validation_inputs
 
     checkpoint = checkpoint or DEFAULT_CHECKPOINT
-    shared = shared_sr_data()
-    val = val or (shared / "Set5" if shared is not None else None)
-    if val is None or not val.is_dir():
-        raise UsageError("--val", "no validation images: no Set5 beside the checkout", "pass --val DIR with HR images")
-    calib = calib or (shared / "T91" if shared is not None and (shared / "T91").is_dir() else val)
     fp32_path, int8_path = out / "model.fp32.onnx", out / "model.int8.onnx"
     existing = [p for p in (fp32_path, int8_path, out / "report.md") if p.exists()]
     if existing and not force:
         raise UsageError(str(existing[0]), "already exists", "pass --force to overwrite the earlier run")
     out.mkdir(parents=True, exist_ok=True)
     status = Console(stderr=True)
+    shared = shared_sr_data()
+    if val is None and shared is not None and (shared / "Set5").is_dir():
+        val = shared / "Set5"
+    if val is None:
+        val = photo_folder(out / "photos")
+        status.print(f"no Set5 beside the checkout: validating on scikit-image photos in {val}")
+    if not val.is_dir():
+        raise UsageError(str(val), "is not a folder of HR images")
+    calib = calib or (shared / "T91" if shared is not None and (shared / "T91").is_dir() else val)
 
     with status.status("1/4 export: rewrite, ONNX, onnxsim, audit, check vs PyTorch ..."):
         exported = export_checkpoint(checkpoint, fp32_path, target_backend="onnxruntime", check_folder=val)
@@ -96,7 +100,25 @@ def pipeline(
     sample = out / f"{source.stem}_x{facts.scale}.png"
     upscale_file(fastest.run, facts, source, sample, 128, receptive_radius(fastest.run, facts.scale or 1) + 1)
     status.print(f"4/4 report {report}, sample {sample} ({fastest.label})")
-    Console().print(rich_table(result))
+    Console(width=max(130, Console().width)).print(rich_table(result))  # a 12-column table: wide even in pipes
     if not result:
         failed = next(r for r in result.rows if r.failures)
         raise EdgeConvError(f"{failed.model} on {failed.backend}", failed.failures[0], f"see {report}")
+
+
+def photo_folder(folder: Path) -> Path:
+    """Real photographs bundled with scikit-image, saved as PNG: the fallback validation set."""
+    try:
+        from skimage import data
+    except ImportError as exc:
+        raise UsageError("--val", "no Set5 beside the checkout and scikit-image is not installed",
+                         "pass --val DIR with HR images, or pip install 'edgeconv[dev]'") from exc
+    from PIL import Image
+
+    from edgeconv.runtime.atomic_write import write_atomic
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry"):
+        image = Image.fromarray(getattr(data, name)()).convert("RGB")
+        write_atomic(folder / f"{name}.png", lambda f, im=image: im.save(f, "PNG"))
+    return folder

@@ -100,7 +100,7 @@ def validate(
             raise UsageError("reference", "none of the models is FP32", "pass --reference model.onnx or --checkpoint")
         ref_runner = create_backend("onnxruntime", ref_path, options)
         ref_run, ref_name = ref_runner.run, f"{ref_path.name} (FP32, onnxruntime)"
-    console = Console()
+    console = Console(width=max(130, Console().width))  # a 12-column table: wide even in pipes
     with Console(stderr=True).status("validating ..."):
         result = run_validation(runners, data, ref_run, ref_name, Gates(atol, max_psnr_drop, max_latency_ms),
                                 parse_hw(latency_size, "--latency-size"), runs, warmup)
