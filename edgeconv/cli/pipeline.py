@@ -59,7 +59,8 @@ def pipeline(
         val = shared / "Set5"
     if val is None:
         val = photo_folder(out / "photos")
-        status.print(f"no Set5 beside the checkout: validating on scikit-image photos in {val}")
+        status.print(f"no Set5 beside the checkout: validating on scikit-image photos in {val}"
+                     + ("" if calib else " (and calibrating on them: a demo, not a measurement)"))
     if not val.is_dir():
         raise UsageError(str(val), "is not a folder of HR images")
     calib = calib or (shared / "T91" if shared is not None and (shared / "T91").is_dir() else val)
@@ -91,6 +92,7 @@ def pipeline(
         reference = torch_reference(checkpoint) or create_backend("onnxruntime", fp32_path, options).run
         result = validate(runners, validation_inputs(val, facts), reference, f"PyTorch {checkpoint.name}",
                           Gates(max_psnr_drop=max_psnr_drop), runs=runs)
+    status.print(f"3/4 validated {len(result.rows)} model x back-end pairs: {'pass' if result else 'FAIL'}")
     write_json(result, out / "validation.json")
     report = write_markdown(result, out)
 
