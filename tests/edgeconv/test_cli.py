@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import onnx
 
-from tests.conftest import run_cli
+from tests.conftest import EDGECONV, run_cli
 
 
 def test_help_lists_commands_with_an_example() -> None:
@@ -77,3 +80,21 @@ def test_train_sr_rejects_a_bad_scale_and_an_empty_folder(tmp_path: Path) -> Non
     assert empty.returncode == 2
     assert f"{tmp_path} | holds no images." in empty.stderr and "Traceback" not in empty.stderr
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_pipeline_main_job_end_to_end(tmp_path: Path) -> None:
+    """`edgeconv pipeline` with no Set5: export -> INT8 in budget -> validate -> report + sample image."""
+
+    out = tmp_path / "pipe"
+    env = {**os.environ, "EDGECONV_SR_DATA": str(tmp_path / "no-shared-data")}
+    result = subprocess.run([*EDGECONV, "pipeline", "--out", str(out), "--runs", "2", "--max-psnr-drop", "0.3"],
+                            capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "PSNR-Y" in result.stdout and "int8" in result.stdout  # the table comes last
+    data = json.loads((out / "validation.json").read_text())
+    assert {r["precision"] for r in data["rows"]} == {"fp32", "int8"} and data["passed"]
+    assert all(r["max_abs"] <= 1e-4 for r in data["rows"] if r["precision"] == "fp32")
+    for name in ("model.fp32.onnx", "model.int8.onnx", "report.md", "astronaut_x2.png"):
+        assert (out / name).is_file(), name
+    again = subprocess.run([*EDGECONV, "pipeline", "--out", str(out)], capture_output=True, text=True, env=env)
+    assert again.returncode == 2 and "already exists" in again.stderr
