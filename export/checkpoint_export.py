@@ -26,6 +26,7 @@ from edgeconv.models.checkpoint import Checkpoint, load_checkpoint
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 from edgeconv.runtime.images import center_crop, image_files, read_image, resize_center_crop
 from edgeconv.runtime.model_facts import ModelFacts
+from edgeconv.runtime.validator import output_psnr
 
 EXPORT_ATOL = 1e-4
 
@@ -105,13 +106,6 @@ def check_images(facts: ModelFacts, folder: Path | None, max_side: int) -> tuple
         size = int(facts.extra.get("input_size", 32))
         return [resize_center_crop(img, size) for img in images], source
     return [center_crop(img, max_side) for img in images], source
-
-
-def output_psnr(reference: np.ndarray, got: np.ndarray, peak: float | None = None) -> float:
-    """PSNR (dB) of ``got`` against ``reference``; the peak is ``peak`` or the reference's value range."""
-    mse = float(np.mean((reference.astype(np.float64) - got.astype(np.float64)) ** 2))
-    peak = peak or float(reference.max() - reference.min()) or 1.0
-    return math.inf if mse == 0 else 10 * math.log10(peak**2 / mse)
 
 
 def export_checkpoint(

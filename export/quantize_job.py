@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from edgeconv.export.calibration import Feed, calibration_feeds
-from edgeconv.export.checkpoint_export import output_psnr, set_metadata
+from edgeconv.export.checkpoint_export import set_metadata
 from edgeconv.export.onnx_file import load_onnx_checked
 from edgeconv.export.precision import Candidate, ort_latency_ms, pick_fastest
 from edgeconv.export.quant_budget import BudgetResult, ort_runner, quantize_within_budget
@@ -30,6 +30,7 @@ from edgeconv.export.sensitivity import LayerSensitivity, layer_sensitivity
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 from edgeconv.runtime.model_facts import PREFIX, ModelFacts
 from edgeconv.runtime.sr_eval import SRValidationPair, sr_quality, sr_validation_pairs
+from edgeconv.runtime.validator import output_psnr
 
 COLLAPSE_DB = 30.0
 

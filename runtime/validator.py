@@ -122,6 +122,13 @@ def validation_inputs(folder: Path, facts: ModelFacts, max_images: int = 32) -> 
     return ValidationInputs([facts.to_input(img) for img in images], [], str(folder))
 
 
+def output_psnr(reference: np.ndarray, got: np.ndarray, peak: float | None = None) -> float:
+    """PSNR (dB) of ``got`` against ``reference``; the peak is ``peak`` or the reference's value range."""
+    mse = float(np.mean((reference.astype(np.float64) - got.astype(np.float64)) ** 2))
+    peak = peak or float(reference.max() - reference.min()) or 1.0
+    return math.inf if mse == 0 else 10 * math.log10(peak**2 / mse)
+
+
 def compare(reference: np.ndarray, got: np.ndarray) -> tuple[float, float, float, float]:
     """``(max abs, mean abs, cosine, PSNR dB with the reference's range as peak)`` of two outputs."""
     if reference.shape != got.shape:
@@ -130,9 +137,7 @@ def compare(reference: np.ndarray, got: np.ndarray) -> tuple[float, float, float
     diff = np.abs(r - g)
     denom = np.linalg.norm(r) * np.linalg.norm(g)
     cosine = float(r @ g / denom) if denom else 1.0
-    mse = float(np.mean(diff**2))
-    peak = float(r.max() - r.min()) or 1.0
-    return float(diff.max()), float(diff.mean()), cosine, math.inf if mse == 0 else 10 * math.log10(peak**2 / mse)
+    return float(diff.max()), float(diff.mean()), cosine, output_psnr(reference, got)
 
 
 def peak_rss_mb() -> float:

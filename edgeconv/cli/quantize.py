@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from edgeconv.cli.export import refuse_overwrite
+from edgeconv.cli.validate import parse_hw
 from edgeconv.errors import EdgeConvError, UsageError
 
 PRECISIONS = ("int8", "fp16", "auto")
@@ -20,16 +21,6 @@ def _parse_reduce_range(value: str) -> bool | None:
     if value not in choices:
         raise UsageError("--reduce-range", f"unknown value {value!r}", "expected auto, on or off")
     return choices[value]
-
-
-def _parse_size(value: str) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in value.lower().split("x"))
-    except ValueError as exc:
-        raise UsageError("--latency-size", f"{value!r} is not HxW", "e.g. 360x640") from exc
-    if h < 1 or w < 1:
-        raise UsageError("--latency-size", f"{value!r} has an empty side")
-    return h, w
 
 
 def quantize(
@@ -97,7 +88,7 @@ def quantize(
         refuse_overwrite(report, force)
     job = QuantizeJob(model, config, calib, val, calib_crop, max_calib_images,
                       0.1 if max_psnr_drop is None and precision == "auto" else max_psnr_drop)
-    outcome = job.run(precision, threads, _parse_size(latency_size))
+    outcome = job.run(precision, threads, parse_hw(latency_size, "--latency-size"))
     job.print_report(outcome)
     if report is not None:
         from edgeconv.runtime.atomic_write import write_bytes_atomic
