@@ -9,7 +9,7 @@ For every activation the QDQ model quantizes, two signal-to-quantization-noise r
   accumulated up to this point.
 
 The ONNX node producing the tensor keeps its PyTorch scope in its name (``/body/body.1/conv/Conv``),
-which ``module_path`` turns back into ``body.1.conv``.
+which ``edgeconv.runtime.layer_names.module_path`` turns back into ``body.1.conv``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import onnx
 
 from edgeconv.export.calibration import Feed, FeedReader
 from edgeconv.export.quantize import constants_to_initializers, quiet_quantizer
+from edgeconv.runtime.layer_names import module_path
 
 
 @dataclass
@@ -37,21 +38,6 @@ class LayerSensitivity:
     sqnr_db: float
     sqnr_vs_fp32_db: float
     drop_alone_db: float = math.nan  # PSNR-Y drop with only this layer quantized (budget search)
-
-
-def module_path(node_name: str) -> str:
-    """``/body/body.1/conv/Conv`` -> ``body.1.conv``; a top-level node -> ``(top) <op>``.
-
-    The TorchScript exporter writes one scope segment per module, either the child's attribute
-    name (``conv``) or its dotted path from the enclosing scope (``body.1``).
-    """
-    parts = [p for p in node_name.split("/") if p]
-    if len(parts) < 2:
-        return f"(top) {parts[0] if parts else node_name}"
-    path = ""
-    for segment in parts[:-1]:
-        path = segment if not path or segment.startswith(path + ".") else f"{path}.{segment}"
-    return path
 
 
 def sqnr_db(reference: list[np.ndarray], noisy: list[np.ndarray]) -> float:

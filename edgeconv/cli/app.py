@@ -13,7 +13,7 @@ import sys
 import typer
 
 from edgeconv import __version__
-from edgeconv.cli import demo, export, info, pipeline, quantize, train, upscale, validate
+from edgeconv.cli import demo, export, info, pipeline, profile, quantize, train, upscale, validate
 from edgeconv.errors import EdgeConvError
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.command("validate")(validate.validate)
 app.command("doctor")(validate.doctor)
 app.command("upscale")(upscale.upscale)
 app.command("pipeline")(pipeline.pipeline)
+app.command("profile")(profile.profile)
 app.add_typer(train.app, name="train")
 
 

@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 
 from edgeconv.export.checkpoint_export import export_checkpoint
-from edgeconv.export.sensitivity import module_path
 from edgeconv.models.checkpoint import load_checkpoint
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+from edgeconv.runtime.layer_names import module_path
 from edgeconv.runtime.model_facts import ModelFacts, read_model_facts
 from tests.conftest import run_cli
 
@@ -87,6 +87,8 @@ def test_export_api_returns_checks_without_writing(check_folder: Path) -> None:
         ("/layer1/layer1.0/conv1/Conv", "layer1.0.conv1"),
         ("/Add", "(top) Add"),
         ("Conv_3", "(top) Conv_3"),
+        ("/body/body.1/conv/Conv/WithoutBiases", "body.1.conv"),
+        ("ReorderOutput_token_12", "(top) ReorderOutput"),
     ],
 )
 def test_module_path_from_node_names(name: str, module: str) -> None:
