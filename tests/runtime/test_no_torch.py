@@ -66,7 +66,7 @@ def test_runtime_modules_and_device_commands_work_without_torch(tmp_path) -> Non
         "from edgeconv.cli.app import app\n"
         "from typer.testing import CliRunner\n"
         "r = CliRunner()\n"
-        "for args in (['upscale', '--help'], ['validate', '--help'], ['doctor']):\n"
+        "for args in (['upscale', '--help'], ['validate', '--help'], ['profile', '--help'], ['doctor']):\n"
         "    res = r.invoke(app, args)\n"
         "    assert res.exit_code == 0, (args, res.output)\n"
         "assert 'torch' not in sys.modules\n"

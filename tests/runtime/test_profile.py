@@ -1,0 +1,90 @@
+"""`edgeconv profile`: the grid, per-layer times that add up, device facts in the JSON, compare."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeconv.runtime.layer_times import layer_times
+from tests.conftest import run_cli
+from tests.runtime.test_no_torch import run_without_torch
+
+
+@pytest.fixture(scope="module")
+def profile_json(default_onnx: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("profile") / "here.json"
+    result = run_cli("profile", str(default_onnx), "--backend", "onnxruntime", "--threads", "1,2",
+                     "--sizes", "36x64,72x128", "--runs", "5", "--warmup", "1", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "latency per cell" in result.stdout and "end to end" in result.stdout
+    return out
+
+
+def test_profile_grid_and_device_facts(profile_json: Path) -> None:
+    data = json.loads(profile_json.read_text())
+    assert data["format"] == "edgeconv-profile"
+    cells = data["cells"]
+    assert {(c["threads"], c["height"], c["width"]) for c in cells} == {(t, h, w) for t in (1, 2)
+                                                                          for h, w in ((36, 64), (72, 128))}
+    for c in cells:
+        assert c["runs"] == 5 and 0 < c["p50_ms"] <= c["p90_ms"] <= c["p99_ms"] and c["fps"] > 0
+        assert c["precision"] == "fp32" and c["backend"] == "onnxruntime"
+    device = data["device"]
+    assert device["cpu"]["model"] and device["python"] and "onnxruntime" in device["backends"]
+    assert "state_before" in data["settings"] and isinstance(data["throttled"], list)
+    layers = data["layers"][0]
+    assert 0.85 <= layers["coverage"] <= 1.15
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_layer_times_add_up_and_name_modules(default_onnx: Path, backend: str) -> None:
+    """Must-show: per-layer times sum to within 15 % of end-to-end latency, named by module path."""
+    if backend == "openvino":
+        pytest.importorskip("openvino", reason="the openvino extra is not installed")
+    x = np.random.default_rng(0).random((1, 3, 180, 320), dtype=np.float32)
+    breakdown = layer_times(backend, default_onnx, x, threads=2, runs=10)
+    assert 0.85 <= breakdown.coverage <= 1.15, (breakdown.layers_ms, breakdown.end_to_end_ms)
+    modules = {m for m, _ in breakdown.by_module()}
+    assert {"body.1.conv", "body.3.conv"} <= modules
+    assert 0 < breakdown.shift_share < 1
+
+
+def test_compare_two_profiles(profile_json: Path, tmp_path: Path) -> None:
+    other = json.loads(profile_json.read_text())
+    other["device"]["board_model"] = "Raspberry Pi 5 Model B Rev 1.0"
+    other["throttled"] = ["Raspberry Pi firmware: throttling occurred"]
+    for c in other["cells"]:
+        c["p50_ms"] *= 7
+    pi = tmp_path / "pi5.json"
+    pi.write_text(json.dumps(other))
+    result = run_cli("profile", "compare", str(profile_json), str(pi), "--plot", str(tmp_path / "cmp.png"))
+    assert result.returncode == 0, result.stderr
+    assert "Raspberry Pi 5" in result.stdout and "THROTTLED" in result.stdout
+    first = json.loads(profile_json.read_text())["cells"][0]
+    assert f"{first['p50_ms']:.1f}" in result.stdout and f"{first['p50_ms'] * 7:.1f}" in result.stdout
+    assert (tmp_path / "cmp.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compare_refuses_a_file_that_is_not_a_profile(tmp_path: Path) -> None:
+    bad = tmp_path / "x.json"
+    bad.write_text('{"rows": []}')
+    result = run_cli("profile", "compare", str(bad))
+    assert result.returncode == 2 and "is not an edgeconv profile" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_profile_runs_on_a_runtime_only_install(default_onnx: Path, tmp_path: Path) -> None:
+    """The Pi/Jetson path: no torch at all, profile an exported model and write the JSON."""
+    out = tmp_path / "p.json"
+    code = (
+        "from edgeconv.cli.app import app\nfrom typer.testing import CliRunner\n"
+        f"res = CliRunner().invoke(app, ['profile', {str(default_onnx)!r}, '--backend', 'onnxruntime', "
+        f"'--threads', '1', '--sizes', '16x16', '--runs', '2', '-o', {str(out)!r}])\n"
+        "assert res.exit_code == 0, res.output\nassert 'torch' not in sys.modules\nprint('ok')\n"
+    )
+    result = run_without_torch(code)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text())["cells"][0]["height"] == 16
