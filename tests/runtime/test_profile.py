@@ -88,3 +88,15 @@ def test_profile_runs_on_a_runtime_only_install(default_onnx: Path, tmp_path: Pa
     result = run_without_torch(code)
     assert result.returncode == 0, result.stderr
     assert json.loads(out.read_text())["cells"][0]["height"] == 16
+
+
+def test_sustained_curve_records_latency_and_state_over_time(default_onnx: Path) -> None:
+    from edgeconv.runtime.backends import create_backend
+    from edgeconv.runtime.profiler import sustained_curve
+
+    runner = create_backend("onnxruntime", default_onnx)
+    x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
+    curve = sustained_curve(runner, x, duration_s=1.0, window_s=0.25)
+    assert 3 <= len(curve) <= 5
+    assert [p["t_s"] for p in curve] == sorted(p["t_s"] for p in curve)
+    assert all(p["runs"] > 0 and p["p50_ms"] <= p["p90_ms"] and "temperatures_c" in p["state"] for p in curve)
