@@ -6,7 +6,8 @@ calls, one model at a time. FSRCNN (d56 s12 m4) and FSRCNN-s (d32 s5 m1) are tim
 weights - speed does not depend on training. PSNR-Y on Set5 x2 is given for the default model's
 artifacts (the FSRCNN rows' quality is in ``benchmarks/results/sr_models.json``).
 
-Run: ``python benchmarks/sr_speed.py`` (writes benchmarks/results/sr_speed.{json,txt}).
+Run: ``python benchmarks/sr_speed.py [--checkpoints runs/*_x2.pt]`` (writes benchmarks/results/sr_speed.{json,txt});
+trained checkpoints add rows with their Set5 PSNR-Y: the quality-vs-speed frontier.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS / "sr_speed.json")
+    parser.add_argument("--checkpoints", type=Path, nargs="*", default=[],
+                        help="trained SR checkpoints to add (PSNR vs fps frontier), e.g. runs/*_x2.pt")
     args = parser.parse_args()
     torch.manual_seed(0)
     shared = shared_sr_data()
@@ -62,7 +65,7 @@ def main() -> None:
         onnx.save(budget.model, models["default (jitter_edge_sr) int8, 0.1 dB budget"])
         default_macs = count_macs(load_default(), (1, 3, 360, 640)) / (360 * 640)
         macs = dict.fromkeys(models, default_macs)
-        baselines = (("fsrcnn d56 s12 m4", {}), ("fsrcnn-s d32 s5 m1", {"d": 32, "s": 5, "m": 1}))
+        baselines = (("fsrcnn d56 s12 m4 (seeded weights)", {}), ("fsrcnn-s d32 s5 m1 (seeded weights)", {"d": 32, "s": 5, "m": 1}))
         for i, (name, config) in enumerate(baselines):
             model = create_model("fsrcnn", scale=2, **config).eval()
             result = export_deployed(model, torch.rand(1, 3, 32, 32), target_backend="onnxruntime")
@@ -70,12 +73,19 @@ def main() -> None:
             models[name] = tmp / f"fsrcnn{i}.onnx"
             onnx.save(result.model, models[name])
             macs[name] = count_macs(model, (1, 3, 360, 640)) / (360 * 640)
+        for ckpt in args.checkpoints:
+            label = f"{ckpt.stem} (trained)"
+            models[label] = tmp / f"{ckpt.stem}.onnx"
+            trained = export_checkpoint(ckpt, models[label], check_folder=shared / "Set5")
+            macs[label] = count_macs(load_default(ckpt), (1, 3, 360, 640)) / (360 * 640)
+            del trained
         names = [name for name, usable, _ in backend_status() if usable]
         for label, path in models.items():
             for backend in names:
                 runner = create_backend(backend, path, BackendOptions(threads=args.threads))
                 samples = np.asarray(runner.time_runs(x, args.runs, warmup=5))
-                psnr = sr_quality(runner.run, val, facts)[0] if label.startswith("default") else float("nan")
+                scored = label.startswith("default") or label.endswith("(trained)")
+                psnr = sr_quality(runner.run, val, facts)[0] if scored else float("nan")
                 rows.append({"model": label, "backend": backend, "median_ms": float(np.median(samples)),
                              "p90_ms": float(np.percentile(samples, 90)), "fps": 1e3 / float(np.median(samples)),
                              "macs_per_input_pixel": macs[label], "set5_psnr_y_db": psnr})
@@ -93,11 +103,11 @@ def main() -> None:
     args.out.with_suffix(".txt").write_text(table + "\n")
 
 
-def load_default() -> torch.nn.Module:
+def load_default(path: Path = DEFAULT_CHECKPOINT) -> torch.nn.Module:
     from edgeconv.export import to_deploy
     from edgeconv.models.checkpoint import load_checkpoint
 
-    return to_deploy(load_checkpoint(DEFAULT_CHECKPOINT).build_model(), "conv")
+    return to_deploy(load_checkpoint(path).build_model(path), "conv")
 
 
 if __name__ == "__main__":
