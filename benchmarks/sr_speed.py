@@ -65,7 +65,8 @@ def main() -> None:
         onnx.save(budget.model, models["default (jitter_edge_sr) int8, 0.1 dB budget"])
         default_macs = count_macs(load_default(), (1, 3, 360, 640)) / (360 * 640)
         macs = dict.fromkeys(models, default_macs)
-        baselines = (("fsrcnn d56 s12 m4 (seeded weights)", {}), ("fsrcnn-s d32 s5 m1 (seeded weights)", {"d": 32, "s": 5, "m": 1}))
+        baselines = (("fsrcnn d56 s12 m4 (seeded weights)", {}),
+                     ("fsrcnn-s d32 s5 m1 (seeded weights)", {"d": 32, "s": 5, "m": 1}))
         for i, (name, config) in enumerate(baselines):
             model = create_model("fsrcnn", scale=2, **config).eval()
             result = export_deployed(model, torch.rand(1, 3, 32, 32), target_backend="onnxruntime")
