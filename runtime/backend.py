@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeconv.errors import UsageError
+from edgeconv.errors import EdgeConvError, UsageError
 from edgeconv.runtime.model_facts import ModelFacts
 
 
@@ -83,7 +83,18 @@ class Backend(ABC):
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """Checked inference: (N, 3, H, W) float32 in, the model's output (float32) out."""
-        return self._run(self.check_input(x))
+        x = self.check_input(x)
+        try:
+            return self._run(x)
+        except EdgeConvError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a runtime's own error becomes one line naming the model
+            text = str(exc).strip().splitlines()
+            reason = (text[0] if text else type(exc).__name__)[:200]
+            raise EdgeConvError(
+                str(self.path), f"{self.label} failed on input {tuple(x.shape)}: {reason}",
+                "the model may expect another input (channels, size multiple) than (N, 3, H, W) RGB",
+            ) from exc
 
     def time_runs(self, x: np.ndarray, runs: int, warmup: int = 3) -> list[float]:
         """Latency samples (ms) of ``runs`` calls after ``warmup`` untimed ones."""

@@ -69,7 +69,7 @@ def upscale(
         return
     target.mkdir(exist_ok=True)
     jobs, finished = folder_jobs(source, target)
-    with Progress(*columns, console=console) as progress:
+    with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("images", total=len(jobs) + finished, completed=finished)
         for src, dst in jobs:
             progress.update(task, description=src.name)
