@@ -28,6 +28,7 @@ class OnnxRuntimeBackend(Backend):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only: ORT's graph warnings would break one-line output
         options.intra_op_num_threads = self.options.threads
         options.inter_op_num_threads = 1
         level = str(self.options.extra.get("graph_optimization", "all"))

@@ -109,26 +109,32 @@ def test_bad_onnx_file(kind: str, message: str, default_onnx: Path, photo: Path,
 
 # --- model inputs (validate) --------------------------------------------------------------------
 
-def model_expecting(path: Path, channels: int, dtype: int) -> None:
-    """A 1x1-conv model whose input is (N, channels, H, W) of ``dtype``."""
+def model_expecting(path: Path, channels: int, dtype: int, rank: int = 4) -> None:
+    """A 1x1-conv model whose input is (N, channels, H, W) of ``dtype`` - or (channels, H, W) for rank 3."""
     weight = onnx.numpy_helper.from_array(np.ones((3, channels, 1, 1), np.float32), "w")
-    nodes = [onnx.helper.make_node("Cast", ["input"], ["x"], to=onnx.TensorProto.FLOAT),
-             onnx.helper.make_node("Conv", ["x", "w"], ["output"])]
+    axes = onnx.numpy_helper.from_array(np.array([0], np.int64), "axes")
+    nodes = [onnx.helper.make_node("Cast", ["input"], ["x"], to=onnx.TensorProto.FLOAT)]
+    if rank == 3:
+        nodes.append(onnx.helper.make_node("Unsqueeze", ["x", "axes"], ["x4"]))
+    nodes.append(onnx.helper.make_node("Conv", ["x4" if rank == 3 else "x", "w"], ["output"]))
+    shape = [channels, None, None] if rank == 3 else [1, channels, None, None]
     graph = onnx.helper.make_graph(
-        nodes, "g", [onnx.helper.make_tensor_value_info("input", dtype, [1, channels, None, None])],
-        [onnx.helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, [1, 3, None, None])], [weight])
+        nodes, "g", [onnx.helper.make_tensor_value_info("input", dtype, shape)],
+        [onnx.helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, [1, 3, None, None])],
+        [weight, axes] if rank == 3 else [weight])
     model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
     path.write_bytes(model.SerializeToString())
 
 
-@pytest.mark.parametrize(("channels", "dtype", "message"), [
-    (1, onnx.TensorProto.FLOAT, r"failed on input \(1, 3, 224, 224\).*(channel|dimension|Got invalid)"),
-    (3, onnx.TensorProto.FLOAT16, r"failed on input.*(type|float16)"),
+@pytest.mark.parametrize(("channels", "dtype", "rank", "message"), [
+    (1, onnx.TensorProto.FLOAT, 4, r"failed on input \(1, 3, 224, 224\).*(channel|dimension|Got invalid)"),
+    (3, onnx.TensorProto.FLOAT16, 4, r"failed on input.*(type|float16)"),
+    (3, onnx.TensorProto.FLOAT, 3, r"failed on input.*(rank|dimension|Got invalid)"),
 ])
-def test_input_the_model_does_not_take(channels: int, dtype: int, message: str, photo: Path,
+def test_input_the_model_does_not_take(channels: int, dtype: int, rank: int, message: str, photo: Path,
                                        tmp_path: Path) -> None:
     model = tmp_path / "odd.onnx"
-    model_expecting(model, channels, dtype)
+    model_expecting(model, channels, dtype, rank)
     out = tmp_path / "val.json"
     result = run_cli("validate", str(model), "--images", str(photo.parent), "--backend", "onnxruntime",
                      "--runs", "1", "--latency-size", "8x8", "--json", str(out))
