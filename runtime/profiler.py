@@ -218,7 +218,9 @@ def plot_profiles(profiles: list[tuple[Path, dict]], out: Path) -> None:
     axes[0][-1].legend(fontsize=6)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    from edgeconv.runtime.atomic_write import write_atomic
+
+    write_atomic(out, lambda f: fig.savefig(f, format="png", dpi=110))
     plt.close(fig)
 
 

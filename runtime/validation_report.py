@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from edgeconv.runtime.atomic_write import write_bytes_atomic
+from edgeconv.runtime.atomic_write import write_atomic, write_bytes_atomic
 from edgeconv.runtime.validator import ValidationResult
 
 COLUMNS = ("model", "precision", "back end", "max abs", "cosine", "out PSNR", "PSNR-Y", "SSIM-Y",
@@ -86,7 +86,7 @@ def _plots(result: ValidationResult, folder: Path) -> list[str]:
     ax.set_ylabel("latency (ms)")
     ax.set_title(f"latency at {result.latency_input[0]}x{result.latency_input[1]}")
     fig.tight_layout()
-    fig.savefig(folder / "latency.png", dpi=110)
+    write_atomic(folder / "latency.png", lambda f, fig=fig: fig.savefig(f, format="png", dpi=110))
     plt.close(fig)
     names = ["latency.png"]
     if any(not math.isnan(r.psnr_y_db) for r in result.rows):
@@ -98,7 +98,7 @@ def _plots(result: ValidationResult, folder: Path) -> list[str]:
         ax.set_ylabel("PSNR-Y (dB)")
         ax.set_title("quality vs latency")
         fig.tight_layout()
-        fig.savefig(folder / "quality_vs_latency.png", dpi=110)
+        write_atomic(folder / "quality_vs_latency.png", lambda f, fig=fig: fig.savefig(f, format="png", dpi=110))
         plt.close(fig)
         names.append("quality_vs_latency.png")
     return names
