@@ -74,6 +74,7 @@ def validate(
 
     if runs < 1 or warmup < 0:
         raise UsageError("--runs", "runs must be >= 1 and warm-up >= 0")
+    latency_hw = parse_hw(latency_size, "--latency-size")  # arguments first, before any model loads
     for out in (json_out, report / "report.md" if report else None):
         if out is not None and out.exists() and not force:
             raise UsageError(str(out), "already exists", "pass --force to overwrite it")
@@ -103,7 +104,7 @@ def validate(
     console = Console(width=max(130, Console().width))  # a 12-column table: wide even in pipes
     with Console(stderr=True).status("validating ..."):
         result = run_validation(runners, data, ref_run, ref_name, Gates(atol, max_psnr_drop, max_latency_ms),
-                                parse_hw(latency_size, "--latency-size"), runs, warmup)
+                                latency_hw, runs, warmup)
     console.print(rich_table(result))
     if json_out is not None:
         write_json(result, json_out)
