@@ -2,7 +2,7 @@
 
 Same model, same input, same threads; the two loops alternate in rounds (A, B, A, B, ...) so
 clock drift hits both, and the medians over all rounds are compared. Target: < 2 % overhead.
-The profiler's loop goes through ``Backend.time_runs`` (input check once, then ``_run`` calls).
+The profiler's loop is ``Backend.time_runs`` (input check once, then ``_run`` calls).
 
 Run: ``python benchmarks/profiler_overhead.py`` (writes benchmarks/results/profiler_overhead.json).
 """
@@ -21,7 +21,6 @@ from edgeconv.export.checkpoint_export import export_checkpoint
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
 from edgeconv.runtime.backend import BackendOptions
 from edgeconv.runtime.backends import create_backend
-from edgeconv.runtime.profiler import measure
 
 RESULTS = Path(__file__).parent / "results" / "profiler_overhead.json"
 
@@ -79,7 +78,7 @@ def main() -> None:
             a, b = [], []
             for _ in range(args.rounds):
                 a += bare(args.runs)
-                b += measure(runner, x, args.runs, None, warmup=1)
+                b += runner.time_runs(x, args.runs, warmup=1)
             overhead = float(np.median(b)) / float(np.median(a)) - 1
             rows.append({"backend": backend, "bare_median_ms": float(np.median(a)),
                          "profiler_median_ms": float(np.median(b)), "overhead": overhead,

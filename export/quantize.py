@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Literal
 
 import onnx
-from onnx import numpy_helper
 
 from edgeconv.errors import UsageError
 from edgeconv.export.calibration import Feed, FeedReader
@@ -167,8 +166,3 @@ def topologically_sorted(model: onnx.ModelProto) -> onnx.ModelProto:
     del graph.node[:]
     graph.node.extend(ordered)
     return model
-
-
-def model_weight_bytes(model: onnx.ModelProto) -> int:
-    """Bytes of all initializers (what INT8 shrinks)."""
-    return sum(numpy_helper.to_array(t).nbytes for t in model.graph.initializer)

@@ -8,6 +8,7 @@ which back end they hold.
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -58,8 +59,8 @@ class Backend(ABC):
 
     @property
     def label(self) -> str:
-        """``name`` plus the device where it matters (``openvino:GPU``)."""
-        return self.name
+        """``name`` plus the device when it is not the CPU (``openvino:GPU``)."""
+        return self.name if self.options.device.upper() == "CPU" else f"{self.name}:{self.options.device}"
 
     def check_input(self, x: np.ndarray) -> np.ndarray:
         """Return ``x`` as contiguous float32 (N, 3, H, W), or raise naming what is wrong."""
@@ -96,13 +97,15 @@ class Backend(ABC):
                 "the model may expect another input (channels, size multiple) than (N, 3, H, W) RGB",
             ) from exc
 
-    def time_runs(self, x: np.ndarray, runs: int, warmup: int = 3) -> list[float]:
-        """Latency samples (ms) of ``runs`` calls after ``warmup`` untimed ones."""
+    def time_runs(self, x: np.ndarray, runs: int, warmup: int = 3, duration_s: float | None = None) -> list[float]:
+        """Latency samples (ms) after ``warmup`` untimed calls: ``runs`` calls, or as many as fit in
+        ``duration_s`` seconds when it is given."""
         x = self.check_input(x)
         for _ in range(warmup):
             self._run(x)
-        samples = []
-        for _ in range(runs):
+        samples: list[float] = []
+        end = time.perf_counter() + duration_s if duration_s is not None else math.inf
+        while (len(samples) < runs) if duration_s is None else (time.perf_counter() < end):
             start = time.perf_counter()
             self._run(x)
             samples.append((time.perf_counter() - start) * 1e3)

@@ -55,10 +55,6 @@ class OnnxRuntimeBackend(Backend):
             raise EdgeConvError(str(self.path), f"ONNX Runtime cannot load it: {_first_line(exc)}") from exc
         self.input_name = self.session.get_inputs()[0].name
 
-    @property
-    def label(self) -> str:
-        return self.name if self.options.device.upper() == "CPU" else f"{self.name}:{self.options.device}"
-
     def _run(self, x: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: x})[0]
 
@@ -94,10 +90,6 @@ class OpenVinoBackend(Backend):
             raise EdgeConvError(str(self.path), f"OpenVINO cannot compile it for {device}: {_first_line(exc)}") from exc
         self.request = self.compiled.create_infer_request()
         self.output = self.compiled.output(0)
-
-    @property
-    def label(self) -> str:
-        return self.name if self.options.device.upper() == "CPU" else f"{self.name}:{self.options.device}"
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.request.infer({0: x})[self.output], dtype=np.float32)

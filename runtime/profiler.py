@@ -63,21 +63,6 @@ class Profile:
                 "sustained": self.sustained}
 
 
-def measure(runner: Backend, x: np.ndarray, runs: int, duration_s: float | None, warmup: int) -> list[float]:
-    """Latency samples (ms): ``runs`` calls, or as many as fit in ``duration_s`` seconds."""
-    if duration_s is None:
-        return runner.time_runs(x, runs, warmup)
-    x = runner.check_input(x)
-    for _ in range(warmup):
-        runner._run(x)  # noqa: SLF001 - the same checked call the base times
-    samples, end = [], time.perf_counter() + duration_s
-    while time.perf_counter() < end:
-        start = time.perf_counter()
-        runner._run(x)  # noqa: SLF001
-        samples.append((time.perf_counter() - start) * 1e3)
-    return samples
-
-
 def profile_grid(
     models: list[Path], backends: list[str], threads: list[int], sizes: list[tuple[int, int]],
     runs: int = 30, duration_s: float | None = None, warmup: int = 5,
@@ -92,7 +77,7 @@ def profile_grid(
                 runner = create_backend(backend, model, BackendOptions(threads=n))
                 for h, w in sizes:
                     x = rng.random((1, 3, h, w), dtype=np.float32)
-                    stats = LatencyStats.of(measure(runner, x, runs, duration_s, warmup))
+                    stats = LatencyStats.of(runner.time_runs(x, runs, warmup, duration_s))
                     cell = Cell(model.name, runner.facts.precision, runner.label, n, h, w, stats.p50, stats.p90,
                                 stats.p99, stats.mean, stats.std, stats.fps, len(stats.samples), peak_rss_mb())
                     cells.append(cell)
@@ -104,14 +89,9 @@ def profile_grid(
 def sustained_curve(runner: Backend, x: np.ndarray, duration_s: float, window_s: float = 5.0,
                     on_window: Callable[[dict], None] | None = None) -> list[dict]:
     """Latency over time: per ``window_s`` window, elapsed seconds, p50 / p90 and the device state."""
-    x = runner.check_input(x)
     curve, start = [], time.perf_counter()
     while time.perf_counter() - start < duration_s:
-        samples, end = [], time.perf_counter() + window_s
-        while time.perf_counter() < end:
-            t0 = time.perf_counter()
-            runner._run(x)  # noqa: SLF001
-            samples.append((time.perf_counter() - t0) * 1e3)
+        samples = runner.time_runs(x, 0, warmup=0, duration_s=window_s)
         point = {"t_s": round(time.perf_counter() - start, 2), "p50_ms": float(np.percentile(samples, 50)),
                  "p90_ms": float(np.percentile(samples, 90)), "runs": len(samples), "state": device_state()}
         curve.append(point)

@@ -7,15 +7,8 @@ from typing import Annotated
 
 import typer
 
+from edgeconv.cli.arguments import refuse_overwrite
 from edgeconv.errors import UsageError
-
-
-def refuse_overwrite(path: Path, force: bool) -> None:
-    """Refuse to replace an existing file without ``--force``; refuse a missing parent folder."""
-    if path.exists() and not force:
-        raise UsageError(str(path), "already exists", "pass --force to overwrite it")
-    if not path.parent.is_dir():
-        raise UsageError(str(path), f"its folder {path.parent} does not exist", "create it first")
 
 
 def export(

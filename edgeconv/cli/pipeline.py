@@ -89,15 +89,18 @@ def pipeline(
     with status.status(f"3/4 validating FP32 and INT8 on {', '.join(names)} ..."):
         options = BackendOptions(threads=threads)
         runners = [create_backend(name, path, options) for path in (fp32_path, int8_path) for name in names]
-        reference = torch_reference(checkpoint) or create_backend("onnxruntime", fp32_path, options).run
-        result = validate(runners, validation_inputs(val, facts), reference, f"PyTorch {checkpoint.name}",
+        reference, ref_name = torch_reference(checkpoint), f"PyTorch {checkpoint.name}"
+        if reference is None:
+            reference, ref_name = create_backend("onnxruntime", fp32_path, options).run, f"{fp32_path.name} (ORT)"
+        result = validate(runners, validation_inputs(val, facts), reference, ref_name,
                           Gates(max_psnr_drop=max_psnr_drop), runs=runs)
     status.print(f"3/4 validated {len(result.rows)} model x back-end pairs: {'pass' if result else 'FAIL'}")
     write_json(result, out / "validation.json")
     report = write_markdown(result, out)
 
-    fastest = min((r for r in runners if r.facts.precision == "fp32"), key=lambda r: next(
-        row.latency.p50 for row in result.rows if row.backend == r.label and row.precision == "fp32"))
+    # validate() returns one row per runner, in order: the fastest FP32 row names the runner for the sample
+    fastest = min((pair for pair in zip(runners, result.rows, strict=True) if pair[1].precision == "fp32"),
+                  key=lambda pair: pair[1].latency.p50)[0]
     source = sorted(p for p in val.iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp"))[0]
     sample = out / f"{source.stem}_x{facts.scale}.png"
     upscale_file(fastest.run, facts, source, sample, 128, receptive_radius(fastest.run, facts.scale or 1) + 1)

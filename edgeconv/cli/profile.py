@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from edgeconv.cli.validate import parse_hw
+from edgeconv.cli.arguments import parse_hw, refuse_overwrite
 from edgeconv.errors import UsageError
 
 
@@ -38,11 +38,8 @@ def profile(
     from edgeconv.runtime.backends import backend_status
     from edgeconv.runtime.profiler import compare_rows, fmt, load_profile, plot_profiles, run_profile
 
-    for out in (output, plot):
-        if out is not None and out.exists() and not force:
-            raise UsageError(str(out), "already exists", "pass --force to overwrite it")
-        if out is not None and not out.parent.is_dir():
-            raise UsageError(str(out), f"its folder {out.parent} does not exist", "create it first")
+    refuse_overwrite(output, force)
+    refuse_overwrite(plot, force)
     console = Console(width=max(120, Console().width))
     if targets[0] == "compare":
         paths = [Path(t) for t in targets[1:]]

@@ -9,8 +9,7 @@ from typing import Annotated
 
 import typer
 
-from edgeconv.cli.export import refuse_overwrite
-from edgeconv.cli.validate import parse_hw
+from edgeconv.cli.arguments import parse_hw, refuse_overwrite
 from edgeconv.errors import EdgeConvError, UsageError
 
 PRECISIONS = ("int8", "fp16", "auto")
@@ -84,8 +83,7 @@ def quantize(
     config.check()
     output = output or model.with_name(f"{model.stem}.{precision if precision != 'auto' else 'auto'}.onnx")
     refuse_overwrite(output, force)
-    if report is not None:
-        refuse_overwrite(report, force)
+    refuse_overwrite(report, force)
     job = QuantizeJob(model, config, calib, val, calib_crop, max_calib_images,
                       0.1 if max_psnr_drop is None and precision == "auto" else max_psnr_drop)
     outcome = job.run(precision, threads, parse_hw(latency_size, "--latency-size"))

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from edgeconv.cli.arguments import refuse_overwrite
 from edgeconv.errors import UsageError
 
 
@@ -48,10 +49,7 @@ def upscale(
     else:
         if target.is_dir():
             target = target / f"{source.stem}.png"
-        if target.exists() and not force:
-            raise UsageError(str(target), "already exists", "pass --force to overwrite it")
-        if not target.parent.is_dir():
-            raise UsageError(str(target), f"its folder {target.parent} does not exist", "create it first")
+        refuse_overwrite(target, force)
     runner = create_backend(backend, model, BackendOptions(threads=threads, device=device))
     facts = runner.facts
     if facts.task != "sr" or not facts.scale:

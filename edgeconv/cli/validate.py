@@ -7,18 +7,8 @@ from typing import Annotated
 
 import typer
 
+from edgeconv.cli.arguments import parse_hw, refuse_overwrite
 from edgeconv.errors import UsageError
-
-
-def parse_hw(value: str, option: str) -> tuple[int, int]:
-    """``"360x640"`` -> (360, 640), or a ``UsageError`` naming ``option``."""
-    try:
-        h, w = (int(v) for v in value.lower().split("x"))
-    except ValueError as exc:
-        raise UsageError(option, f"{value!r} is not HxW", "e.g. 360x640") from exc
-    if h < 1 or w < 1:
-        raise UsageError(option, f"{value!r} has an empty side", "H and W must be >= 1")
-    return h, w
 
 
 def torch_reference(checkpoint: Path):  # noqa: ANN201 - returns a Run
@@ -75,9 +65,9 @@ def validate(
     if runs < 1 or warmup < 0:
         raise UsageError("--runs", "runs must be >= 1 and warm-up >= 0")
     latency_hw = parse_hw(latency_size, "--latency-size")  # arguments first, before any model loads
-    for out in (json_out, report / "report.md" if report else None):
-        if out is not None and out.exists() and not force:
-            raise UsageError(str(out), "already exists", "pass --force to overwrite it")
+    refuse_overwrite(json_out, force)
+    if report is not None and (report / "report.md").exists() and not force:
+        raise UsageError(str(report / "report.md"), "already exists", "pass --force to overwrite it")
     names = [b for b in backend if b != "all"]
     if "all" in backend:
         names = [name for name, usable, _ in backend_status() if usable]
