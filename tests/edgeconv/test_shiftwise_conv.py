@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from edgeconv.shiftwise_conv import ShiftwiseConv, quarter_turn, strip_count
+from edgeconv.shiftwise_conv import (
+    ShiftwiseConv,
+    quarter_turn,
+    strip_count,
+    strip_sum,
+    strip_sum_shifted_inputs,
+)
 
 
 def impulse_support(op: ShiftwiseConv, size: int = 41) -> torch.Tensor:
@@ -88,3 +96,32 @@ def test_stride_subsamples_in_the_pointwise_mix() -> None:
 def test_even_small_kernel_is_rejected() -> None:
     with pytest.raises(ValueError, match="small_kernel must be odd"):
         ShiftwiseConv(4, small_kernel=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    channels=st.integers(1, 6),
+    size=st.tuples(st.integers(1, 24), st.integers(1, 24)),
+    kernel_size=st.sampled_from([5, 7, 13]),
+    small_kernel=st.sampled_from([1, 3, 5]),
+    diagonal=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_training_form_equals_response_crop_form(
+    channels: int, size: tuple[int, int], kernel_size: int, small_kernel: int, diagonal: bool, seed: int
+) -> None:
+    """Shifting inputs (training path) and cropping responses (slice lowering) agree, values and grads."""
+    if kernel_size < small_kernel:
+        return
+    torch.manual_seed(seed)
+    nk = strip_count(kernel_size, small_kernel)
+    directions = [(0, 1), (1, 0)] + ([(1, 1), (1, -1)] if diagonal else [])
+    weight = torch.randn(channels * len(directions) * nk, 1, small_kernel, small_kernel, requires_grad=True)
+    x = torch.randn(2, channels, *size, requires_grad=True)
+    a = strip_sum(x, weight, nk, directions, small_kernel)
+    b = strip_sum_shifted_inputs(x, weight, nk, directions, small_kernel)
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    ga = torch.autograd.grad(a.square().sum(), (x, weight))
+    gb = torch.autograd.grad(b.square().sum(), (x, weight))
+    for u, v in zip(ga, gb, strict=True):
+        torch.testing.assert_close(u, v, atol=1e-4, rtol=1e-4)
