@@ -70,9 +70,12 @@ class LumaSR(nn.Module):
         self.upsampler = nn.PixelShuffle(scale)
         self.bicubic = BicubicUpsample(scale)
 
+    def features(self, x: Tensor) -> Tensor:
+        """The last feature map: the body's scale^2 residual channels at LR size (what ERF analysis reads)."""
+        return self.body(F.conv2d(x, self.luma))
+
     def forward(self, x: Tensor) -> Tensor:
-        y = F.conv2d(x, self.luma)
-        residual = self.upsampler(self.body(y)) * (1.0 / LUMA_GAIN)
+        residual = self.upsampler(self.features(x)) * (1.0 / LUMA_GAIN)
         return self.bicubic(x) + residual
 
 

@@ -54,9 +54,13 @@ class SRNet(nn.Module):
         self.conv_last = nn.Conv2d(channels, 3 * scale * scale, 3, padding=1)
         self.upsampler = nn.PixelShuffle(scale)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def features(self, x: Tensor) -> Tensor:
+        """The last feature map: sub-pixel channels before the skip and the shuffle (LR size)."""
         feats = self.conv_first(x)
-        out = self.conv_last(self.body(feats) + feats)
+        return self.conv_last(self.body(feats) + feats)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.features(x)
         skip = x.repeat_interleave(self.scale * self.scale, dim=1)
         return self.upsampler(out + skip)
 

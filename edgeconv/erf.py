@@ -1,0 +1,100 @@
+"""Gradient ERF as RepLKNet measures it, for any PyTorch model with a spatial output.
+
+score s = sum_c relu(M[:, c, h // 2, w // 2]) over the chosen map M (the last feature map, or
+the model output); P = relu(ds/dI) summed over input channels and averaged over images; the
+size and diversity measures of P are in ``edgeconv.runtime.erf_measures`` (numpy, shared with
+the impulse ERF a deployed model gets on any back end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from edgeconv.errors import UsageError
+from edgeconv.runtime.erf_measures import ErfMeasures, ErfResult, erf_measures
+
+Target = Literal["features", "output"]
+
+
+def target_map(model: nn.Module, target: Target) -> Callable[[Tensor], Tensor]:
+    """The function whose centre activation is differentiated: ``model.features`` or ``model``."""
+    if target == "output":
+        return model
+    features = getattr(model, "features", None)
+    if target == "features" and callable(features):
+        return features
+    if target == "features":
+        raise UsageError(
+            type(model).__name__, "has no features() method", "use target='output' (the model's own output)"
+        )
+    raise UsageError(f"target {target!r}", "is not 'features' or 'output'")
+
+
+def centre_score(maps: Tensor, channels: Sequence[int] | None = None) -> Tensor:
+    """sum over images and channels of relu(map at its centre pixel); maps must be (N, C, H, W)."""
+    if maps.ndim != 4:
+        raise UsageError(
+            "ERF target", f"has shape {tuple(maps.shape)}", "the ERF needs a spatial (N, C, H, W) map"
+        )
+    centre = maps[:, :, maps.shape[2] // 2, maps.shape[3] // 2]
+    if channels is not None:
+        centre = centre[:, list(channels)]
+    return torch.relu(centre).sum()
+
+
+def gradient_erf(
+    model: nn.Module,
+    inputs: np.ndarray | Tensor,
+    target: Target = "features",
+    channels: Sequence[int] | None = None,
+    batch: int = 8,
+) -> np.ndarray:
+    """Contribution map P (H, W): relu'd input gradient of the centre score, mean over images.
+
+    ``inputs`` are model inputs (N, C, H, W), already normalised as the model expects. The
+    model runs in eval mode (jitter off, BN frozen) so images do not interact.
+    """
+    x_all = torch.as_tensor(np.asarray(inputs, dtype=np.float32) if isinstance(inputs, np.ndarray) else inputs)
+    if x_all.ndim != 4 or x_all.shape[0] == 0:
+        raise UsageError("ERF inputs", f"have shape {tuple(x_all.shape)}", "expected (N>0, C, H, W)")
+    fn = target_map(model, target)
+    was_training = model.training
+    model.eval()
+    total = torch.zeros(x_all.shape[2:], dtype=torch.float64)
+    try:
+        for start in range(0, len(x_all), batch):
+            x = x_all[start : start + batch].clone().requires_grad_(True)
+            (grad,) = torch.autograd.grad(centre_score(fn(x), channels), x)
+            total += torch.relu(grad).sum(dim=(0, 1)).double()
+    finally:
+        model.train(was_training)
+    return (total / len(x_all)).numpy()
+
+
+def gradient_erf_measures(
+    model: nn.Module, inputs: np.ndarray | Tensor, target: Target = "features", **kwargs: object
+) -> tuple[np.ndarray, ErfMeasures]:
+    """(P, its measures) in one call."""
+    contributions = gradient_erf(model, inputs, target, **kwargs)  # type: ignore[arg-type]
+    return contributions, erf_measures(contributions)
+
+
+def checkpoint_gradient_erf(
+    path: str | Path, images: np.ndarray, target: Target = "features", channels: Sequence[int] | None = None
+) -> ErfResult:
+    """Gradient ERF of a checkpoint; ``images`` (N, 3, S, S) RGB in [0, 1], normalised as it was trained."""
+    from edgeconv.models.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(path)
+    model = ckpt.build_model(path)
+    mean = np.asarray(ckpt.normalization["mean"], np.float32).reshape(1, 3, 1, 1)
+    std = np.asarray(ckpt.normalization["std"], np.float32).reshape(1, 3, 1, 1)
+    contributions = gradient_erf(model, (images - mean) / std, target, channels)
+    settings = {"model": ckpt.model_name, "images": int(len(images)), "size": int(images.shape[-1])}
+    return ErfResult(Path(path).name, "gradient", target, settings, contributions, erf_measures(contributions))
