@@ -94,15 +94,18 @@ def impulse_erf(
     return total / n
 
 
-def erf_images(folder: str | Path, size: int, count: int) -> np.ndarray:
-    """Up to ``count`` images of ``folder`` as centre crops of ``size`` x ``size``: (N, 3, S, S) in [0, 1].
+def erf_images(source: str | Path | list[Path], size: int, count: int) -> np.ndarray:
+    """Up to ``count`` images (a folder's, or a list of files) as centre crops of ``size`` x ``size``:
+    (N, 3, S, S) RGB in [0, 1].
 
     Crops keep the images' native scale (an SR model sees what it upscales); an image smaller than
     ``size`` is refused by name rather than silently resized.
     """
     if size < 3:
         raise UsageError("--size", f"is {size}", "an ERF map needs at least 3 x 3 pixels")
-    files = image_files(folder)[:count]
+    files = (list(source) if isinstance(source, list) else image_files(source))[:count]
+    if not files:
+        raise UsageError("ERF images", "none given")
     crops = []
     for path in files:
         img = read_image(path)

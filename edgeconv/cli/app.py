@@ -13,7 +13,7 @@ import sys
 import typer
 
 from edgeconv import __version__
-from edgeconv.cli import demo, erf, export, info, pipeline, profile, quantize, train, upscale, validate
+from edgeconv.cli import compare, demo, erf, export, info, pipeline, profile, quantize, train, upscale, validate
 from edgeconv.errors import EdgeConvError
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.command("demo")(demo.demo)
 app.command("info")(info.info)
 app.command("export")(export.export)
 app.command("erf")(erf.erf)
+app.command("compare")(compare.compare)
 app.command("quantize")(quantize.quantize)
 app.command("validate")(validate.validate)
 app.command("doctor")(validate.doctor)
