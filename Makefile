@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast bench lint clean
+.PHONY: setup demo test test-fast bench results lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/shift_ops.py
+
+# the research harness: every variant x 3 seeds, ~50 CPU minutes on 2 cores; writes docs/RESULTS.md
+results: $(STAMP)
+	$(VENV)/bin/edgeconv compare --tasks sr,texture --seeds 3 --results docs/RESULTS.md
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
