@@ -75,3 +75,25 @@ def test_runtime_modules_and_device_commands_work_without_torch(tmp_path) -> Non
     result = run_without_torch(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
+
+
+def test_erf_of_an_exported_model_runs_without_torch(default_onnx, astronaut, tmp_path) -> None:  # noqa: ANN001
+    """The impulse ERF is for devices: ``edgeconv erf model.onnx`` must not need torch."""
+    from PIL import Image
+
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.fromarray(astronaut[100:132, 200:232]).save(images / "a.png")
+    out = tmp_path / "erf"
+    code = (
+        "from edgeconv.cli.app import app\n"
+        "from typer.testing import CliRunner\n"
+        f"res = CliRunner().invoke(app, ['erf', {str(default_onnx)!r}, '--images', {str(images)!r}, '--count', '1',"
+        f" '--size', '24', '--out', {str(out)!r}])\n"
+        "assert res.exit_code == 0, res.output\n"
+        "assert 'torch' not in sys.modules\n"
+        "print('ok')"
+    )
+    result = run_without_torch(code)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert (out / "erf.json").is_file()
