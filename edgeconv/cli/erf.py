@@ -8,6 +8,7 @@ against its PyTorch original with the same measures on the same images.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -116,7 +117,7 @@ def _print_table(results: list, images: Path, count: int, size: int) -> None:  #
             f"{100 * m.r99:.2f}", f"{m.anisotropy:.2f}", f"{m.orientation_deg:.0f}", f"{m.angular_spread:.2f}",
             f"{m.effective_area_px:.1f}",
         )
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
 def _write_heat_maps(results: list, out: Path) -> None:  # noqa: ANN001
