@@ -1,9 +1,10 @@
 """The research harness: train variants with identical settings over several seeds, measure each.
 
 Per run: the task metric at the last step (accuracy, or PSNR-Y on Set5; no best-step picking, so
-no selection on the scoring images), parameters, MACs per input pixel, latency of the deployed
-model in ONNX Runtime (seed 0 of each variant; the graph does not depend on the seed), and the
-gradient ERF of the last feature map with its size and diversity measures. Every run leaves
+no selection on the scoring images), parameters, MACs per input pixel, and the gradient ERF of
+the last feature map with its size and diversity measures. Latency of the deployed graphs in
+ONNX Runtime is measured per variant after all training, back to back (``variant_latencies``),
+so every variant is timed under the same conditions and never beside a training job. Every run leaves
 ``<out>/<task>/<variant>/seed<k>.{pt,json}``; a run whose JSON exists is not trained again, so an
 interrupted comparison resumes where it stopped.
 """
@@ -75,7 +76,6 @@ class RunRecord:
     value: float
     params: int
     macs_per_pixel: float
-    latency_ms: float | None
     erf: dict[str, float]
     minutes: float
     steps: int
@@ -140,10 +140,8 @@ def erf_inputs(settings: CompareSettings) -> np.ndarray:
     return images[: settings.erf_count].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
 
 
-def measure_run(
-    settings: CompareSettings, variant: str, seed: int, ckpt: Path, inputs: np.ndarray, latency: LatencyFn | None
-) -> tuple[int, float, float | None, dict[str, float]]:
-    """(params, MACs per input pixel, latency ms or None, ERF measures) of a trained checkpoint."""
+def measure_run(settings: CompareSettings, ckpt: Path, inputs: np.ndarray) -> tuple[int, float, dict[str, float]]:
+    """(params, MACs per input pixel, ERF measures) of a trained checkpoint."""
     from edgeconv.erf import checkpoint_gradient_erf
     from edgeconv.export import to_deploy
     from edgeconv.models.checkpoint import load_checkpoint
@@ -152,16 +150,31 @@ def measure_run(
     model = load_checkpoint(ckpt).build_model(ckpt)
     side = 64 if settings.task == "sr" else 32
     macs = count_macs(to_deploy(model), (1, 3, side, side)) / (side * side)
-    lat_shape = (1, 3, 180, 320) if settings.task == "sr" else (1, 3, 32, 32)
-    lat = latency(model, lat_shape) if (latency is not None and seed == settings.seeds[0]) else None
     erf = checkpoint_gradient_erf(ckpt, inputs, target="features").measures.to_dict()
-    return count_params(model), macs, lat, erf
+    return count_params(model), macs, erf
+
+
+def variant_latencies(settings: CompareSettings, latency: LatencyFn, rounds: int = 2) -> dict[str, float]:
+    """Median ORT latency (ms) of each variant's seed-0 deploy graph: every variant timed ``rounds``
+    times in turn, the lowest median kept, so drift on the machine hits all variants alike."""
+    from edgeconv.models.checkpoint import load_checkpoint
+
+    shape = (1, 3, 180, 320) if settings.task == "sr" else (1, 3, 32, 32)
+    folder = settings.out / settings.task
+    models = {}
+    for variant in settings.variants:
+        ckpt = folder / variant / f"seed{settings.seeds[0]}.pt"
+        models[variant] = load_checkpoint(ckpt).build_model(ckpt)
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for variant, model in models.items():
+            ms = latency(model, shape)
+            best[variant] = min(ms, best.get(variant, ms))
+    return best
 
 
 def run_compare(
-    settings: CompareSettings,
-    latency: LatencyFn | None = None,
-    on_run: Callable[[str, int, str], None] | None = None,
+    settings: CompareSettings, on_run: Callable[[str, int, str], None] | None = None
 ) -> list[RunRecord]:
     """Train and measure every (variant, seed) not done yet; returns all records of this task."""
     folder = settings.out / settings.task
@@ -173,7 +186,8 @@ def run_compare(
         for variant in settings.variants:
             record_path = folder / variant / f"seed{seed}.json"
             if record_path.is_file():
-                records.append(RunRecord(**json.loads(record_path.read_text())))
+                stored = json.loads(record_path.read_text())
+                records.append(RunRecord(**{k: v for k, v in stored.items() if k in RunRecord.__dataclass_fields__}))
                 if on_run:
                     on_run(variant, seed, "reused")
                 continue
@@ -182,10 +196,10 @@ def run_compare(
             record_path.parent.mkdir(parents=True, exist_ok=True)
             ckpt = record_path.with_suffix(".pt")
             value, minutes, steps, stopped = _train(settings, variant, seed, ckpt)
-            params, macs, lat, erf = measure_run(settings, variant, seed, ckpt, inputs, latency)
+            params, macs, erf = measure_run(settings, ckpt, inputs)
             record = RunRecord(
                 settings.task, variant, seed, _model_spec(settings, variant)[0], settings.metric, value,
-                params, macs, lat, erf, minutes, steps, stopped,
+                params, macs, erf, minutes, steps, stopped,
             )
             write_bytes_atomic(record_path, json.dumps(asdict(record), indent=1).encode())
             records.append(record)
@@ -202,7 +216,7 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 SUMMARY_FIELDS = ("value", "r20", "r30", "r50", "r99", "anisotropy", "angular_spread", "effective_area_px", "minutes")
 
 
-def summarise(records: list[RunRecord]) -> list[dict]:
+def summarise(records: list[RunRecord], latencies: dict[str, float] | None = None) -> list[dict]:
     """One row per variant: n, mean and std of the metric, ERF measures and minutes; params/MACs/latency."""
     rows = []
     for variant in dict.fromkeys(r.variant for r in records):
@@ -210,7 +224,7 @@ def summarise(records: list[RunRecord]) -> list[dict]:
         row: dict = {"task": runs[0].task, "variant": variant, "model": runs[0].model, "metric": runs[0].metric,
                      "n": len(runs), "seeds": [r.seed for r in runs], "params": runs[0].params,
                      "macs_per_pixel": runs[0].macs_per_pixel,
-                     "latency_ms": next((r.latency_ms for r in runs if r.latency_ms is not None), None),
+                     "latency_ms": (latencies or {}).get(variant),
                      "steps": runs[0].steps, "stopped_by_budget": any(r.stopped_by_budget for r in runs)}
         for name in SUMMARY_FIELDS:
             values = [getattr(r, name) if name in ("value", "minutes") else r.erf[name] for r in runs]

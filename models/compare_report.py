@@ -97,7 +97,7 @@ def compare(rows: list[dict], a: str, b: str, measure: str, higher: bool = True)
 
 # --- files ---------------------------------------------------------------------------------------
 
-RUN_COLUMNS = ("task", "variant", "seed", "model", "metric", "value", "params", "macs_per_pixel", "latency_ms",
+RUN_COLUMNS = ("task", "variant", "seed", "model", "metric", "value", "params", "macs_per_pixel",
                "minutes", "steps", "stopped_by_budget")
 ERF_COLUMNS = ("r20", "r30", "r50", "r99", "anisotropy", "orientation_deg", "angular_spread", "effective_area_px")
 
@@ -137,6 +137,10 @@ def summary_markdown(rows: list[dict]) -> str:
             f"{_pm(r['angular_spread_mean'], r['angular_spread_std'], 3)} | "
             f"{_pm(r['effective_area_px_mean'], r['effective_area_px_std'], 1)} |"
         )
+    shape = "1x3x180x320 (LR)" if rows[0]["task"] == "sr" else "1x3x32x32"
+    lines += ["", f"Mean ± sample std over seeds. ORT ms: deploy graph in ONNX Runtime, input {shape}, median of 30 "
+              "runs, best of 2 rounds with all variants timed in turn. MACs/px: deploy form, per input pixel. "
+              "ERF: gradient ERF of the last feature map (r(t) as a share of the input crop)."]
     return "\n".join(lines) + "\n"
 
 

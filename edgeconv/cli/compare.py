@@ -121,7 +121,7 @@ def _built_textures(out: Path, console) -> Path:  # noqa: ANN001
 def _run_task(settings, console) -> tuple[list[dict], float]:  # noqa: ANN001
     """Run one task, print its table, write its files; (summary rows, CPU minutes of all its runs)."""
     from edgeconv.export.deployed_latency import deployed_latency_ms
-    from edgeconv.models.compare import run_compare, summarise
+    from edgeconv.models.compare import run_compare, summarise, variant_latencies
     from edgeconv.models.compare_report import summary_markdown, write_task_outputs
 
     total = len(settings.variants) * len(settings.seeds)
@@ -133,10 +133,10 @@ def _run_task(settings, console) -> tuple[list[dict], float]:  # noqa: ANN001
         elapsed = (time.perf_counter() - started) / 60
         console.print(f"[{settings.task}] {done[0]}/{total} {variant} seed {seed}: {what} ({elapsed:.1f} min so far)")
 
-    records = run_compare(
-        settings, latency=lambda m, shape: deployed_latency_ms(m, shape, threads=settings.threads), on_run=on_run
-    )
-    rows = summarise(records)
+    records = run_compare(settings, on_run=on_run)
+    console.print(f"[{settings.task}] timing the deploy graphs in ONNX Runtime, all variants back to back")
+    latencies = variant_latencies(settings, lambda m, shape: deployed_latency_ms(m, shape, threads=settings.threads))
+    rows = summarise(records, latencies)
     folder = settings.out / settings.task
     write_task_outputs(records, rows, folder)
     _erf_grid(settings, folder)
