@@ -159,7 +159,7 @@ def variant_latencies(settings: CompareSettings, latency: LatencyFn, rounds: int
     times in turn, the lowest median kept, so drift on the machine hits all variants alike."""
     from edgeconv.models.checkpoint import load_checkpoint
 
-    shape = (1, 3, 180, 320) if settings.task == "sr" else (1, 3, 32, 32)
+    shape = (1, 3, 180, 320) if settings.task == "sr" else (1, 3, 128, 128)
     folder = settings.out / settings.task
     models = {}
     for variant in settings.variants:

@@ -63,6 +63,10 @@ class Comparison:
         return (va + vb) ** 2 / den if den > 0 else float(self.n_a + self.n_b - 2)
 
     @property
+    def points_claimed_way(self) -> bool:
+        return (self.mean_a > self.mean_b) == self.higher_is_claimed and self.mean_a != self.mean_b
+
+    @property
     def verdict(self) -> str:
         if min(self.n_a, self.n_b) < 2:
             return INCONCLUSIVE
@@ -71,14 +75,16 @@ class Comparison:
         return CONFIRMED if signed >= crit else NOT_CONFIRMED if signed <= -crit else INCONCLUSIVE
 
 
-def combine(verdicts: list[str]) -> str:
-    """A claim's verdict from its comparisons'."""
+def combine(verdicts: list[str], claimed_direction: list[bool] | None = None) -> str:
+    """A claim's verdict from its comparisons' (and whether each mean difference points the claimed way)."""
     if verdicts and all(v == CONFIRMED for v in verdicts):
         return CONFIRMED
     if NOT_CONFIRMED in verdicts and CONFIRMED not in verdicts:
         return NOT_CONFIRMED
     if CONFIRMED in verdicts:
         return f"{INCONCLUSIVE} (mixed: {verdicts.count(CONFIRMED)} of {len(verdicts)} comparisons confirm)"
+    if verdicts and claimed_direction and all(claimed_direction):
+        return f"{INCONCLUSIVE} (all {len(verdicts)} differences point the claimed way, none significant)"
     return INCONCLUSIVE
 
 
@@ -137,7 +143,7 @@ def summary_markdown(rows: list[dict]) -> str:
             f"{_pm(r['angular_spread_mean'], r['angular_spread_std'], 3)} | "
             f"{_pm(r['effective_area_px_mean'], r['effective_area_px_std'], 1)} |"
         )
-    shape = "1x3x180x320 (LR)" if rows[0]["task"] == "sr" else "1x3x32x32"
+    shape = "1x3x180x320 (LR)" if rows[0]["task"] == "sr" else "1x3x128x128 (32x32 is all call overhead)"
     lines += ["", f"Mean ± sample std over seeds. ORT ms: deploy graph in ONNX Runtime, input {shape}, median of 30 "
               "runs, best of 2 rounds with all variants timed in turn. MACs/px: deploy form, per input pixel. "
               "ERF: gradient ERF of the last feature map (r(t) as a share of the input crop)."]

@@ -22,7 +22,7 @@ class Claim:
     def verdict(self) -> str:
         if not self.comparisons:
             return "not tested (no data for it in this run)"
-        return combine([c.verdict for _, c in self.comparisons])
+        return combine([c.verdict for _, c in self.comparisons], [c.points_claimed_way for _, c in self.comparisons])
 
 
 JITTERS = ("jitter-random", "jitter-channel", "jitter-learnable")
@@ -100,6 +100,11 @@ def diversity_finding(rows: list[dict]) -> tuple[str, str]:
     sentence = (f"Spearman rank correlation with accuracy across {len(rows)} variants: ERF size r(50 %) "
                 f"{size:+.2f}, angular spread {spread:+.2f}, effective area {area:+.2f} (|rho| >= {critical} "
                 "is significant at 5 % for this many variants).")
+    spreads = [r["angular_spread_mean"] for r in rows]
+    if max(spreads) - min(spreads) < 0.01:
+        sentence += (f" Angular spread only spans {min(spreads):.3f}-{max(spreads):.3f}: the ERFs fill the input crop "
+                     "in every orientation, so at this input size it cannot tell the variants apart and its "
+                     "correlation is a ranking of noise.")
     return verdict, sentence
 
 
