@@ -22,6 +22,7 @@ from rich.table import Table
 
 from edgeconv.export.calibration import Feed, calibration_feeds
 from edgeconv.export.checkpoint_export import set_metadata
+from edgeconv.export.compact import STALE_METADATA_PREFIXES, compact_artifact
 from edgeconv.export.onnx_file import load_onnx_checked
 from edgeconv.export.precision import Candidate, ort_latency_ms, pick_fastest
 from edgeconv.export.quant_budget import BudgetResult, ort_runner, quantize_within_budget
@@ -211,7 +212,10 @@ class QuantizeJob:
                 "calibration_images": outcome.calib_images,
                 "kept_float": [k.module for k in outcome.budget.kept_float] if outcome.budget else [],
             })
-        set_metadata(model, {**{p.key: p.value for p in self.fp32.metadata_props}, **facts})
+        model = compact_artifact(model)
+        fp32_props = {p.key: p.value for p in self.fp32.metadata_props if not p.key.startswith(STALE_METADATA_PREFIXES)}
+        set_metadata(model, {**fp32_props, **facts})
+        onnx.checker.check_model(model)
         write_bytes_atomic(output, model.SerializeToString())
 
     def print_report(self, outcome: QuantizeOutcome) -> None:
