@@ -15,7 +15,7 @@ import json
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +57,6 @@ class CompareSettings:
     max_minutes_per_run: float | None = None
     erf_count: int = 5
     erf_size: int = 48
-    extra: dict = field(default_factory=dict)
 
     @property
     def metric(self) -> str:

@@ -73,11 +73,10 @@ def impulse_erf(
     done, work = 0, n * dither * len(sites)
     for image in inputs:
         slopes = np.zeros(len(sites), dtype=np.float64)
-        for k in range(dither):
+        for _ in range(dither):
             base = image
-            if k > 0 or dither > 1:
-                noise = rng.uniform(-dither_amplitude, dither_amplitude, image.shape).astype(np.float32)
-                base = image + noise
+            if dither > 1:
+                base = image + rng.uniform(-dither_amplitude, dither_amplitude, image.shape).astype(np.float32)
             for start in range(0, len(sites), batch):
                 chunk = sites[start : start + batch]
                 stack = np.repeat(base[None], 2 * len(chunk), axis=0)
@@ -152,18 +151,14 @@ def onnx_impulse_erf(
     delta = auto_delta if delta is None else delta
     dither = auto_dither if dither is None else dither
     runner = create_backend(backend, path, BackendOptions(threads=threads))
-    lo, hi = facts.value_range
-    mean = np.asarray(facts.mean, np.float32).reshape(1, 3, 1, 1)
-    std = np.asarray(facts.std, np.float32).reshape(1, 3, 1, 1)
-    scale = (hi - lo) / std
-    inputs = ((images * (hi - lo) + lo - mean) / std).astype(np.float32)
+    inputs = facts.from_unit(images)
     if radius == "auto":
         radius = receptive_radius(runner.run, facts.scale) + 1 if facts.task == "sr" and facts.scale else None
-    # a step of ``delta`` in [0, 1] image units is ``delta * scale`` in model-input units
-    step = float(np.mean(delta * scale))
+    # steps are given in [0, 1] image units; the model sees them scaled by its range and normalisation
+    unit = facts.unit_step()
     contributions = impulse_erf(
-        runner.run, inputs, delta=step, radius=radius, dither=dither,
-        dither_amplitude=float(np.mean(2 / 255 * scale)), on_progress=on_progress,
+        runner.run, inputs, delta=delta * unit, radius=radius, dither=dither,
+        dither_amplitude=2 / 255 * unit, on_progress=on_progress,
     )
     settings = {
         "backend": runner.label, "precision": facts.precision,

@@ -73,12 +73,21 @@ class ModelFacts:
                 source, f"has unreadable edgeconv metadata: {exc}", "re-export it with edgeconv export"
             ) from exc
 
+    def from_unit(self, x: np.ndarray) -> np.ndarray:
+        """float NCHW RGB in [0, 1] -> float32 model input: scaled to ``value_range`` and normalised."""
+        lo, hi = self.value_range
+        mean = np.asarray(self.mean, np.float32).reshape(1, -1, 1, 1)
+        std = np.asarray(self.std, np.float32).reshape(1, -1, 1, 1)
+        return np.ascontiguousarray(((x * (hi - lo) + lo - mean) / std).astype(np.float32))
+
+    def unit_step(self) -> float:
+        """How far a change of 1 in [0, 1] image units moves the model input (mean over channels)."""
+        lo, hi = self.value_range
+        return float(np.mean((hi - lo) / np.asarray(self.std, np.float64)))
+
     def to_input(self, image: np.ndarray) -> np.ndarray:
         """uint8 (H, W, 3) RGB -> float32 (1, 3, H, W), scaled to ``value_range`` and normalised."""
-        lo, hi = self.value_range
-        x = image.astype(np.float32) / 255.0 * (hi - lo) + lo
-        x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
-        return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+        return self.from_unit(image.astype(np.float32).transpose(2, 0, 1)[None] / 255.0)
 
     def to_image(self, output: np.ndarray) -> np.ndarray:
         """An SR output (1, 3, H, W) in ``value_range`` -> uint8 (H, W, 3), clipped and rounded."""
