@@ -80,8 +80,12 @@ def load_image_folder(root: str | Path, size: int) -> tuple[np.ndarray, np.ndarr
 
 
 def normalize(images: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """uint8 NHWC -> normalised float32 NCHW."""
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
+    """uint8 NHWC -> normalised float32 NCHW, contiguous.
+
+    ``permute`` alone would give a channels-last view, which oneDNN's 1x1 stride-2 backward-weights
+    kernels hang on (AVX2) or crash on (AVX-512) with few input channels (oneDNN issue 6035).
+    """
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().float() / 255.0
     return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
 
 
@@ -89,7 +93,7 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> 
     """Random crop with zero padding and horizontal flip, per image, from ``generator``."""
     n, _, h, w = x.shape
     padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
-    out = torch.empty_like(x)
+    out = torch.empty_like(x, memory_format=torch.contiguous_format)
     offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator)
     flips = torch.rand(n, generator=generator) < 0.5
     for i in range(n):

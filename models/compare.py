@@ -136,7 +136,7 @@ def erf_inputs(settings: CompareSettings) -> np.ndarray:
     from edgeconv.models.cls_data import load_cifar100
 
     images, _ = load_cifar100(settings.data, "test")
-    return images[: settings.erf_count].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+    return np.ascontiguousarray(images[: settings.erf_count].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 
 def measure_run(settings: CompareSettings, ckpt: Path, inputs: np.ndarray) -> tuple[int, float, dict[str, float]]:

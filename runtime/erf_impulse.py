@@ -113,7 +113,7 @@ def erf_images(source: str | Path | list[Path], size: int, count: int) -> np.nda
             raise UsageError(str(path), f"is {w}x{h}, smaller than the {size}x{size} ERF crop", "use a smaller --size")
         top, left = (h - size) // 2, (w - size) // 2
         crops.append(img[top : top + size, left : left + size])
-    return np.stack(crops).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+    return np.ascontiguousarray(np.stack(crops).transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 
 def impulse_defaults(precision: str) -> tuple[float, int]:
