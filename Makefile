@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast bench results lint clean
+.PHONY: setup demo test test-fast test-arm check-avx2 bench results lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
+
+# the runtime-only install on aarch64 under qemu-user (Debian arm64 root), checked against x86; needs root
+test-arm: $(STAMP)
+	tools/arm_check/run.sh
+
+# x86 without VNNI on any x86: ONNX Runtime under qemu-x86_64 -cpu Haswell, oneDNN capped at AVX2
+check-avx2: $(STAMP)
+	tools/avx2_check.sh
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"

@@ -35,7 +35,7 @@ from edgeconv.export.quant_budget import quantize_within_budget
 from edgeconv.export.quantize import Int8Config, convert_fp16, quantize_int8
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
 from edgeconv.models.sr_data import shared_sr_data
-from edgeconv.runtime.cpu_features import int8_advice
+from edgeconv.runtime.int8_targets import native_target
 from edgeconv.runtime.model_facts import ModelFacts
 from edgeconv.runtime.sr_eval import sr_quality, sr_validation_pairs
 
@@ -135,8 +135,8 @@ def main() -> None:
     facts = ModelFacts.from_props({p.key: p.value for p in fp32.metadata_props})
     calib = calibration_feeds(shared / "T91", facts, "input", 128, args.calib_images)
     val = sr_validation_pairs(shared / "Set5", facts)
-    advice = int8_advice()
-    print(f"CPU int8 advice: reduce_range={advice.reduce_range} ({advice.reason})")
+    target, why = native_target()
+    print(f"CPU INT8 target: {target} ({why})")
 
     variants: dict[str, onnx.ModelProto] = {"fp32": fp32, "fp16": convert_fp16(fp32)}
     configs = {
@@ -187,7 +187,7 @@ def main() -> None:
     for row in rows:
         base = next(r for r in rows if r.backend == row.backend and r.variant == "fp32")
         row.speedup = base.median_ms / row.median_ms
-    write_results(rows, args, advice.reason)
+    write_results(rows, args, f"{target}: {why}")
 
 
 def nncf_rows(fp32: onnx.ModelProto, calib, val, facts: ModelFacts, x: np.ndarray, args) -> list[Row]:  # noqa: ANN001

@@ -60,7 +60,7 @@ def gradient_erf(
     ``inputs`` are model inputs (N, C, H, W), already normalised as the model expects. The
     model runs in eval mode (jitter off, BN frozen) so images do not interact.
     """
-    x_all = torch.as_tensor(np.ascontiguousarray(inputs, dtype=np.float32) if isinstance(inputs, np.ndarray) else inputs)
+    x_all = torch.as_tensor(inputs if not isinstance(inputs, np.ndarray) else inputs.astype(np.float32))
     x_all = x_all.contiguous()  # NCHW: channels-last strides meet oneDNN issue 6035 in the backward pass
     if x_all.ndim != 4 or x_all.shape[0] == 0:
         raise UsageError("ERF inputs", f"have shape {tuple(x_all.shape)}", "expected (N>0, C, H, W)")

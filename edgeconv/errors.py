@@ -44,3 +44,10 @@ class MissingExtraError(EdgeConvError):
             f"not installed, needed for {purpose}",
             f"install it with: pip install 'edgeconv[{extra}]'",
         )
+
+
+class BackendRefusal(EdgeConvError):
+    """A back end is known to compute this kind of model wrong on this machine, so it does not load it.
+
+    ``validate --backend all`` skips such pairs with the reason; asking for the back end by name fails.
+    """

@@ -134,7 +134,7 @@ def export_checkpoint(
     images, checked_on = check_images(probe, Path(check_folder) if check_folder else None, max_side)
     example = torch.from_numpy(probe.to_input(images[0]))
     result = export_deployed(model, example, None, target_backend=target_backend, lowering=lowering,
-                             simplify=simplify, opset=opset)
+                             simplify=simplify, opset=opset, model_name=ckpt.model_name)
     facts = checkpoint_facts(ckpt, source, result.lowering, opset)
     set_metadata(result.model, facts.to_props())
     serialized = result.model.SerializeToString()

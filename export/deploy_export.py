@@ -17,7 +17,7 @@ from edgeconv.dynamic import Lowering
 from edgeconv.errors import EdgeConvError
 from edgeconv.export.audit import GraphAudit, audit_graph
 from edgeconv.export.deploy import to_deploy
-from edgeconv.export.lowering import lowering_for
+from edgeconv.export.lowering import LoweringChoice, choose_lowering
 from edgeconv.export.onnx_export import DEFAULT_OPSET, export_onnx
 from edgeconv.export.simplify import simplify_onnx
 from edgeconv.runtime.atomic_write import write_bytes_atomic
@@ -31,6 +31,7 @@ class ExportResult:
     lowering: Lowering
     simplifier: str
     audit: GraphAudit
+    lowering_source: str = "given"
 
 
 def export_deployed(
@@ -41,6 +42,7 @@ def export_deployed(
     lowering: Lowering | None = None,
     simplify: bool = True,
     opset: int = DEFAULT_OPSET,
+    model_name: str | None = None,
 ) -> ExportResult:
     """Rewrite ``model`` to its deploy form and export it; write ``path`` only if the audit passes.
 
@@ -50,8 +52,10 @@ def export_deployed(
         path: where to write the ``.onnx`` file (atomically), or None.
         target_backend: ``onnxruntime``, ``openvino`` or ``tensorrt``: picks the lowering.
         lowering: overrides the back end's choice.
+        model_name: the registry name, to find this CPU's measured choice (``edgeconv tune``).
     """
-    chosen = lowering or lowering_for(target_backend)
+    choice = LoweringChoice(lowering, "given") if lowering else choose_lowering(target_backend, model_name)
+    chosen = choice.lowering
     proto = export_onnx(to_deploy(model, chosen), example, opset=opset)
     tool = "none"
     if simplify:
@@ -65,4 +69,4 @@ def export_deployed(
         )
     if path is not None:
         write_bytes_atomic(Path(path), proto.SerializeToString())
-    return ExportResult(proto, chosen, tool, audit)
+    return ExportResult(proto, chosen, tool, audit, choice.source)

@@ -22,20 +22,10 @@ import onnx
 
 from edgeconv.export.calibration import Feed
 from edgeconv.export.quantize import Int8Config, quantize_int8
+from edgeconv.export.scheme_search import ort_runner, runner_for
 from edgeconv.export.sensitivity import LayerSensitivity, layer_sensitivity
 from edgeconv.runtime.model_facts import ModelFacts
-from edgeconv.runtime.sr_eval import SRValidationPair, sr_quality
-
-
-def ort_runner(model: onnx.ModelProto, threads: int = 0) -> Callable[[np.ndarray], np.ndarray]:
-    """A function input -> output running ``model`` in ONNX Runtime's CPU provider (all optimisations)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {name: x})[0]
+from edgeconv.runtime.sr_eval import SRValidationPair, sr_psnr_per_image
 
 
 @dataclass
@@ -45,6 +35,7 @@ class BudgetAttempt:
     kept_float: list[str]
     psnr_db: float
     drop_db: float
+    worst_drop_db: float = float("nan")  # the largest drop of any one validation image
 
 
 @dataclass
@@ -58,12 +49,14 @@ class BudgetResult:
     kept_float: list[LayerSensitivity]
     sensitivity: list[LayerSensitivity]
     attempts: list[BudgetAttempt] = field(default_factory=list)
+    worst_drop_db: float = float("nan")
 
     @property
     def drop_db(self) -> float:
         return self.fp32_psnr_db - self.psnr_db
 
     def __bool__(self) -> bool:
+        """Within budget on the mean PSNR-Y of the validation images (``worst_drop_db`` is reported beside it)."""
         return self.drop_db <= self.max_drop_db
 
 
@@ -80,24 +73,31 @@ def quantize_within_budget(
 ) -> BudgetResult:
     """Quantize ``fp32`` so its mean PSNR-Y on ``val`` drops by at most ``max_drop_db``, if it can.
 
+    The largest drop of a single image is recorded too: a mean within budget on one set is no
+    promise for another (default x2 model, plain PTQ: 0.063 dB on the mean of 20 BSD200 images,
+    0.412 dB on the worst of them, 0.157 dB on Set5).
+
     Returns the first model within budget, or - when even all but one measurable layer in FP32
     misses - the attempt with the smallest drop; ``bool(result)`` says which.
     """
-    fp32_psnr, _ = sr_quality(ort_runner(fp32), val, facts)
+    fp32_each = sr_psnr_per_image(ort_runner(fp32), val, facts)
+    fp32_psnr = float(np.mean(fp32_each))
     attempts: list[BudgetAttempt] = []
     with tempfile.TemporaryDirectory(prefix="edgeconv-budget-") as tmp:
         cache = Path(tmp) / "calibration.json"
 
-        def scored(step: Int8Config) -> tuple[onnx.ModelProto, float]:
+        def scored(step: Int8Config) -> tuple[onnx.ModelProto, float, float]:
+            """(model, mean PSNR-Y, worst per-image drop)."""
             model = quantize_int8(fp32, calib, step, cache)
-            return model, sr_quality(ort_runner(model), val, facts)[0]
+            each = sr_psnr_per_image(runner_for(model, step.scheme)[0], val, facts)
+            return model, float(np.mean(each)), max(f - q for f, q in zip(fp32_each, each, strict=True))
 
         def attempt(kept: list[LayerSensitivity], ranking: list[LayerSensitivity]) -> BudgetResult:
-            model, psnr = scored(replace(config, exclude=[*config.exclude, *(layer.node for layer in kept)]))
-            attempts.append(BudgetAttempt([layer.module for layer in kept], psnr, fp32_psnr - psnr))
+            model, psnr, worst = scored(replace(config, exclude=[*config.exclude, *(layer.node for layer in kept)]))
+            attempts.append(BudgetAttempt([layer.module for layer in kept], psnr, fp32_psnr - psnr, worst))
             if on_attempt is not None:
                 on_attempt(attempts[-1])
-            return BudgetResult(model, fp32_psnr, psnr, max_drop_db, kept, ranking, attempts)
+            return BudgetResult(model, fp32_psnr, psnr, max_drop_db, kept, ranking, attempts, worst)
 
         best = attempt([], [])
         ranking = layer_sensitivity(fp32, best.model, calib[:sensitivity_feeds])
@@ -105,7 +105,7 @@ def quantize_within_budget(
         if best:
             return best
         for layer in ranking:
-            model, psnr = scored(replace(config, only=[layer.node]))
+            model, psnr, _ = scored(replace(config, only=[layer.node]))
             layer.drop_alone_db = fp32_psnr - psnr
             if on_probe is not None:
                 on_probe(layer)

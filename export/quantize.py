@@ -13,7 +13,7 @@ import io
 import logging
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -21,7 +21,7 @@ import onnx
 
 from edgeconv.errors import UsageError
 from edgeconv.export.calibration import Feed, FeedReader
-from edgeconv.runtime.cpu_features import int8_advice
+from edgeconv.runtime.int8_targets import Scheme, native_target
 
 CalibrationName = Literal["minmax", "entropy", "percentile"]
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
@@ -34,9 +34,10 @@ class Int8Config:
 
     method: CalibrationName = "minmax"
     per_channel: bool = True
-    reduce_range: bool | None = None  # None: decided from this CPU's instructions
+    reduce_range: bool | None = None  # None: what this CPU needs (7-bit weights on x86 without VNNI)
     activation_type: Literal["u8", "s8"] = "u8"
     weight_type: Literal["u8", "s8"] = "s8"
+    symmetric_activations: bool = False  # zero point 0 (TensorRT's rule)
     quant_format: Literal["qdq", "qoperator"] = "qdq"
     percentile: float = 99.999
     exclude: list[str] = field(default_factory=list)  # FP32 node names kept in floating point
@@ -54,11 +55,23 @@ class Int8Config:
             raise UsageError("--format", f"unknown format {self.quant_format!r}", "expected qdq or qoperator")
 
     def resolved_reduce_range(self) -> tuple[bool, str]:
-        """``(reduce_range, why)``: the forced value, or what this CPU needs."""
+        """``(reduce_range, why)``: the set value, or what this CPU's kernels need for u8 x s8."""
         if self.reduce_range is not None:
-            return self.reduce_range, "set by the user"
-        advice = int8_advice()
-        return advice.reduce_range, advice.reason
+            return self.reduce_range, "set by the scheme"
+        target, why = native_target()
+        return target == "x86-avx2" and self.weight_type == "s8", why
+
+    @property
+    def scheme(self) -> Scheme:
+        """The scheme these settings quantize with."""
+        return Scheme(self.activation_type, self.weight_type, self.resolved_reduce_range()[0], self.per_channel,
+                      self.symmetric_activations)
+
+    def with_scheme(self, scheme: Scheme) -> Int8Config:
+        """A copy that quantizes with ``scheme`` (calibration, format and excluded nodes kept)."""
+        return replace(self, activation_type=scheme.activations, weight_type=scheme.weights,
+                       reduce_range=scheme.reduce_range, per_channel=scheme.per_channel,
+                       symmetric_activations=scheme.symmetric_activations)
 
 
 def constants_to_initializers(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -123,7 +136,9 @@ def quantize_int8(
     reduce_range, _ = config.resolved_reduce_range()
     method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
               "percentile": CalibrationMethod.Percentile}[config.method]
-    extra = {"CalibPercentile": config.percentile} if config.method == "percentile" else {}
+    extra: dict[str, object] = {"CalibPercentile": config.percentile} if config.method == "percentile" else {}
+    if config.symmetric_activations:
+        extra["ActivationSymmetric"] = True
     prepared = constants_to_initializers(model)
     with tempfile.TemporaryDirectory(prefix="edgeconv-quant-") as tmp:
         src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"

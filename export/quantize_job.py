@@ -25,10 +25,12 @@ from edgeconv.export.checkpoint_export import set_metadata
 from edgeconv.export.compact import STALE_METADATA_PREFIXES, compact_artifact
 from edgeconv.export.onnx_file import load_onnx_checked
 from edgeconv.export.precision import Candidate, ort_latency_ms, pick_fastest
-from edgeconv.export.quant_budget import BudgetResult, ort_runner, quantize_within_budget
+from edgeconv.export.quant_budget import BudgetResult, quantize_within_budget
 from edgeconv.export.quantize import Int8Config, convert_fp16, quantize_int8
+from edgeconv.export.scheme_search import SchemeChoice, choose_scheme, ort_runner, runner_for
 from edgeconv.export.sensitivity import LayerSensitivity, layer_sensitivity
 from edgeconv.runtime.atomic_write import write_bytes_atomic
+from edgeconv.runtime.int8_targets import TARGET_WHY, native_target
 from edgeconv.runtime.model_facts import PREFIX, ModelFacts
 from edgeconv.runtime.sr_eval import SRValidationPair, sr_quality, sr_validation_pairs
 from edgeconv.runtime.validator import output_psnr
@@ -52,6 +54,7 @@ class QuantizeOutcome:
     budget: BudgetResult | None = None
     loads_in: list[str] = field(default_factory=list)
     failure: str = ""
+    scheme: SchemeChoice | None = None
 
     @property
     def ok(self) -> bool:
@@ -81,7 +84,8 @@ class QuantizeOutcome:
             ],
             "kept_float": [k.module for k in self.budget.kept_float] if self.budget else [],
             "budget_attempts": [
-                {"kept_float": a.kept_float, "psnr_y_db": number(a.psnr_db), "drop_db": number(a.drop_db)}
+                {"kept_float": a.kept_float, "psnr_y_db": number(a.psnr_db), "drop_db": number(a.drop_db),
+                 "worst_image_drop_db": number(a.worst_drop_db)}
                 for a in (self.budget.attempts if self.budget else [])
             ],
             "sensitivity": [
@@ -90,11 +94,16 @@ class QuantizeOutcome:
                 for s in self.sensitivity
             ],
             "loads_in": self.loads_in,
+            "scheme": self.scheme.as_json() if self.scheme else None,
         }
 
 
 def loads_in(model: onnx.ModelProto) -> list[str]:
-    """The back ends here that compile ``model`` (ONNX Runtime always; OpenVINO when installed)."""
+    """The back ends here that compile ``model`` (ONNX Runtime always; OpenVINO when installed).
+
+    A compile here is a check of the graph, not of the target's kernels: OpenVINO's ARM INT8 path is
+    refused on ARM by the runtime (``edgeconv.runtime.backends.refuse_arm_int8``).
+    """
     import onnxruntime as ort
 
     ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -104,7 +113,11 @@ def loads_in(model: onnx.ModelProto) -> list[str]:
     except ImportError:
         return names
     core = ov.Core()
-    core.compile_model(core.read_model(model.SerializeToString(), b""), "CPU")
+    try:
+        core.compile_model(core.read_model(model.SerializeToString(), b""), "CPU")
+    except Exception as exc:  # noqa: BLE001 - OpenVINO raises its own types; the reason goes in the report
+        text = [line for line in str(exc).splitlines() if line.strip()]
+        return [*names, f"NOT openvino ({text[-1][:120] if text else type(exc).__name__})"]
     return [*names, "openvino"]
 
 
@@ -114,8 +127,13 @@ class QuantizeJob:
     def __init__(
         self, model: Path, config: Int8Config, calib: Path | None, val: Path | None,
         calib_crop: int, max_calib_images: int, max_drop_db: float | None,
+        target: str | None = None, search_scheme: bool = True,
     ) -> None:
+        """``target``: the INT8 target (None: this CPU's); ``search_scheme``: measure the schemes exact on
+        it and keep the most accurate, else quantize with ``config`` as given."""
         self.path, self.config, self.calib, self.val = model, config, calib, val
+        self.target = target or native_target()[0]
+        self.search_scheme = search_scheme
         self.calib_crop, self.max_calib_images, self.max_drop_db = calib_crop, max_calib_images, max_drop_db
         self.fp32 = load_onnx_checked(model)
         self.facts = ModelFacts.from_props({p.key: p.value for p in self.fp32.metadata_props}, str(model))
@@ -132,24 +150,44 @@ class QuantizeJob:
             )
         return feeds
 
-    def _score(self, model: onnx.ModelProto, val: list[SRValidationPair]) -> float:
-        return sr_quality(ort_runner(model), val, self.facts)[0] if val else math.nan
+    def _score(self, model: onnx.ModelProto, val: list[SRValidationPair], int8: bool = False) -> float:
+        run = runner_for(model, self.config.scheme)[0] if int8 else ort_runner(model)
+        return sr_quality(run, val, self.facts)[0] if val else math.nan
+
+    def _peak(self) -> float:
+        lo, hi = self.facts.value_range
+        return hi - lo if self.facts.task == "sr" else 1.0
+
+    def _choose_scheme(self, feeds: list[Feed]) -> SchemeChoice:
+        """Measure the schemes exact on the target (or take the user's), and quantize with it from now on."""
+        if not self.search_scheme:
+            if self.config.reduce_range is None:  # 7-bit u8 x s8 weights where the target's kernels saturate
+                self.config.reduce_range = self.target == "x86-avx2" and self.config.weight_type == "s8"
+            return SchemeChoice(self.target, TARGET_WHY[self.target], self.config.scheme, chosen_by="set by the user")
+        with Progress(TextColumn(f"INT8 schemes for {self.target}"), BarColumn(), MofNCompleteColumn(),
+                      console=self.console, transient=True) as progress:
+            task = progress.add_task("schemes", total=None)
+            choice = choose_scheme(self.fp32, feeds, self.config, self.target, self._peak(),
+                                   on_trial=lambda done, total: progress.update(task, completed=done, total=total))
+        self.config = self.config.with_scheme(choice.scheme)
+        return choice
 
     def _collapse_check(self, model: onnx.ModelProto, feeds: list[Feed]) -> float:
         """Worst output PSNR (dB) of ``model`` against the FP32 model on up to 8 calibration crops.
 
         For SR the peak is the image range (a flat crop would otherwise read as collapsed).
         """
-        ref, got = ort_runner(self.fp32), ort_runner(model)
-        peak = self.facts.value_range[1] - self.facts.value_range[0] if self.facts.task == "sr" else None
+        ref, got = ort_runner(self.fp32), runner_for(model, self.config.scheme)[0]
+        peak = self._peak() if self.facts.task == "sr" else None
         return min(output_psnr(ref(f[self.input_name]), got(f[self.input_name]), peak) for f in feeds[:8])
 
     def run(self, precision: str, threads: int, latency_hw: tuple[int, int]) -> QuantizeOutcome:
         """Build the artifact(s) for ``precision`` and measure them; nothing is written here."""
-        reduce_range, why = self.config.resolved_reduce_range()
         val = sr_validation_pairs(self.val, self.facts) if self.val is not None else []
         fp32_psnr = self._score(self.fp32, val)
         feeds = self._calibration() if precision in ("int8", "auto") else []
+        scheme = self._choose_scheme(feeds) if feeds else None
+        reduce_range, why = self.config.resolved_reduce_range()
         budget = self.max_drop_db
         candidates: list[Candidate] = []
         outcome_fields: dict[str, Any] = {}
@@ -168,7 +206,7 @@ class QuantizeJob:
                     int8 = quantize_int8(self.fp32, feeds, self.config)
                     sensitivity = layer_sensitivity(self.fp32, int8, feeds[:8])
                 collapse = self._collapse_check(int8, feeds)
-            psnr = self._score(int8, val)
+            psnr = self._score(int8, val, int8=True)
             note = f"output vs FP32 {collapse:.1f} dB"
             within = (budget is None or not val or fp32_psnr - psnr <= budget) and collapse >= COLLAPSE_DB
             if collapse < COLLAPSE_DB:
@@ -185,7 +223,7 @@ class QuantizeJob:
         else:
             chosen = candidates[0]
         outcome = QuantizeOutcome(chosen, candidates, self.config, reduce_range, why, len(feeds), budget, fp32_psnr,
-                                  **outcome_fields)
+                                  scheme=scheme, **outcome_fields)
         if not chosen.within_budget:
             drop = fp32_psnr - chosen.psnr_db
             outcome.failure = (
@@ -211,12 +249,26 @@ class QuantizeJob:
                 "activation_type": self.config.activation_type, "weight_type": self.config.weight_type,
                 "calibration_images": outcome.calib_images,
                 "kept_float": [k.module for k in outcome.budget.kept_float] if outcome.budget else [],
+                "symmetric_activations": self.config.symmetric_activations,
+                **(outcome.scheme.as_json() if outcome.scheme else {}),
             })
         model = compact_artifact(model)
         fp32_props = {p.key: p.value for p in self.fp32.metadata_props if not p.key.startswith(STALE_METADATA_PREFIXES)}
         set_metadata(model, {**fp32_props, **facts})
         onnx.checker.check_model(model)
         write_bytes_atomic(output, model.SerializeToString())
+
+    @staticmethod
+    def _print_schemes(console: Console, choice: SchemeChoice) -> None:
+        if choice.trials:
+            table = Table(title=f"INT8 schemes exact on {choice.target} (output PSNR vs FP32, held-out crops)")
+            for col in ("scheme", "output PSNR dB", "computed with"):
+                table.add_column(col)
+            for t in sorted(choice.trials, key=lambda t: -t.output_psnr_db):
+                table.add_row(t.scheme.name + (" (chosen)" if t.scheme == choice.scheme else ""),
+                              f"{t.output_psnr_db:.2f}", t.scored_with)
+            console.print(table)
+        console.print(f"scheme: {choice.why}", highlight=False)
 
     def print_report(self, outcome: QuantizeOutcome) -> None:
         """The terminal report: candidates, layers kept in FP32 and why, the most sensitive layers."""
@@ -236,6 +288,8 @@ class QuantizeJob:
         console.print(table)
         if not math.isnan(outcome.fp32_psnr_db):
             console.print(f"FP32 PSNR-Y on {self.val}: {outcome.fp32_psnr_db:.3f} dB")
+        if outcome.scheme is not None:
+            self._print_schemes(console, outcome.scheme)
         if outcome.calib_images:
             console.print(
                 f"INT8: {self.config.method} calibration on {outcome.calib_images} image(s) from {self.calib}, "
@@ -256,7 +310,8 @@ class QuantizeJob:
             console.print(layers)
         if outcome.budget is not None and outcome.budget.attempts:
             steps = "; ".join(
-                f"{len(a.kept_float)} FP32: {a.drop_db:.3f} dB" for a in outcome.budget.attempts
+                f"{len(a.kept_float)} FP32: {a.drop_db:.3f} dB (worst image {a.worst_drop_db:.3f})"
+                for a in outcome.budget.attempts
             )
             kept_names = ", ".join(k.module for k in outcome.budget.kept_float) or "none"
             console.print(f"budget {outcome.max_drop_db} dB - attempts: {steps}")

@@ -42,6 +42,10 @@ class Backend(ABC):
         if not self.path.is_file():
             raise UsageError(str(self.path), "no such model file")
         self.facts = self._read_facts()
+        if self.facts.precision == "int8":
+            from edgeconv.runtime.int8_targets import warn_cpu_mismatch
+
+            warn_cpu_mismatch(str(self.path), self.facts.extra.get("quantization"))
         self._load()
 
     def _read_facts(self) -> ModelFacts:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeconv.errors import EdgeConvError, MissingExtraError, UsageError
+from edgeconv.errors import BackendRefusal, EdgeConvError, MissingExtraError, UsageError
 from edgeconv.runtime.backend import Backend, BackendOptions
 
 
@@ -59,6 +59,33 @@ class OnnxRuntimeBackend(Backend):
         return self.session.run(None, {self.input_name: x})[0]
 
 
+OPENVINO_ARM_INT8_ENV = "EDGECONV_OPENVINO_ARM_INT8"
+
+
+def refuse_arm_int8(path: Path, precision: str, device: str) -> None:
+    """OpenVINO 2026.4's CPU plugin on ARM computes our QDQ INT8 graphs wrong or refuses them: refuse first.
+
+    Measured under QEMU (Cortex-A72, Cortex-A76, Neoverse-N1 alike, bit-identical): U8S8 graphs fail to
+    compile (``DepthToSpaceTransformation``: a per-channel zero-point shift meets the bicubic
+    DepthToSpace); symmetric S8S8 graphs compile but give 12 dB against ONNX Runtime, with NaNs after
+    the first INT8 conv + PReLU - while OpenVINO's FP32 and ONNX Runtime's INT8 agree with x86 to 2e-7
+    and bit for bit on the same emulator (docs/ARM.md). ``EDGECONV_OPENVINO_ARM_INT8=1`` lets it run anyway
+    (the validator's gates then judge it on a real board).
+    """
+    import os
+
+    from edgeconv.runtime.cpu_features import cpu_flags
+
+    if precision != "int8" or device != "CPU" or os.environ.get(OPENVINO_ARM_INT8_ENV) == "1":
+        return
+    if cpu_flags()[0] == "arm64":
+        raise BackendRefusal(
+            str(path), "OpenVINO's ARM CPU plugin computes INT8 QDQ graphs wrong (12 dB vs ONNX Runtime under "
+            "emulation, NaNs after the first INT8 conv) or refuses them",
+            f"use --backend onnxruntime on ARM (exact); {OPENVINO_ARM_INT8_ENV}=1 runs it anyway",
+        )
+
+
 class OpenVinoBackend(Backend):
     """OpenVINO: CPU (GPU, NPU, AUTO passed through); threads, performance hint, model cache."""
 
@@ -71,6 +98,7 @@ class OpenVinoBackend(Backend):
             raise MissingExtraError("openvino", "openvino", "the OpenVINO back end") from exc
         core = ov.Core()
         device = self.options.device.upper()
+        refuse_arm_int8(self.path, self.facts.precision, device)
         known = core.available_devices
         if device != "AUTO" and device not in known and device.split(".")[0] not in known:
             raise UsageError(f"openvino device {self.options.device}", "is not available here",

@@ -9,26 +9,20 @@ kernels (``asimddp``/``i8mm`` or the widening fallback) do not saturate either.
 
 from __future__ import annotations
 
+import os
 import platform
-from dataclasses import dataclass
 from pathlib import Path
 
+CPUINFO_ENV = "EDGECONV_CPUINFO"  # read this file instead of /proc/cpuinfo (emulators)
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 ARM_DOT_FLAGS = ("asimddp", "i8mm")
-
-
-@dataclass(frozen=True)
-class Int8Advice:
-    """Whether INT8 weights must use ``reduce_range`` on a CPU, and the reason in words."""
-
-    reduce_range: bool
-    reason: str
 
 
 def cpu_flags(cpuinfo: str | None = None) -> tuple[str, set[str]]:
     """``(arch, flags)`` from ``/proc/cpuinfo`` (x86 ``flags``, ARM ``Features``); empty set if unknown."""
     if cpuinfo is None:
-        path = Path("/proc/cpuinfo")
+        # qemu-user passes the host's /proc/cpuinfo through: an emulated CPU is described by a file
+        path = Path(os.environ.get(CPUINFO_ENV) or "/proc/cpuinfo")
         cpuinfo = path.read_text(errors="replace") if path.is_file() else ""
     flags: set[str] = set()
     for line in cpuinfo.splitlines():
@@ -45,16 +39,21 @@ def cpu_flags(cpuinfo: str | None = None) -> tuple[str, set[str]]:
     return arch, flags
 
 
-def int8_advice(cpuinfo: str | None = None) -> Int8Advice:
-    """``reduce_range`` is needed on x86 without VNNI (and when the CPU cannot be read: the safe side)."""
+SIGNATURE_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm", "sve")
+
+
+def cpu_signature(cpuinfo: str | None = None) -> str:
+    """What a speed measured here is a fact about: architecture, CPU model, cores and the ISA flags that matter."""
+    if cpuinfo is None:
+        path = Path(os.environ.get(CPUINFO_ENV) or "/proc/cpuinfo")
+        cpuinfo = path.read_text(errors="replace") if path.is_file() else ""
     arch, flags = cpu_flags(cpuinfo)
-    if arch == "x86_64":
-        vnni = [f for f in VNNI_FLAGS if f in flags]
-        if vnni:
-            return Int8Advice(False, f"x86 CPU with {vnni[0]}: int32 dot products, no u8s8 saturation")
-        if flags:
-            return Int8Advice(True, "x86 CPU without VNNI: u8s8 kernels saturate int16, so weights use 7 bits")
-    elif arch == "arm64":
-        dot = [f for f in ARM_DOT_FLAGS if f in flags]
-        return Int8Advice(False, f"ARM CPU ({dot[0] if dot else 'no dot-product, widening kernels'}): no saturation")
-    return Int8Advice(True, "CPU features unknown: reduce_range is the safe choice")
+    model = "unknown"
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() in ("model name", "cpu part", "hardware") and value.strip():
+            model = value.strip()
+            break
+    cores = sum(1 for line in cpuinfo.splitlines() if line.split(":")[0].strip() == "processor") or os.cpu_count()
+    isa = "+".join(f for f in SIGNATURE_FLAGS if f in flags) or "none"
+    return f"{arch}/{model}/{cores}c/{isa}"

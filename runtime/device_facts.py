@@ -9,13 +9,17 @@ Anything missing reads "unknown"; nothing here raises on an unfamiliar machine.
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from edgeconv.runtime.cpu_features import CPUINFO_ENV
 
 CommandRunner = Callable[[list[str]], str | None]
 UNKNOWN = "unknown"
@@ -40,8 +44,11 @@ def run_command(cmd: list[str], timeout: float = 5.0) -> str | None:
 
 
 def _read(root: Path, rel: str) -> str | None:
+    path = root / rel.lstrip("/")
+    if rel == "/proc/cpuinfo" and root == Path("/") and os.environ.get(CPUINFO_ENV):
+        path = Path(os.environ[CPUINFO_ENV])  # an emulated CPU (qemu-user shows the host's cpuinfo)
     try:
-        return (root / rel.lstrip("/")).read_text(errors="replace").strip("\x00\n ")
+        return path.read_text(errors="replace").strip("\x00\n ")
     except OSError:
         return None
 
@@ -134,12 +141,41 @@ def read_device_facts(root: Path = Path("/"), run: CommandRunner = run_command) 
         "cpu": _cpu(root), "ram_mb": _ram_mb(root), "os": _os(root),
         "kernel": _read(root, "/proc/sys/kernel/osrelease") or UNKNOWN,
         "python": sys.version.split()[0], "machine": platform.machine() or UNKNOWN,
+        "isa": isa_flags(_read(root, "/proc/cpuinfo") or ""),
         "state": device_state(root, run),
     }
     if board == "jetson":
         facts["jetson"] = _jetson(root, run)
     facts["backends"] = backend_versions()
     return facts
+
+
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimd", "asimddp", "i8mm", "sve", "fphp")
+
+
+def isa_flags(cpuinfo: str) -> list[str]:
+    """The instruction-set flags that decide speed and INT8 exactness (a number is a fact about these)."""
+    flags = set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() in ("flags", "features"):
+            flags.update(value.split())
+    return [f for f in ISA_FLAGS if f in flags]
+
+
+@dataclass(frozen=True)
+class MachineSummary:
+    """One line about this machine: architecture, CPU model, cores, ISA flags."""
+
+    arch: str
+    summary: str
+
+
+def describe_machine(root: Path = Path("/")) -> MachineSummary:
+    """``platform.machine()`` and the CPU that numbers measured here are facts about."""
+    cpu = _cpu(root)
+    isa = ", ".join(isa_flags(_read(root, "/proc/cpuinfo") or "")) or "no ISA flags readable"
+    return MachineSummary(platform.machine() or UNKNOWN, f"{cpu['model']}, {cpu['cores']} cores; {isa}")
 
 
 def backend_versions() -> dict[str, str]:

@@ -60,6 +60,13 @@ def sr_validation_pairs(
     return pairs
 
 
+def sr_psnr_per_image(
+    run: Callable[[np.ndarray], np.ndarray], pairs: list[SRValidationPair], facts: ModelFacts
+) -> list[float]:
+    """PSNR-Y (dB) of ``run`` on each of ``pairs``, in order."""
+    return [psnr_y(facts.to_image(run(p.lr_input)) / 255.0, p.hr / 255.0, crop_border=facts.scale or 0) for p in pairs]
+
+
 def sr_quality(
     run: Callable[[np.ndarray], np.ndarray], pairs: list[SRValidationPair], facts: ModelFacts
 ) -> tuple[float, float]:

@@ -13,7 +13,20 @@ import sys
 import typer
 
 from edgeconv import __version__
-from edgeconv.cli import compare, demo, erf, export, info, pipeline, profile, quantize, train, upscale, validate
+from edgeconv.cli import (
+    compare,
+    demo,
+    erf,
+    export,
+    info,
+    pipeline,
+    profile,
+    quantize,
+    train,
+    tune,
+    upscale,
+    validate,
+)
 from edgeconv.errors import EdgeConvError
 
 app = typer.Typer(
@@ -30,6 +43,7 @@ app.command("export")(export.export)
 app.command("erf")(erf.erf)
 app.command("compare")(compare.compare)
 app.command("quantize")(quantize.quantize)
+app.command("tune")(tune.tune)
 app.command("validate")(validate.validate)
 app.command("doctor")(validate.doctor)
 app.command("upscale")(upscale.upscale)

@@ -51,7 +51,8 @@ def export(
     table = Table(title=f"{checkpoint} -> {output}", show_header=False)
     rows = {
         "model": f"{facts.model} ({facts.task}, x{facts.scale})" if facts.scale else f"{facts.model} ({facts.task})",
-        "lowering": f"{done.export.lowering} (for {target_backend})" if lowering is None else lowering,
+        "lowering": f"{done.export.lowering} for {target_backend}: {done.export.lowering_source}"
+        if lowering is None else lowering,
         "simplified by": {"none": "nothing (onnxsim and onnxslim failed)"}.get(simplifier, simplifier),
         "audit": "clean: no GridSample / ScatterND / ATen / custom ops",
         "ops": ", ".join(f"{op} {n}" for op, n in done.export.audit.histogram.most_common()),

@@ -33,15 +33,13 @@ def pipeline(
 
     from edgeconv.cli.validate import torch_reference
     from edgeconv.errors import EdgeConvError
-    from edgeconv.export.calibration import calibration_feeds
-    from edgeconv.export.checkpoint_export import export_checkpoint, set_metadata
-    from edgeconv.export.quant_budget import quantize_within_budget
+    from edgeconv.export.checkpoint_export import export_checkpoint
     from edgeconv.export.quantize import Int8Config
+    from edgeconv.export.quantize_job import QuantizeJob
     from edgeconv.models.default_model import DEFAULT_CHECKPOINT
-    from edgeconv.runtime.atomic_write import write_bytes_atomic
     from edgeconv.runtime.backend import BackendOptions
     from edgeconv.runtime.backends import backend_status, create_backend
-    from edgeconv.runtime.sr_eval import shared_sr_data, sr_validation_pairs
+    from edgeconv.runtime.sr_eval import shared_sr_data
     from edgeconv.runtime.tiling import receptive_radius
     from edgeconv.runtime.upscale import upscale_file
     from edgeconv.runtime.validation_report import rich_table, write_json, write_markdown
@@ -72,18 +70,16 @@ def pipeline(
     facts = exported.facts
     if facts.task != "sr":
         raise UsageError(str(checkpoint), f"is a {facts.task!r} model; the pipeline validates SR models")
-    with status.status(f"2/4 INT8 within {max_psnr_drop} dB on {val.name} ..."):
-        feeds = calibration_feeds(calib, facts, "input", 128, 64)
-        budget = quantize_within_budget(exported.export.model, feeds, sr_validation_pairs(val, facts), facts,
-                                        Int8Config(method="percentile"), max_psnr_drop)
-    kept = ", ".join(k.module for k in budget.kept_float) or "none"
-    status.print(f"2/4 INT8: PSNR-Y drop {budget.drop_db:.3f} dB (budget {max_psnr_drop}), FP32 kept: {kept}")
-    if not budget:
-        raise EdgeConvError(str(int8_path), f"INT8 misses the {max_psnr_drop} dB budget by "
-                            f"{budget.drop_db - max_psnr_drop:.3f} dB", "nothing was written")
-    set_metadata(budget.model, {p.key: p.value for p in exported.export.model.metadata_props}
-                 | {"edgeconv.precision": "int8"})
-    write_bytes_atomic(int8_path, budget.model.SerializeToString())
+    # the one writer of INT8 artifacts: the same job as `edgeconv quantize --method percentile --max-psnr-drop`
+    job = QuantizeJob(fp32_path, Int8Config(method="percentile"), calib, val, 128, 64, max_psnr_drop)
+    outcome = job.run("int8", threads, (360, 640))
+    kept = ", ".join(k.module for k in outcome.budget.kept_float) if outcome.budget else "none"
+    drop = outcome.fp32_psnr_db - outcome.chosen.psnr_db
+    status.print(f"2/4 INT8 ({outcome.scheme.why if outcome.scheme else 'scheme as set'}): PSNR-Y drop "
+                 f"{drop:.3f} dB (budget {max_psnr_drop}), FP32 kept: {kept or 'none'}", highlight=False)
+    if not outcome.ok:
+        raise EdgeConvError(str(int8_path), outcome.failure, "nothing was written")
+    job.write(outcome, int8_path)
 
     names = [name for name, usable, _ in backend_status() if usable]
     with status.status(f"3/4 validating FP32 and INT8 on {', '.join(names)} ..."):

@@ -33,10 +33,21 @@ def quantize(
     ] = "int8",
     fp16: Annotated[bool, typer.Option("--fp16", help="Shorthand for --precision fp16.")] = False,
     method: Annotated[str, typer.Option(help="Calibration: minmax, entropy or percentile.")] = "percentile",
-    per_channel: Annotated[bool, typer.Option(help="Per-channel weight scales.")] = True,
-    reduce_range: Annotated[str, typer.Option(help="7-bit weights: auto (by this CPU's VNNI), on, off.")] = "auto",
-    activation_type: Annotated[str, typer.Option(help="Activation type: u8 or s8.")] = "u8",
-    weight_type: Annotated[str, typer.Option(help="Weight type: s8 or u8 (u8 with u8 activations = U8U8).")] = "s8",
+    target: Annotated[
+        str, typer.Option(help="INT8 target: auto (this CPU), x86-vnni, x86-avx2, arm or tensorrt.")
+    ] = "auto",
+    per_channel: Annotated[
+        bool | None, typer.Option(help="Per-channel weight scales (default: measured with the scheme).")
+    ] = None,
+    reduce_range: Annotated[
+        str, typer.Option(help="7-bit weights: auto (measured with the scheme), on, off.")
+    ] = "auto",
+    activation_type: Annotated[
+        str | None, typer.Option(help="Pin the activation type, u8 or s8 (default: measured for the target).")
+    ] = None,
+    weight_type: Annotated[
+        str | None, typer.Option(help="Pin the weight type, s8 or u8 (u8 with u8 activations = U8U8).")
+    ] = None,
     quant_format: Annotated[
         str, typer.Option("--format", help="qdq (one artifact for every back end) or qoperator.")
     ] = "qdq",
@@ -60,7 +71,13 @@ def quantize(
     validation images is within budget - or the command says it cannot, by how much, and writes
     nothing. --precision auto times FP32, FP16 and INT8 here and keeps the fastest within budget.
 
+    The INT8 scheme is made for a target (default: this CPU): every scheme whose integer kernels are
+    exact there (x86 without VNNI: U8U8 or 7-bit weights; VNNI and ARM: U8S8, S8S8, U8U8; TensorRT:
+    symmetric S8S8) is tried on held-out calibration crops and the most accurate is kept, printed
+    and stored in the file. --activation-type / --weight-type / --reduce-range / --per-channel pin it.
+
     Example: edgeconv quantize out/sr.onnx --calib data/T91 --val data/Set5 --max-psnr-drop 0.1 -o out/sr.int8.onnx
+    Example: edgeconv quantize out/sr.onnx --calib data/T91 --target arm -o out/sr.arm.int8.onnx
     """
     from edgeconv.export.quantize import Int8Config
     from edgeconv.export.quantize_job import QuantizeJob
@@ -76,16 +93,19 @@ def quantize(
         raise UsageError("--val", "the accuracy budget needs validation images", "pass --val DIR with HR images (Set5)")
     if max_calib_images < 1:
         raise UsageError("--max-calib-images", f"must be >= 1, got {max_calib_images}")
-    config = Int8Config(
-        method=method, per_channel=per_channel, reduce_range=_parse_reduce_range(reduce_range),
-        activation_type=activation_type, weight_type=weight_type, quant_format=quant_format,
-    )
+    from edgeconv.runtime.int8_targets import check_target
+
+    pinned = {"per_channel": per_channel, "reduce_range": _parse_reduce_range(reduce_range),
+              "activation_type": activation_type, "weight_type": weight_type}
+    pinned = {k: v for k, v in pinned.items() if v is not None}
+    config = Int8Config(method=method, quant_format=quant_format, **pinned)
     config.check()
     output = output or model.with_name(f"{model.stem}.{precision if precision != 'auto' else 'auto'}.onnx")
     refuse_overwrite(output, force)
     refuse_overwrite(report, force)
     job = QuantizeJob(model, config, calib, val, calib_crop, max_calib_images,
-                      0.1 if max_psnr_drop is None and precision == "auto" else max_psnr_drop)
+                      0.1 if max_psnr_drop is None and precision == "auto" else max_psnr_drop,
+                      target=None if target == "auto" else check_target(target), search_scheme=not pinned)
     outcome = job.run(precision, threads, parse_hw(latency_size, "--latency-size"))
     job.print_report(outcome)
     if report is not None:

@@ -53,8 +53,9 @@ def validate(
     Example: edgeconv validate out/sr.onnx out/sr.int8.onnx --images Set5 --max-psnr-drop 0.1 --report out/val
     """
     from rich.console import Console
+    from rich.markup import escape
 
-    from edgeconv.errors import EdgeConvError
+    from edgeconv.errors import BackendRefusal, EdgeConvError
     from edgeconv.runtime.backend import BackendOptions
     from edgeconv.runtime.backends import backend_status, create_backend
     from edgeconv.runtime.sr_eval import shared_sr_data
@@ -72,7 +73,15 @@ def validate(
     if "all" in backend:
         names = [name for name, usable, _ in backend_status() if usable]
     options = BackendOptions(threads=threads)
-    runners = [create_backend(name, m, options) for m in models for name in names]
+    runners = []
+    for m in models:
+        for name in names:
+            try:
+                runners.append(create_backend(name, m, options))
+            except BackendRefusal as exc:
+                if "all" not in backend:
+                    raise
+                Console(stderr=True).print(f"skipped: {escape(exc.one_line())}", highlight=False)
     facts = runners[0].facts
     if images is None:
         shared = shared_sr_data()
@@ -111,23 +120,27 @@ def doctor() -> None:
     Example: edgeconv doctor
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from edgeconv.runtime.backends import backend_status
-    from edgeconv.runtime.cpu_features import cpu_flags, int8_advice
+    from edgeconv.runtime.device_facts import describe_machine
+    from edgeconv.runtime.int8_targets import native_target
 
     table = Table(title="edgeconv doctor")
     for col in ("back end", "usable", "details"):
         table.add_column(col)
     for name, usable, why in backend_status():
-        table.add_row(name, "yes" if usable else "no", why)
+        table.add_row(name, "yes" if usable else "no", escape(why))
     try:
         import torch
 
         table.add_row("torch (export, train)", "yes", torch.__version__)
     except ImportError:
-        table.add_row("torch (export, train)", "no", "runtime-only install; pip install 'edgeconv[export]' to export")
-    arch, _ = cpu_flags()
-    advice = int8_advice()
-    table.add_row("CPU INT8", arch, f"reduce_range={advice.reduce_range}: {advice.reason}")
+        table.add_row("torch (export, train)", "no",
+                      escape("runtime-only install; pip install 'edgeconv[export]' to export"))
+    machine = describe_machine()
+    table.add_row("machine", machine.arch, escape(machine.summary))
+    target, why = native_target()
+    table.add_row("CPU INT8", target, escape(f"{why}; quantize picks its scheme for this target by default"))
     Console().print(table)

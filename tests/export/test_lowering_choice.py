@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -58,3 +59,55 @@ def test_audit_failure_writes_nothing(tmp_path) -> None:
         export_deployed(GridShift(), torch.randn(1, 2, 8, 8), path)
     assert not path.exists()
     assert not list(tmp_path.iterdir())
+
+
+@pytest.fixture()
+def lowering_cache(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """An empty lowering cache of this test's own."""
+    monkeypatch.setenv("EDGECONV_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "lowering.json"
+
+
+def test_lowering_cache_hit_miss_and_fallback(lowering_cache, monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgeconv.export.lowering import choose_lowering
+    from edgeconv.export.lowering_tune import tune_lowering
+    from edgeconv.models.checkpoint import load_checkpoint
+    from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+
+    table = json.loads(TABLE_PATH.read_text())["lowering"]
+    miss = choose_lowering("onnxruntime", "jitter_edge_sr")
+    assert miss.lowering == table["onnxruntime"] and miss.source.startswith("committed table")
+    assert choose_lowering("tensorrt", "jitter_edge_sr").source.startswith("default")
+
+    ckpt = load_checkpoint(DEFAULT_CHECKPOINT)
+    done = tune_lowering(ckpt.build_model(DEFAULT_CHECKPOINT), ckpt.model_name, "onnxruntime", (24, 32), runs=3)
+    assert done.cache == lowering_cache and set(done.median_ms) == {"slice", "conv"}
+    assert done.lowering == min(done.median_ms, key=done.median_ms.get)
+    hit = choose_lowering("onnxruntime", "jitter_edge_sr")
+    assert hit.lowering == done.lowering and hit.source.startswith("measured on this CPU")
+    assert choose_lowering("onnxruntime", "plain_edge_sr").source.startswith("committed table")  # other model
+    assert choose_lowering("openvino", "jitter_edge_sr").source.startswith("committed table")  # other back end
+
+    # the same cache read on another CPU: its signature differs, so the table decides there
+    haswell = Path(__file__).resolve().parents[2] / "tools" / "cpus" / "haswell.cpuinfo"
+    monkeypatch.setenv("EDGECONV_CPUINFO", str(haswell))
+    assert choose_lowering("onnxruntime", "jitter_edge_sr").source.startswith("committed table")
+    monkeypatch.delenv("EDGECONV_CPUINFO")
+
+    lowering_cache.write_text("{not json")  # a broken cache is no cache
+    assert choose_lowering("onnxruntime", "jitter_edge_sr").source.startswith("committed table")
+
+
+def test_export_uses_the_measured_choice(lowering_cache, tmp_path) -> None:
+    from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+    from tests.conftest import run_cli
+
+    tuned = run_cli("tune", str(DEFAULT_CHECKPOINT), "--size", "24x32", "--runs", "2")
+    assert tuned.returncode == 0, tuned.stderr
+    chosen = json.loads(lowering_cache.read_text())
+    (entry,) = chosen.values()
+    exported = run_cli("export", str(DEFAULT_CHECKPOINT), "-o", str(tmp_path / "m.onnx"))
+    assert exported.returncode == 0, exported.stderr
+    text = " ".join(exported.stdout.split())
+    assert f"{entry['lowering']} for onnxruntime: measured on this CPU by edgeconv tune" in text
+    assert run_cli("tune", str(DEFAULT_CHECKPOINT), "--backend", "tensorrt").returncode == 2

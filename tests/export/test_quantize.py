@@ -16,7 +16,8 @@ from edgeconv.export.checkpoint_export import export_checkpoint
 from edgeconv.export.quantize import Int8Config, constants_to_initializers, convert_fp16, quantize_int8
 from edgeconv.export.quantize_job import COLLAPSE_DB, QuantizeJob
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
-from edgeconv.runtime.cpu_features import cpu_flags, int8_advice
+from edgeconv.runtime.cpu_features import cpu_flags
+from edgeconv.runtime.int8_targets import native_target
 from edgeconv.runtime.model_facts import read_model_facts
 from tests.conftest import run_cli
 
@@ -56,12 +57,11 @@ def calib_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_cpu_advice_from_captured_cpuinfo() -> None:
-    assert int8_advice(ZEN1).reduce_range is True and "without VNNI" in int8_advice(ZEN1).reason
-    assert int8_advice(EPYC).reduce_range is False and "avx512_vnni" in int8_advice(EPYC).reason
-    assert cpu_flags(PI4)[0] == "arm64" and int8_advice(PI4).reduce_range is False
-    assert "asimddp" in int8_advice(PI5).reason
-    assert int8_advice("garbage without flags").reduce_range in (True, False)  # never raises
+def test_int8_target_from_captured_cpuinfo() -> None:
+    assert native_target(ZEN1)[0] == "x86-avx2" and "without VNNI" in native_target(ZEN1)[1]
+    assert native_target(EPYC)[0] == "x86-vnni" and "avx512_vnni" in native_target(EPYC)[1]
+    assert cpu_flags(PI4)[0] == "arm64" and native_target(PI4)[0] == native_target(PI5)[0] == "arm"
+    assert native_target("garbage without flags")[0] in ("x86-avx2", "arm")  # never raises
 
 
 def test_int8_and_fp16_artifacts_load_everywhere(fp32_model: Path, calib_folder: Path, tmp_path: Path) -> None:

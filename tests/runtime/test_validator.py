@@ -11,7 +11,9 @@ from PIL import Image
 
 from edgeconv.export.calibration import calibration_feeds
 from edgeconv.export.quantize import Int8Config, quantize_int8
+from edgeconv.export.scheme_search import choose_scheme
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+from edgeconv.runtime.int8_targets import native_target
 from edgeconv.runtime.model_facts import read_model_facts
 from tests.conftest import run_cli
 
@@ -32,7 +34,9 @@ def int8_models(default_onnx: Path, photos: Path, tmp_path_factory: pytest.TempP
     """A good INT8 model and a broken one (a weight scale 1000x off: it runs, its images are wrong)."""
     folder = tmp_path_factory.mktemp("int8")
     feeds = calibration_feeds(photos, read_model_facts(default_onnx), "input", crop=64)
-    good = quantize_int8(onnx.load(default_onnx), feeds, Int8Config())
+    fp32 = onnx.load(default_onnx)  # the scheme `edgeconv quantize` picks on this CPU (its bound follows from it)
+    scheme = choose_scheme(fp32, feeds, Int8Config(), native_target()[0], peak=1.0).scheme
+    good = quantize_int8(fp32, feeds, Int8Config().with_scheme(scheme))
     for p in onnx.load(default_onnx).metadata_props:
         good.metadata_props.add(key=p.key, value=p.value if p.key != "edgeconv.precision" else "int8")
     onnx.save(good, folder / "good.int8.onnx")
