@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from collections import Counter
@@ -35,6 +34,7 @@ from edgeconv.export.quant_budget import quantize_within_budget
 from edgeconv.export.quantize import Int8Config, convert_fp16, quantize_int8
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
 from edgeconv.models.sr_data import shared_sr_data
+from edgeconv.runtime.device_facts import machine_record
 from edgeconv.runtime.int8_targets import native_target
 from edgeconv.runtime.model_facts import ModelFacts
 from edgeconv.runtime.sr_eval import sr_quality, sr_validation_pairs
@@ -227,7 +227,7 @@ def write_results(rows: list[Row], args: argparse.Namespace, cpu_reason: str) ->
     import onnxruntime
 
     meta = {
-        "cpu": platform.processor() or platform.machine(), "cpu_int8": cpu_reason, "threads": args.threads,
+        "machine": machine_record(), "cpu_int8": cpu_reason, "threads": args.threads,
         "runs": args.runs, "input": args.size, "onnxruntime": onnxruntime.__version__, "cores": os.cpu_count(),
     }
     try:

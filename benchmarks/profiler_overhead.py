@@ -21,6 +21,7 @@ from edgeconv.export.checkpoint_export import export_checkpoint
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
 from edgeconv.runtime.backend import BackendOptions
 from edgeconv.runtime.backends import create_backend
+from edgeconv.runtime.device_facts import machine_record
 
 RESULTS = Path(__file__).parent / "results" / "profiler_overhead.json"
 
@@ -86,7 +87,8 @@ def main() -> None:
             print(f"{backend}: bare {np.median(a):.2f} ms, profiler {np.median(b):.2f} ms, "
                   f"overhead {100 * overhead:+.2f} %", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"threads": args.threads, "input": "360x640", "rows": rows}, indent=2))
+    args.out.write_text(json.dumps({"machine": machine_record(), "threads": args.threads, "input": "360x640",
+                                    "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import tempfile
 import time
@@ -343,18 +342,10 @@ def _print_summary(record: dict) -> None:
 
 
 def _machine() -> dict[str, object]:
-    """CPU model and the ISA flags that decide fp32/int8 kernel choice, threads, Python."""
-    model, flags = platform.processor() or platform.machine(), []
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name") and model in ("", platform.machine()):
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                wanted = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile"}
-                flags = sorted(wanted & set(line.split(":", 1)[1].split()))
-                break
-    return {"cpu": model, "isa": flags, "threads": THREADS, "python": platform.python_version()}
+    """The CPU these numbers are a fact about (edgeconv.runtime.device_facts.machine_record) and the threads."""
+    from edgeconv.runtime.device_facts import machine_record
+
+    return {**machine_record(), "threads": THREADS}
 
 
 def _versions() -> dict[str, str]:

@@ -26,6 +26,7 @@ from edgeconv.models.checkpoint import load_checkpoint
 from edgeconv.models.complexity import count_macs, count_params
 from edgeconv.models.sr_data import load_hr_folder
 from edgeconv.models.train_sr import evaluate_sr
+from edgeconv.runtime.device_facts import machine_record
 
 RESULTS = Path(__file__).parent / "results" / "sr_models.json"
 
@@ -83,7 +84,7 @@ def main() -> None:
             f"{r['gmacs_720p_out']:.2f} G | {r['macs_per_lr_pixel']:,.0f} | {r['ort_fps_640x360']:.0f} |"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(rows, indent=2))
+    args.out.write_text(json.dumps({"machine": machine_record(), "rows": rows}, indent=2))
     print(f"wrote {args.out}")
 
 

@@ -31,6 +31,7 @@ from edgeconv.models.complexity import count_macs
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
 from edgeconv.runtime.backend import BackendOptions
 from edgeconv.runtime.backends import backend_status, create_backend
+from edgeconv.runtime.device_facts import machine_record
 from edgeconv.runtime.sr_eval import shared_sr_data, sr_quality, sr_validation_pairs
 
 RESULTS = Path(__file__).parent / "results"
@@ -99,7 +100,8 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"threads": args.threads, "runs": args.runs, "input": "360x640", "rows": rows},
+    args.out.write_text(json.dumps({"machine": machine_record(), "threads": args.threads, "runs": args.runs,
+                                    "input": "360x640", "rows": rows},
                                    indent=2))
     args.out.with_suffix(".txt").write_text(table + "\n")
 

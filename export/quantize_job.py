@@ -8,8 +8,12 @@ INT8 model whose output PSNR against FP32 falls under ``COLLAPSE_DB`` is reporte
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,7 @@ from edgeconv.export.quantize import Int8Config, convert_fp16, quantize_int8
 from edgeconv.export.scheme_search import SchemeChoice, choose_scheme, ort_runner, runner_for
 from edgeconv.export.sensitivity import LayerSensitivity, layer_sensitivity
 from edgeconv.runtime.atomic_write import write_bytes_atomic
-from edgeconv.runtime.int8_targets import TARGET_WHY, native_target
+from edgeconv.runtime.int8_targets import TARGET_WHY, Scheme, native_target
 from edgeconv.runtime.model_facts import PREFIX, ModelFacts
 from edgeconv.runtime.sr_eval import SRValidationPair, sr_quality, sr_validation_pairs
 from edgeconv.runtime.validator import output_psnr
@@ -98,6 +102,39 @@ class QuantizeOutcome:
         }
 
 
+_COMPILE_IN_OPENVINO = """
+import sys, numpy as np, openvino as ov
+core = ov.Core()
+compiled = core.compile_model(core.read_model(sys.argv[1]), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+compiled(np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32))
+"""
+
+
+def openvino_refusal(model: onnx.ModelProto) -> str | None:
+    """Why OpenVINO (CPU plugin) cannot compile and run ``model``, or None when it can (or is not installed).
+
+    Compiled and run once in a child process: on some QDQ graphs OpenVINO 2026.4 raises "No suitable
+    implementations" on AVX-512, *crashes* (SIGSEGV) when compiling with oneDNN capped at AVX2, or
+    compiles and then fails on the first inference ("GroupConvolution ... not initialized").
+    """
+    if importlib.util.find_spec("openvino") is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="edgeconv-ov-") as tmp:
+        path = Path(tmp) / "model.onnx"
+        path.write_bytes(model.SerializeToString())
+        try:
+            done = subprocess.run([sys.executable, "-c", _COMPILE_IN_OPENVINO, str(path)], capture_output=True,
+                                  text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            return "compile did not finish in 300 s"
+    if done.returncode == 0:
+        return None
+    if done.returncode < 0:
+        return f"it crashed (signal {-done.returncode})"
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return lines[-1][:120] if lines else f"exit code {done.returncode}"
+
+
 def loads_in(model: onnx.ModelProto) -> list[str]:
     """The back ends here that compile ``model`` (ONNX Runtime always; OpenVINO when installed).
 
@@ -107,18 +144,10 @@ def loads_in(model: onnx.ModelProto) -> list[str]:
     import onnxruntime as ort
 
     ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    names = ["onnxruntime"]
-    try:
-        import openvino as ov
-    except ImportError:
-        return names
-    core = ov.Core()
-    try:
-        core.compile_model(core.read_model(model.SerializeToString(), b""), "CPU")
-    except Exception as exc:  # noqa: BLE001 - OpenVINO raises its own types; the reason goes in the report
-        text = [line for line in str(exc).splitlines() if line.strip()]
-        return [*names, f"NOT openvino ({text[-1][:120] if text else type(exc).__name__})"]
-    return [*names, "openvino"]
+    if importlib.util.find_spec("openvino") is None:
+        return ["onnxruntime"]
+    refusal = openvino_refusal(model)
+    return ["onnxruntime", "openvino" if refusal is None else f"NOT openvino ({refusal})"]
 
 
 class QuantizeJob:
@@ -181,6 +210,37 @@ class QuantizeJob:
         peak = self._peak() if self.facts.task == "sr" else None
         return min(output_psnr(ref(f[self.input_name]), got(f[self.input_name]), peak) for f in feeds[:8])
 
+    def _int8_candidate(
+        self, feeds: list[Feed], val: list[SRValidationPair], fp32_psnr: float
+    ) -> tuple[Candidate, dict[str, Any]]:
+        """Quantize with the current scheme (within the budget when there is one) and measure it."""
+        budget, fields = self.max_drop_db, {}
+        with self.console.status(f"quantizing to INT8 ({self.config.scheme.name}) ..."):
+            if budget is not None and val:
+                result = quantize_within_budget(self.fp32, feeds, val, self.facts, self.config, budget)
+                int8, fields["sensitivity"], fields["budget"] = result.model, result.sensitivity, result
+            else:
+                int8 = quantize_int8(self.fp32, feeds, self.config)
+                fields["sensitivity"] = layer_sensitivity(self.fp32, int8, feeds[:8])
+            collapse = self._collapse_check(int8, feeds)
+        psnr = self._score(int8, val, int8=True)
+        note = f"output vs FP32 {collapse:.1f} dB"
+        within = (budget is None or not val or fp32_psnr - psnr <= budget) and collapse >= COLLAPSE_DB
+        if collapse < COLLAPSE_DB:
+            note += " - COLLAPSED (integer-kernel saturation? try --reduce-range on)"
+        return Candidate("int8", int8, psnr, within_budget=within, note=note), fields
+
+    def _openvino_is_a_target(self) -> bool:
+        """OpenVINO runs x86 artifacts (on ARM it refuses INT8 anyway; TensorRT files are TensorRT's)."""
+        return self.target.startswith("x86") and importlib.util.find_spec("openvino") is not None
+
+    def _schemes_after(self, choice: SchemeChoice | None) -> list[Scheme | None]:
+        """The measured schemes in order of accuracy after the chosen one, then None (no more to try)."""
+        if choice is None or not choice.trials:
+            return [None]
+        ranked = [t.scheme for t in sorted(choice.trials, key=lambda t: -t.output_psnr_db) if t.scheme != choice.scheme]
+        return [*ranked, None]
+
     def run(self, precision: str, threads: int, latency_hw: tuple[int, int]) -> QuantizeOutcome:
         """Build the artifact(s) for ``precision`` and measure them; nothing is written here."""
         val = sr_validation_pairs(self.val, self.facts) if self.val is not None else []
@@ -197,22 +257,16 @@ class QuantizeJob:
             within = budget is None or not val or fp32_psnr - psnr <= budget
             candidates.append(Candidate("fp16", half, psnr, within_budget=within))
         if precision in ("int8", "auto"):
-            with self.console.status("quantizing to INT8 ..."):
-                if budget is not None and val:
-                    result = quantize_within_budget(self.fp32, feeds, val, self.facts, self.config, budget)
-                    int8, sensitivity = result.model, result.sensitivity
-                    outcome_fields["budget"] = result
-                else:
-                    int8 = quantize_int8(self.fp32, feeds, self.config)
-                    sensitivity = layer_sensitivity(self.fp32, int8, feeds[:8])
-                collapse = self._collapse_check(int8, feeds)
-            psnr = self._score(int8, val, int8=True)
-            note = f"output vs FP32 {collapse:.1f} dB"
-            within = (budget is None or not val or fp32_psnr - psnr <= budget) and collapse >= COLLAPSE_DB
-            if collapse < COLLAPSE_DB:
-                note += " - COLLAPSED (integer-kernel saturation? try --reduce-range on)"
-            candidates.append(Candidate("int8", int8, psnr, within_budget=within, note=note))
-            outcome_fields["sensitivity"] = sensitivity
+            for fallback in self._schemes_after(scheme):
+                candidate, fields = self._int8_candidate(feeds, val, fp32_psnr)
+                refusal = openvino_refusal(candidate.model) if self._openvino_is_a_target() else None
+                if refusal is None or fallback is None:
+                    break
+                scheme.refused.append(f"{self.config.scheme.name}: OpenVINO cannot run it ({refusal})")
+                self.config = self.config.with_scheme(fallback)
+                scheme.scheme = fallback
+            candidates.append(candidate)
+            outcome_fields.update(fields)
         if precision == "auto":
             candidates.insert(0, Candidate("fp32", self.fp32, fp32_psnr))
             x = np.random.default_rng(0).random((1, 3, *latency_hw), dtype=np.float32)
@@ -268,6 +322,8 @@ class QuantizeJob:
                 table.add_row(t.scheme.name + (" (chosen)" if t.scheme == choice.scheme else ""),
                               f"{t.output_psnr_db:.2f}", t.scored_with)
             console.print(table)
+        for refusal in choice.refused:
+            console.print(f"skipped {refusal}", highlight=False)
         console.print(f"scheme: {choice.why}", highlight=False)
 
     def print_report(self, outcome: QuantizeOutcome) -> None:

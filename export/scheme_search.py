@@ -84,6 +84,7 @@ class SchemeChoice:
     trials: list[SchemeTrial] = field(default_factory=list)
     held_out: int = 0
     chosen_by: str = "measured"  # "measured" | "set by the user"
+    refused: list[str] = field(default_factory=list)  # more accurate schemes a target back end would not load
 
     @property
     def why(self) -> str:
@@ -91,7 +92,8 @@ class SchemeChoice:
         if self.chosen_by != "measured":
             return f"{self.scheme.name} for {self.target}, {self.chosen_by}"
         best = next(t for t in self.trials if t.scheme == self.scheme)
-        return (f"{self.scheme.name}: highest output PSNR vs FP32 ({best.output_psnr_db:.2f} dB) of "
+        rank = "highest" if not self.refused else f"highest loadable ({len(self.refused)} refused by OpenVINO)"
+        return (f"{self.scheme.name}: {rank} output PSNR vs FP32 ({best.output_psnr_db:.2f} dB) of "
                 f"{len(self.trials)} schemes exact on {self.target} ({self.target_why}), "
                 f"on {self.held_out} held-out calibration crops")
 
@@ -99,7 +101,7 @@ class SchemeChoice:
         """Plain data for reports and the artifact's metadata."""
         return {
             "target": self.target, "scheme": self.scheme.as_dict(), "scheme_name": self.scheme.name,
-            "chosen_by": self.chosen_by, "why": self.why,
+            "chosen_by": self.chosen_by, "why": self.why, "refused": self.refused,
             "trials": [{"scheme": t.scheme.name, "output_psnr_db": round(t.output_psnr_db, 3),
                         "scored_with": t.scored_with} for t in self.trials],
         }

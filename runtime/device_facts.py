@@ -178,6 +178,16 @@ def describe_machine(root: Path = Path("/")) -> MachineSummary:
     return MachineSummary(platform.machine() or UNKNOWN, f"{cpu['model']}, {cpu['cores']} cores; {isa}")
 
 
+def machine_record() -> dict[str, object]:
+    """The CPU a benchmark number is a fact about: model, cores, ISA flags, signature (stored in every JSON)."""
+    from edgeconv.runtime.cpu_features import cpu_signature
+
+    cpu = _cpu(Path("/"))
+    return {"cpu": cpu["model"], "cores": cpu["cores"], "machine": platform.machine() or UNKNOWN,
+            "isa": isa_flags(_read(Path("/"), "/proc/cpuinfo") or ""), "signature": cpu_signature(),
+            "python": sys.version.split()[0]}
+
+
 def backend_versions() -> dict[str, str]:
     """Installed back-end versions (absent ones are left out)."""
     versions = {}

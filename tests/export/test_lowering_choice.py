@@ -73,6 +73,7 @@ def test_lowering_cache_hit_miss_and_fallback(lowering_cache, monkeypatch: pytes
     from edgeconv.export.lowering_tune import tune_lowering
     from edgeconv.models.checkpoint import load_checkpoint
     from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+    from edgeconv.runtime.cpu_features import cpu_signature
 
     table = json.loads(TABLE_PATH.read_text())["lowering"]
     miss = choose_lowering("onnxruntime", "jitter_edge_sr")
@@ -89,10 +90,11 @@ def test_lowering_cache_hit_miss_and_fallback(lowering_cache, monkeypatch: pytes
     assert choose_lowering("openvino", "jitter_edge_sr").source.startswith("committed table")  # other back end
 
     # the same cache read on another CPU: its signature differs, so the table decides there
-    haswell = Path(__file__).resolve().parents[2] / "tools" / "cpus" / "haswell.cpuinfo"
-    monkeypatch.setenv("EDGECONV_CPUINFO", str(haswell))
+    cpus = Path(__file__).resolve().parents[2] / "tools" / "cpus"
+    other = next(f for f in (cpus / "haswell.cpuinfo", cpus / "cortex-a72.cpuinfo")
+                 if cpu_signature(f.read_text()) != cpu_signature())
+    monkeypatch.setenv("EDGECONV_CPUINFO", str(other))
     assert choose_lowering("onnxruntime", "jitter_edge_sr").source.startswith("committed table")
-    monkeypatch.delenv("EDGECONV_CPUINFO")
 
     lowering_cache.write_text("{not json")  # a broken cache is no cache
     assert choose_lowering("onnxruntime", "jitter_edge_sr").source.startswith("committed table")
