@@ -27,7 +27,23 @@ MIRROR=${MIRROR:-http://deb.debian.org/debian}
 start=$(date +%s)
 say() { printf '\n== %s (%ss)\n' "$1" $(( $(date +%s) - start )); }
 
-[ -d "$SR/Set5" ] || { echo "error: $SR/Set5 | not found. Note: set EDGECONV_SR_DATA to the folder with Set5" >&2; exit 2; }
+if [ ! -d "$SR/Set5" ]; then  # a clone without the shared data (CI): scikit-image's photos stand in, and it says so
+  echo "no $SR/Set5 (set EDGECONV_SR_DATA): scikit-image photos stand in for Set5, T91 and BSD200"
+  SR=$OUT/skimage_sr
+  "$PY" - "$SR" <<'PY'
+import sys
+from pathlib import Path
+from PIL import Image
+from skimage import data
+root = Path(sys.argv[1])
+names = ["astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field", "retina"]
+for i, name in enumerate(names):
+    image = Image.fromarray(getattr(data, name)()).convert("RGB")
+    for folder in (["Set5"] if i < 3 else ["T91", "BSD200"]):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        image.save(root / folder / f"{name}.png")
+PY
+fi
 [ "$(id -u)" = 0 ] || { echo "error: make test-arm | needs root (debootstrap, chroot, mounts)" >&2; exit 2; }
 
 say "host tools: qemu-user-static, debootstrap"
