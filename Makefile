@@ -9,7 +9,10 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[all]"
+	# package data is declared, so setuptools has nothing to report; the one note it still prints for
+	# every editable install of a package-dir mapping ("Editable installation ... folders with the same
+	# name", an InformationOnly UserWarning) is silenced here and nowhere else
+	PYTHONWARNINGS=ignore::UserWarning $(PY) -m pip install --quiet -c constraints.txt -e ".[all]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -28,16 +28,16 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from edgeconv.export.calibration import calibration_feeds
-from edgeconv.export.checkpoint_export import export_checkpoint
-from edgeconv.export.quant_budget import quantize_within_budget
-from edgeconv.export.quantize import Int8Config, convert_fp16, quantize_int8
+from edgeconv.export.graph.from_checkpoint import export_checkpoint
+from edgeconv.export.quantization.budget import quantize_within_budget
+from edgeconv.export.quantization.calibration import calibration_feeds
+from edgeconv.export.quantization.ptq import Int8Config, convert_fp16, quantize_int8
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
 from edgeconv.models.sr_data import shared_sr_data
-from edgeconv.runtime.device_facts import machine_record
-from edgeconv.runtime.int8_targets import native_target
+from edgeconv.runtime.cpu.int8_targets import native_target
 from edgeconv.runtime.model_facts import ModelFacts
-from edgeconv.runtime.sr_eval import sr_quality, sr_validation_pairs
+from edgeconv.runtime.profiling.device_facts import machine_record
+from edgeconv.runtime.validation.sr_eval import sr_quality, sr_validation_pairs
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeconv.export.checkpoint_export import export_checkpoint
+from edgeconv.export.graph.from_checkpoint import export_checkpoint
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
-from edgeconv.runtime.backend import BackendOptions
-from edgeconv.runtime.backends import create_backend
-from edgeconv.runtime.device_facts import machine_record
+from edgeconv.runtime.backends.base import BackendOptions
+from edgeconv.runtime.backends.registry import create_backend
+from edgeconv.runtime.profiling.device_facts import machine_record
 
 RESULTS = Path(__file__).parent / "results" / "profiler_overhead.json"
 

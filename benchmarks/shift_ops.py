@@ -3,7 +3,7 @@
 Prints one table per input size and writes ``benchmarks/results/shift_ops.json``: median and
 p90 latency (ms, 2 threads, >= 50 runs after warm-up) of every case, the ratios the foundation
 issue sets targets on, and the lowering chosen per back end for whole blocks (which
-``edgeconv.export.lowering`` reads).
+``edgeconv.export.deploy.lowering`` reads).
 
 Run: ``make bench`` or ``python benchmarks/shift_ops.py [--runs 50] [--sizes 128 256]``.
 """
@@ -23,9 +23,9 @@ import torch
 from torch import nn
 
 from edgeconv.export import to_deploy
-from edgeconv.export.lowering import TABLE_PATH
-from edgeconv.export.onnx_export import export_onnx
-from edgeconv.export.simplify import simplify_onnx
+from edgeconv.export.deploy.lowering import TABLE_PATH
+from edgeconv.export.graph.simplify import simplify_onnx
+from edgeconv.export.graph.trace import export_onnx
 from edgeconv.jitter_conv import JitterConv
 from edgeconv.models import create_model
 from edgeconv.shift import ShiftBlend, grid_sample_shift
@@ -342,8 +342,8 @@ def _print_summary(record: dict) -> None:
 
 
 def _machine() -> dict[str, object]:
-    """The CPU these numbers are a fact about (edgeconv.runtime.device_facts.machine_record) and the threads."""
-    from edgeconv.runtime.device_facts import machine_record
+    """The CPU these numbers are a fact about (``machine_record``) and the threads."""
+    from edgeconv.runtime.profiling.device_facts import machine_record
 
     return {**machine_record(), "threads": THREADS}
 

@@ -21,12 +21,12 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from edgeconv.export.deploy_export import export_deployed
+from edgeconv.export.graph.from_module import export_deployed
 from edgeconv.models.checkpoint import load_checkpoint
 from edgeconv.models.complexity import count_macs, count_params
 from edgeconv.models.sr_data import load_hr_folder
 from edgeconv.models.train_sr import evaluate_sr
-from edgeconv.runtime.device_facts import machine_record
+from edgeconv.runtime.profiling.device_facts import machine_record
 
 RESULTS = Path(__file__).parent / "results" / "sr_models.json"
 

@@ -21,18 +21,18 @@ import numpy as np
 import onnx
 import torch
 
-from edgeconv.export.calibration import calibration_feeds
-from edgeconv.export.checkpoint_export import export_checkpoint, set_metadata
-from edgeconv.export.deploy_export import export_deployed
-from edgeconv.export.quant_budget import quantize_within_budget
-from edgeconv.export.quantize import Int8Config
+from edgeconv.export.graph.from_checkpoint import export_checkpoint, set_metadata
+from edgeconv.export.graph.from_module import export_deployed
+from edgeconv.export.quantization.budget import quantize_within_budget
+from edgeconv.export.quantization.calibration import calibration_feeds
+from edgeconv.export.quantization.ptq import Int8Config
 from edgeconv.models import create_model
 from edgeconv.models.complexity import count_macs
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
-from edgeconv.runtime.backend import BackendOptions
-from edgeconv.runtime.backends import backend_status, create_backend
-from edgeconv.runtime.device_facts import machine_record
-from edgeconv.runtime.sr_eval import shared_sr_data, sr_quality, sr_validation_pairs
+from edgeconv.runtime.backends.base import BackendOptions
+from edgeconv.runtime.backends.registry import backend_status, create_backend
+from edgeconv.runtime.profiling.device_facts import machine_record
+from edgeconv.runtime.validation.sr_eval import shared_sr_data, sr_quality, sr_validation_pairs
 
 RESULTS = Path(__file__).parent / "results"
 

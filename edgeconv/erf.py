@@ -2,14 +2,13 @@
 
 score s = sum_c relu(M[:, c, h // 2, w // 2]) over the chosen map M (the last feature map, or
 the model output); P = relu(ds/dI) summed over input channels and averaged over images; the
-size and diversity measures of P are in ``edgeconv.runtime.erf_measures`` (numpy, shared with
+size and diversity measures of P are in ``edgeconv.runtime.erf.measures`` (numpy, shared with
 the impulse ERF a deployed model gets on any back end).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -17,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from edgeconv.errors import UsageError
-from edgeconv.runtime.erf_measures import ErfMeasures, ErfResult, erf_measures
+from edgeconv.runtime.erf.measures import ErfMeasures, erf_measures
 
 Target = Literal["features", "output"]
 
@@ -84,18 +83,3 @@ def gradient_erf_measures(
     """(P, its measures) in one call."""
     contributions = gradient_erf(model, inputs, target, **kwargs)  # type: ignore[arg-type]
     return contributions, erf_measures(contributions)
-
-
-def checkpoint_gradient_erf(
-    path: str | Path, images: np.ndarray, target: Target = "features", channels: Sequence[int] | None = None
-) -> ErfResult:
-    """Gradient ERF of a checkpoint; ``images`` (N, 3, S, S) RGB in [0, 1], normalised as it was trained."""
-    from edgeconv.models.checkpoint import load_checkpoint
-
-    ckpt = load_checkpoint(path)
-    model = ckpt.build_model(path)
-    mean = np.asarray(ckpt.normalization["mean"], np.float32).reshape(1, 3, 1, 1)
-    std = np.asarray(ckpt.normalization["std"], np.float32).reshape(1, 3, 1, 1)
-    contributions = gradient_erf(model, (images - mean) / std, target, channels)
-    settings = {"model": ckpt.model_name, "images": int(len(images)), "size": int(images.shape[-1])}
-    return ErfResult(Path(path).name, "gradient", target, settings, contributions, erf_measures(contributions))

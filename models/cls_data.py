@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from edgeconv.errors import UsageError
-from edgeconv.runtime.images import IMAGE_SUFFIXES, read_image, resize_center_crop
+from edgeconv.runtime.imaging.images import IMAGE_SUFFIXES, read_image, resize_center_crop
 
 CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
 CIFAR100_STD = (0.2673, 0.2564, 0.2762)

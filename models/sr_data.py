@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from edgeconv.errors import UsageError
-from edgeconv.runtime.images import IMAGE_SUFFIXES, bicubic_downscale, crop_to_multiple, image_files, read_image
-from edgeconv.runtime.sr_eval import shared_sr_data
+from edgeconv.runtime.imaging.images import IMAGE_SUFFIXES, bicubic_downscale, crop_to_multiple, image_files, read_image
+from edgeconv.runtime.validation.sr_eval import shared_sr_data
 
 __all__ = ["shared_sr_data", "IMAGE_SUFFIXES", "bicubic_downscale", "crop_to_multiple", "image_files", "read_image"]
 

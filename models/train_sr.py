@@ -33,7 +33,7 @@ from edgeconv.models.training import (
     sync_buffers,
     wrap_distributed,
 )
-from edgeconv.runtime.sr_metrics import psnr_y, ssim_y
+from edgeconv.runtime.validation.sr_metrics import score_sr
 
 
 @dataclass
@@ -75,17 +75,12 @@ class TrainResult:
 def evaluate_sr(model: nn.Module, pairs: list[SRPair], scale: int, device: str = "cpu") -> dict[str, float]:
     """Mean PSNR-Y / SSIM-Y over whole images; output clipped and rounded to 8 bits, as saved."""
     model.eval()
-    psnrs, ssims = [], []
+    scores = []
     for pair in pairs:
         lr = pair.lr if pair.lr.ndim == 3 else np.repeat(pair.lr[..., None], 3, axis=2)
-        out = model(to_tensor(lr)[None].to(device))[0].clamp(0, 1)
-        sr = (out.permute(1, 2, 0).cpu().numpy() * 255.0).round() / 255.0
-        hr = pair.hr.astype(np.float64) / 255.0
-        if hr.ndim == 2:  # a grey image is scored on its own values
-            sr = sr.mean(axis=2)
-        psnrs.append(psnr_y(sr, hr, crop_border=scale))
-        ssims.append(ssim_y(sr, hr, crop_border=scale))
-    return {"psnr_y": float(np.mean(psnrs)), "ssim_y": float(np.mean(ssims))}
+        out = model(to_tensor(lr)[None].to(device))[0]
+        scores.append(score_sr(out.permute(1, 2, 0).cpu().numpy(), pair.hr, scale))
+    return {"psnr_y": float(np.mean([s[0] for s in scores])), "ssim_y": float(np.mean([s[1] for s in scores]))}
 
 
 _LUMA = torch.tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1) / 255.0

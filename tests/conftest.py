@@ -97,7 +97,7 @@ def default_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from PIL import Image
     from skimage import data
 
-    from edgeconv.export.checkpoint_export import export_checkpoint
+    from edgeconv.export.graph.from_checkpoint import export_checkpoint
     from edgeconv.models.default_model import DEFAULT_CHECKPOINT
 
     folder = tmp_path_factory.mktemp("default_onnx")

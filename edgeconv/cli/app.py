@@ -15,7 +15,6 @@ import typer
 from edgeconv import __version__
 from edgeconv.cli import (
     compare,
-    demo,
     erf,
     export,
     info,
@@ -32,12 +31,11 @@ from edgeconv.errors import EdgeConvError
 app = typer.Typer(
     name="edgeconv",
     help="Shift-based dynamic convolutions, rewritten to static graphs for edge runtimes.\n\n"
-    "Example: edgeconv demo --out out/demo",
+    "Example: edgeconv pipeline --out out/demo",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("demo")(demo.demo)
 app.command("info")(info.info)
 app.command("export")(export.export)
 app.command("erf")(erf.erf)

@@ -48,8 +48,8 @@ def compare(
     from rich.console import Console
 
     from edgeconv.errors import UsageError
-    from edgeconv.models.compare import CLS_VARIANTS, SR_VARIANTS, TASKS, CompareSettings
-    from edgeconv.runtime.sr_eval import shared_sr_data
+    from edgeconv.models.research.compare import CLS_VARIANTS, SR_VARIANTS, TASKS, CompareSettings
+    from edgeconv.runtime.validation.sr_eval import shared_sr_data
 
     chosen = [t.strip() for t in tasks.split(",") if t.strip()]
     for task in chosen:
@@ -111,7 +111,7 @@ def _split(text: str | None) -> list[str]:
 
 
 def _built_textures(out: Path, console) -> Path:  # noqa: ANN001
-    from edgeconv.models.texture_data import make_texture_folders
+    from edgeconv.models.research.texture_data import make_texture_folders
 
     root = out / "textures"
     make_texture_folders(root, on_class=lambda name: console.print(f"texture crops: {name}"))
@@ -120,9 +120,9 @@ def _built_textures(out: Path, console) -> Path:  # noqa: ANN001
 
 def _run_task(settings, console) -> tuple[list[dict], float]:  # noqa: ANN001
     """Run one task, print its table, write its files; (summary rows, CPU minutes of all its runs)."""
-    from edgeconv.export.deployed_latency import deployed_latency_ms
-    from edgeconv.models.compare import run_compare, summarise, variant_latencies
-    from edgeconv.models.compare_report import summary_markdown, write_task_outputs
+    from edgeconv.export.graph.latency import deployed_latency_ms
+    from edgeconv.models.research.compare import run_compare, summarise, variant_latencies
+    from edgeconv.models.research.report import summary_markdown, write_task_outputs
 
     total = len(settings.variants) * len(settings.seeds)
     done = [0]
@@ -147,9 +147,9 @@ def _run_task(settings, console) -> tuple[list[dict], float]:  # noqa: ANN001
 
 def _erf_grid(settings, folder: Path) -> None:  # noqa: ANN001
     """Seed-0 ERF heat maps of every variant on one colour scale."""
-    from edgeconv.erf import checkpoint_gradient_erf
     from edgeconv.errors import MissingExtraError
-    from edgeconv.models.compare import erf_inputs
+    from edgeconv.models.checkpoint_erf import checkpoint_gradient_erf
+    from edgeconv.models.research.compare import erf_inputs
 
     inputs = erf_inputs(settings)
     maps = {}
@@ -157,7 +157,7 @@ def _erf_grid(settings, folder: Path) -> None:  # noqa: ANN001
         result = checkpoint_gradient_erf(folder / variant / f"seed{settings.seeds[0]}.pt", inputs, "features")
         maps[variant] = (result.contributions, result.measures)
     try:
-        from edgeconv.runtime.erf_plot import plot_erf_grid
+        from edgeconv.runtime.erf.plot import plot_erf_grid
 
         plot_erf_grid(maps, folder / "erf_grid.png")
     except MissingExtraError:
@@ -166,7 +166,7 @@ def _erf_grid(settings, folder: Path) -> None:  # noqa: ANN001
 
 def _write_results(results: Path, out: Path, summaries: dict, budget: dict, sources: dict, chosen: list[str],
                    seeds: int) -> None:
-    from edgeconv.models.results_page import results_markdown
+    from edgeconv.models.research.results_page import results_markdown
     from edgeconv.runtime.atomic_write import write_bytes_atomic
 
     for task in summaries:

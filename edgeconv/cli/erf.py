@@ -48,8 +48,8 @@ def erf(
     from edgeconv.cli.arguments import refuse_overwrite
     from edgeconv.errors import UsageError
     from edgeconv.runtime.atomic_write import write_bytes_atomic
-    from edgeconv.runtime.erf_impulse import erf_images, onnx_impulse_erf
-    from edgeconv.runtime.sr_eval import shared_sr_data
+    from edgeconv.runtime.erf.impulse import erf_images, onnx_impulse_erf
+    from edgeconv.runtime.validation.sr_eval import shared_sr_data
 
     if count < 1:
         raise UsageError("--count", f"is {count}", "average over at least one image")
@@ -84,7 +84,7 @@ def erf(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     for model in models:
         if model.suffix == ".pt":
-            from edgeconv.erf import checkpoint_gradient_erf
+            from edgeconv.models.checkpoint_erf import checkpoint_gradient_erf
 
             results.append(checkpoint_gradient_erf(model, batch, target))  # type: ignore[arg-type]
             continue
@@ -127,7 +127,7 @@ def _write_heat_maps(results: list, out: Path) -> None:  # noqa: ANN001
     from edgeconv.errors import MissingExtraError
 
     try:
-        from edgeconv.runtime.erf_plot import plot_erf_grid, plot_erf_map
+        from edgeconv.runtime.erf.plot import plot_erf_grid, plot_erf_map
 
         for r in results:
             plot_erf_map(r.name, r.contributions, r.measures, out / f"{Path(r.name).stem}.{r.method}.png")

@@ -38,7 +38,7 @@ def export(
     from rich.console import Console
     from rich.table import Table
 
-    from edgeconv.export.checkpoint_export import export_checkpoint
+    from edgeconv.export.graph.from_checkpoint import export_checkpoint
 
     if lowering not in (None, "slice", "conv"):
         raise UsageError("--lowering", f"unknown lowering {lowering!r}", "expected slice or conv")

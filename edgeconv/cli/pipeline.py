@@ -33,17 +33,17 @@ def pipeline(
 
     from edgeconv.cli.validate import torch_reference
     from edgeconv.errors import EdgeConvError
-    from edgeconv.export.checkpoint_export import export_checkpoint
-    from edgeconv.export.quantize import Int8Config
-    from edgeconv.export.quantize_job import QuantizeJob
+    from edgeconv.export.graph.from_checkpoint import export_checkpoint
+    from edgeconv.export.quantization.job import QuantizeJob
+    from edgeconv.export.quantization.ptq import Int8Config
     from edgeconv.models.default_model import DEFAULT_CHECKPOINT
-    from edgeconv.runtime.backend import BackendOptions
-    from edgeconv.runtime.backends import backend_status, create_backend
-    from edgeconv.runtime.sr_eval import shared_sr_data
-    from edgeconv.runtime.tiling import receptive_radius
-    from edgeconv.runtime.upscale import upscale_file
-    from edgeconv.runtime.validation_report import rich_table, write_json, write_markdown
-    from edgeconv.runtime.validator import Gates, validate, validation_inputs
+    from edgeconv.runtime.backends.base import BackendOptions
+    from edgeconv.runtime.backends.registry import backend_status, create_backend
+    from edgeconv.runtime.imaging.tiling import receptive_radius
+    from edgeconv.runtime.imaging.upscale import upscale_file
+    from edgeconv.runtime.validation.report import rich_table, write_json, write_markdown
+    from edgeconv.runtime.validation.sr_eval import shared_sr_data
+    from edgeconv.runtime.validation.validator import Gates, validate, validation_inputs
 
     checkpoint = checkpoint or DEFAULT_CHECKPOINT
     fp32_path, int8_path = out / "model.fp32.onnx", out / "model.int8.onnx"

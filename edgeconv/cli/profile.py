@@ -35,8 +35,8 @@ def profile(
     from rich.table import Table
 
     from edgeconv.runtime.atomic_write import write_bytes_atomic
-    from edgeconv.runtime.backends import backend_status
-    from edgeconv.runtime.profiler import compare_rows, fmt, load_profile, plot_profiles, run_profile
+    from edgeconv.runtime.backends.registry import backend_status
+    from edgeconv.runtime.profiling.profiler import compare_rows, fmt, load_profile, plot_profiles, run_profile
 
     refuse_overwrite(output, force)
     refuse_overwrite(plot, force)

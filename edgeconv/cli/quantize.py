@@ -79,8 +79,8 @@ def quantize(
     Example: edgeconv quantize out/sr.onnx --calib data/T91 --val data/Set5 --max-psnr-drop 0.1 -o out/sr.int8.onnx
     Example: edgeconv quantize out/sr.onnx --calib data/T91 --target arm -o out/sr.arm.int8.onnx
     """
-    from edgeconv.export.quantize import Int8Config
-    from edgeconv.export.quantize_job import QuantizeJob
+    from edgeconv.export.quantization.job import QuantizeJob
+    from edgeconv.export.quantization.ptq import Int8Config
 
     precision = "fp16" if fp16 else precision
     if precision not in PRECISIONS:
@@ -93,7 +93,7 @@ def quantize(
         raise UsageError("--val", "the accuracy budget needs validation images", "pass --val DIR with HR images (Set5)")
     if max_calib_images < 1:
         raise UsageError("--max-calib-images", f"must be >= 1, got {max_calib_images}")
-    from edgeconv.runtime.int8_targets import check_target
+    from edgeconv.runtime.cpu.int8_targets import check_target
 
     pinned = {"per_channel": per_channel, "reduce_range": _parse_reduce_range(reduce_range),
               "activation_type": activation_type, "weight_type": weight_type}

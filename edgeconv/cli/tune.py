@@ -31,7 +31,7 @@ def tune(
     from rich.console import Console
     from rich.table import Table
 
-    from edgeconv.export.lowering_tune import tune_lowering
+    from edgeconv.export.deploy.lowering_tune import tune_lowering
     from edgeconv.models.checkpoint import load_checkpoint
 
     if backend not in ("onnxruntime", "openvino"):

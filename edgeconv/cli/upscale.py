@@ -32,10 +32,10 @@ def upscale(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from edgeconv.runtime.backend import BackendOptions
-    from edgeconv.runtime.backends import create_backend
-    from edgeconv.runtime.tiling import receptive_radius
-    from edgeconv.runtime.upscale import folder_jobs, upscale_file
+    from edgeconv.runtime.backends.base import BackendOptions
+    from edgeconv.runtime.backends.registry import create_backend
+    from edgeconv.runtime.imaging.tiling import receptive_radius
+    from edgeconv.runtime.imaging.upscale import folder_jobs, upscale_file
 
     if tile < 0:
         raise UsageError("--tile", f"must be >= 0, got {tile}")

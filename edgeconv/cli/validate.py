@@ -56,12 +56,12 @@ def validate(
     from rich.markup import escape
 
     from edgeconv.errors import BackendRefusal, EdgeConvError
-    from edgeconv.runtime.backend import BackendOptions
-    from edgeconv.runtime.backends import backend_status, create_backend
-    from edgeconv.runtime.sr_eval import shared_sr_data
-    from edgeconv.runtime.validation_report import rich_table, write_json, write_markdown
-    from edgeconv.runtime.validator import Gates, validation_inputs
-    from edgeconv.runtime.validator import validate as run_validation
+    from edgeconv.runtime.backends.base import BackendOptions
+    from edgeconv.runtime.backends.registry import backend_status, create_backend
+    from edgeconv.runtime.validation.report import rich_table, write_json, write_markdown
+    from edgeconv.runtime.validation.sr_eval import shared_sr_data
+    from edgeconv.runtime.validation.validator import Gates, validation_inputs
+    from edgeconv.runtime.validation.validator import validate as run_validation
 
     if runs < 1 or warmup < 0:
         raise UsageError("--runs", "runs must be >= 1 and warm-up >= 0")
@@ -123,9 +123,9 @@ def doctor() -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from edgeconv.runtime.backends import backend_status
-    from edgeconv.runtime.device_facts import describe_machine
-    from edgeconv.runtime.int8_targets import native_target
+    from edgeconv.runtime.backends.registry import backend_status
+    from edgeconv.runtime.cpu.int8_targets import native_target
+    from edgeconv.runtime.profiling.device_facts import describe_machine
 
     table = Table(title="edgeconv doctor")
     for col in ("back end", "usable", "details"):

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from edgeconv.erf import gradient_erf
 from edgeconv.errors import UsageError
-from edgeconv.runtime.erf_measures import (
+from edgeconv.runtime.erf.measures import (
     THRESHOLDS,
     _square_shares,
     area_ratio,

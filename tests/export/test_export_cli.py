@@ -11,11 +11,11 @@ import pytest
 import torch
 from PIL import Image
 
-from edgeconv.export.checkpoint_export import export_checkpoint
+from edgeconv.export.graph.from_checkpoint import export_checkpoint
 from edgeconv.models.checkpoint import load_checkpoint
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
-from edgeconv.runtime.layer_names import module_path
 from edgeconv.runtime.model_facts import ModelFacts, read_model_facts
+from edgeconv.runtime.profiling.layer_names import module_path
 from tests.conftest import run_cli
 
 

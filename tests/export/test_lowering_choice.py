@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from edgeconv.errors import UsageError
-from edgeconv.export.deploy_export import export_deployed
-from edgeconv.export.lowering import DEFAULT_LOWERING, TABLE_PATH, lowering_for
+from edgeconv.export.deploy.lowering import DEFAULT_LOWERING, TABLE_PATH, lowering_for
+from edgeconv.export.graph.from_module import export_deployed
 from tests.conftest import build_op
 
 
@@ -69,11 +69,11 @@ def lowering_cache(tmp_path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_lowering_cache_hit_miss_and_fallback(lowering_cache, monkeypatch: pytest.MonkeyPatch) -> None:
-    from edgeconv.export.lowering import choose_lowering
-    from edgeconv.export.lowering_tune import tune_lowering
+    from edgeconv.export.deploy.lowering import choose_lowering
+    from edgeconv.export.deploy.lowering_tune import tune_lowering
     from edgeconv.models.checkpoint import load_checkpoint
     from edgeconv.models.default_model import DEFAULT_CHECKPOINT
-    from edgeconv.runtime.cpu_features import cpu_signature
+    from edgeconv.runtime.cpu.features import cpu_signature
 
     table = json.loads(TABLE_PATH.read_text())["lowering"]
     miss = choose_lowering("onnxruntime", "jitter_edge_sr")

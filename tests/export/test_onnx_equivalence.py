@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edgeconv.export import to_deploy
-from edgeconv.export.audit import BANNED_OPS, audit_graph
-from edgeconv.export.onnx_export import export_onnx
-from edgeconv.export.simplify import simplify_onnx
+from edgeconv.export.graph.audit import BANNED_OPS, audit_graph
+from edgeconv.export.graph.simplify import simplify_onnx
+from edgeconv.export.graph.trace import export_onnx
 from tests.conftest import OP_KINDS, build_op
 
 

@@ -11,13 +11,13 @@ import onnxruntime as ort
 import pytest
 from PIL import Image
 
-from edgeconv.export.calibration import calibration_feeds
-from edgeconv.export.checkpoint_export import export_checkpoint
-from edgeconv.export.quantize import Int8Config, constants_to_initializers, convert_fp16, quantize_int8
-from edgeconv.export.quantize_job import COLLAPSE_DB, QuantizeJob
+from edgeconv.export.graph.from_checkpoint import export_checkpoint
+from edgeconv.export.quantization.calibration import calibration_feeds
+from edgeconv.export.quantization.job import COLLAPSE_DB, QuantizeJob
+from edgeconv.export.quantization.ptq import Int8Config, constants_to_initializers, convert_fp16, quantize_int8
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
-from edgeconv.runtime.cpu_features import cpu_flags
-from edgeconv.runtime.int8_targets import native_target
+from edgeconv.runtime.cpu.features import cpu_flags
+from edgeconv.runtime.cpu.int8_targets import native_target
 from edgeconv.runtime.model_facts import read_model_facts
 from tests.conftest import run_cli
 
@@ -217,7 +217,7 @@ def test_precision_auto_picks_the_fastest_within_budget(fp32_model: Path, calib_
 def test_written_int8_artifact_is_compact_and_computes_the_same(fp32_model: Path, calib_folder: Path,
                                                                 tmp_path: Path) -> None:
     """Short tensor names, no shapes, no stale onnxsim metadata: same outputs, same node names, ~half the bytes."""
-    from edgeconv.export.compact import compact_artifact
+    from edgeconv.export.graph.compact import compact_artifact
 
     out = tmp_path / "int8.onnx"
     result = run_cli("quantize", str(fp32_model), "--calib", str(calib_folder), "-o", str(out))

@@ -11,11 +11,11 @@ import onnx
 import pytest
 from PIL import Image
 
-from edgeconv.export.calibration import calibration_feeds
-from edgeconv.export.quantize import Int8Config, quantize_int8
-from edgeconv.export.scheme_search import TIE_DB, choose_scheme, ort_runner, split_feeds
-from edgeconv.runtime.cpu_features import CPUINFO_ENV
-from edgeconv.runtime.int8_targets import (
+from edgeconv.export.quantization.calibration import calibration_feeds
+from edgeconv.export.quantization.ptq import Int8Config, quantize_int8
+from edgeconv.export.quantization.schemes import TIE_DB, choose_scheme, ort_runner, split_feeds
+from edgeconv.runtime.cpu.features import CPUINFO_ENV
+from edgeconv.runtime.cpu.int8_targets import (
     SAFE_SCHEMES,
     TARGETS,
     U8S8,

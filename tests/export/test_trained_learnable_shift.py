@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgeconv.export import to_deploy
-from edgeconv.export.onnx_export import export_onnx
+from edgeconv.export.graph.trace import export_onnx
 from edgeconv.jitter_conv import JitterConv
 
 

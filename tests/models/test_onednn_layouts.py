@@ -19,8 +19,8 @@ import pytest
 import torch
 
 from edgeconv.models.cls_data import augment_batch, normalize
-from edgeconv.models.texture_data import make_texture_folders
-from edgeconv.runtime.erf_impulse import erf_images
+from edgeconv.models.research.texture_data import make_texture_folders
+from edgeconv.runtime.erf.impulse import erf_images
 from edgeconv.runtime.model_facts import ModelFacts
 
 HANG_TIMEOUT_S = 60

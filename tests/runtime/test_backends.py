@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from edgeconv.errors import EdgeConvError, MissingExtraError, UsageError
-from edgeconv.runtime.backend import BackendOptions
-from edgeconv.runtime.backends import backend_status, create_backend
-from edgeconv.runtime.tensorrt_backend import engine_cache_key, optimization_profile, tensorrt_status
+from edgeconv.runtime.backends.base import BackendOptions
+from edgeconv.runtime.backends.registry import backend_status, create_backend
+from edgeconv.runtime.backends.tensorrt import engine_cache_key, optimization_profile, tensorrt_status
 
 
 def test_onnxruntime_and_openvino_agree_on_fp32(default_onnx: Path, astronaut: np.ndarray) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgeconv.runtime.device_facts import decode_pi_throttled, read_device_facts, throttled_during
+from edgeconv.runtime.profiling.device_facts import decode_pi_throttled, read_device_facts, throttled_during
 
 PI4_CPUINFO = """processor\t: 0
 BogoMIPS\t: 108.00

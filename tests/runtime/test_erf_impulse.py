@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from edgeconv.errors import UsageError
-from edgeconv.runtime.erf_impulse import erf_images, impulse_erf
+from edgeconv.runtime.erf.impulse import erf_images, impulse_erf
 from tests.bad_inputs.test_catalogue import assert_clean_failure
 from tests.conftest import run_cli
 

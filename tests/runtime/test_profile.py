@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeconv.runtime.layer_times import layer_times
+from edgeconv.runtime.profiling.layer_times import layer_times
 from tests.conftest import run_cli
 from tests.runtime.test_no_torch import run_without_torch
 
@@ -91,8 +91,8 @@ def test_profile_runs_on_a_runtime_only_install(default_onnx: Path, tmp_path: Pa
 
 
 def test_sustained_curve_records_latency_and_state_over_time(default_onnx: Path) -> None:
-    from edgeconv.runtime.backends import create_backend
-    from edgeconv.runtime.profiler import sustained_curve
+    from edgeconv.runtime.backends.registry import create_backend
+    from edgeconv.runtime.profiling.profiler import sustained_curve
 
     runner = create_backend("onnxruntime", default_onnx)
     x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)

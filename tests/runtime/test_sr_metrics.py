@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgeconv.runtime.sr_metrics import luma_255, psnr_y, ssim_y
+from edgeconv.runtime.validation.sr_metrics import luma_255, psnr_y, ssim_y
 
 
 def test_identical_images_score_infinite_psnr_and_unit_ssim() -> None:

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from edgeconv.runtime.backends import create_backend
-from edgeconv.runtime.tiling import receptive_radius, upscale_tiled
+from edgeconv.runtime.backends.registry import create_backend
+from edgeconv.runtime.imaging.tiling import receptive_radius, upscale_tiled
 from tests.conftest import EDGECONV, run_cli
 
 
@@ -26,7 +26,7 @@ def test_receptive_radius_of_known_stacks(tmp_path: Path) -> None:
     import torch
     from torch import nn
 
-    from edgeconv.export.onnx_export import export_onnx
+    from edgeconv.export.graph.trace import export_onnx
 
     for kernels, radius in (([3], 1), ([3, 3], 2), ([5, 3, 3], 4)):
         torch.manual_seed(0)
@@ -57,7 +57,7 @@ def test_tiled_equals_whole_image(runner, tile: int, extra: int) -> None:  # noq
 
 
 def test_set5_tiled_equals_whole(runner, sr_data: Path) -> None:  # noqa: ANN001
-    from edgeconv.runtime.images import read_image
+    from edgeconv.runtime.imaging.images import read_image
 
     x = runner.facts.to_input(read_image(sr_data / "Set5" / "butterfly.png"))
     for tile in (32, 100, 255):

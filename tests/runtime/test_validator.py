@@ -9,11 +9,11 @@ import onnx
 import pytest
 from PIL import Image
 
-from edgeconv.export.calibration import calibration_feeds
-from edgeconv.export.quantize import Int8Config, quantize_int8
-from edgeconv.export.scheme_search import choose_scheme
+from edgeconv.export.quantization.calibration import calibration_feeds
+from edgeconv.export.quantization.ptq import Int8Config, quantize_int8
+from edgeconv.export.quantization.schemes import choose_scheme
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
-from edgeconv.runtime.int8_targets import native_target
+from edgeconv.runtime.cpu.int8_targets import native_target
 from edgeconv.runtime.model_facts import read_model_facts
 from tests.conftest import run_cli
 
@@ -93,3 +93,33 @@ def test_latency_and_atol_gates(default_onnx: Path, photos: Path) -> None:
     ok = run_cli("validate", str(default_onnx), "--images", str(photos), "--backend", "onnxruntime",
                  "--runs", "2", "--latency-size", "16x16", "--atol", "1e-4")
     assert ok.returncode == 0, ok.stderr
+
+
+def test_validate_scores_a_grey_image_on_its_own_values(default_onnx: Path, tmp_path: Path) -> None:
+    """The standard protocol (Set14's grey `bridge`): grey HR vs the mean of the output's RGB, not RGB luma."""
+    import numpy as np
+    import onnxruntime as ort
+    from skimage import data
+
+    folder = tmp_path / "grey"
+    folder.mkdir()
+    hr = data.camera()[100:196, 150:270]  # uint8 grey, 96 x 120 (a multiple of the scale)
+    Image.fromarray(hr).save(folder / "camera.png")
+    out = tmp_path / "val.json"
+    result = run_cli("validate", str(default_onnx), "--images", str(folder), "--backend", "onnxruntime",
+                     "--runs", "1", "--latency-size", "16x16", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+
+    # by hand: LR = PIL bicubic of the grey HR, repeated to RGB; output rounded to 8 bits; grey = channel mean
+    lr = np.asarray(Image.fromarray(hr).resize((60, 48), Image.BICUBIC), dtype=np.float32) / 255.0
+    x = np.repeat(lr[None, None], 3, axis=1)
+    session = ort.InferenceSession(str(default_onnx), providers=["CPUExecutionProvider"])
+    y = session.run(None, {"input": x})[0][0]
+    sr = np.round(np.clip(y, 0, 1) * 255.0) / 255.0
+    grey = sr.mean(axis=0)[2:-2, 2:-2] * 255.0
+    want = 10 * np.log10(255.0**2 / np.mean((grey - hr[2:-2, 2:-2].astype(np.float64)) ** 2))
+    luma = 16.0 + np.tensordot([65.481, 128.553, 24.966], sr, axes=1)[2:-2, 2:-2]  # the old, RGB reading
+    as_rgb = 10 * np.log10(255.0**2 / np.mean((luma - (16 + 219 * hr[2:-2, 2:-2] / 255.0)) ** 2))
+    got = json.loads(out.read_text())["rows"][0]["psnr_y_db"]
+    assert got == pytest.approx(want, abs=1e-4)
+    assert abs(got - as_rgb) > 0.05  # the two readings differ: the test can tell which one ran

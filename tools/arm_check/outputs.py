@@ -17,9 +17,9 @@ import numpy as np
 
 def main() -> None:
     from edgeconv.errors import EdgeConvError
-    from edgeconv.runtime.backend import BackendOptions
-    from edgeconv.runtime.backends import create_backend
-    from edgeconv.runtime.images import image_files, read_image
+    from edgeconv.runtime.backends.base import BackendOptions
+    from edgeconv.runtime.backends.registry import create_backend
+    from edgeconv.runtime.imaging.images import image_files, read_image
     from edgeconv.runtime.model_facts import read_model_facts
 
     out, images, models = Path(sys.argv[1]), Path(sys.argv[2]), [Path(m) for m in sys.argv[3:]]

@@ -107,12 +107,14 @@ quiet() { grep -v "MIDR_EL1\|cpuinfo\|^$" || true; }
 say "aarch64 ($CPU_MODEL under qemu): edgeconv doctor"
 "${IN[@]}" "${E[@]}" doctor 2>&1 | quiet
 "${IN[@]}" /opt/edgeconv/bin/python -c "
-import json; from edgeconv.runtime.device_facts import read_device_facts
+import json; from edgeconv.runtime.profiling.device_facts import read_device_facts
 json.dump(read_device_facts(), open('/work/arm_facts.json', 'w'), default=str)" 2>&1 | quiet
 
-say "aarch64: edgeconv upscale Set5/bird.png (FP32, then the ARM INT8 artifact)"
-"${IN[@]}" "${E[@]}" upscale /work/d.onnx /work/Set5/bird.png /work/bird_x2.png --force 2>&1 | quiet
-"${IN[@]}" "${E[@]}" upscale /work/arm.int8.onnx /work/Set5/bird.png /work/bird_x2.int8.png --force 2>&1 | quiet
+SAMPLE=$(ls "$WORK/Set5" | sort | head -1)
+say "aarch64: edgeconv upscale Set5/$SAMPLE (FP32, then the ARM INT8 artifact)"
+"${IN[@]}" "${E[@]}" upscale /work/d.onnx "/work/Set5/$SAMPLE" /work/sample_x2.png --force 2>&1 | quiet
+"${IN[@]}" "${E[@]}" upscale /work/arm.int8.onnx "/work/Set5/$SAMPLE" /work/sample_x2.int8.png --force 2>&1 | quiet
+test -s "$WORK/sample_x2.png" && test -s "$WORK/sample_x2.int8.png"
 
 say "aarch64: edgeconv validate FP32 + ARM INT8 on Set5, every back end (accuracy columns only count)"
 "${IN[@]}" "${E[@]}" validate /work/d.onnx /work/arm.int8.onnx --images /work/Set5 --backend all --runs 1 \

@@ -1,0 +1,1 @@
+"""From a module or checkpoint to a checked, simplified, audited ONNX graph."""

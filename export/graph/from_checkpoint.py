@@ -1,0 +1,159 @@
+"""``edgeconv export`` as a function: checkpoint -> deploy rewrite -> ONNX -> simplify -> audit -> check.
+
+The graph is checked against the PyTorch model on real images in ONNX Runtime before anything is
+written; the file carries the model's facts in ``metadata_props`` (``edgeconv.runtime.model_facts``)
+and is written atomically, so a failed export leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from edgeconv import __version__
+from edgeconv.dynamic import Lowering
+from edgeconv.errors import EdgeConvError, UsageError
+from edgeconv.export.graph.from_module import ExportResult, export_deployed
+from edgeconv.export.graph.trace import DEFAULT_OPSET
+from edgeconv.models.checkpoint import Checkpoint, load_checkpoint
+from edgeconv.runtime.atomic_write import write_bytes_atomic
+from edgeconv.runtime.imaging.images import center_crop, image_files, read_image, resize_center_crop
+from edgeconv.runtime.model_facts import ModelFacts
+from edgeconv.runtime.validation.validator import output_psnr
+
+EXPORT_ATOL = 1e-4
+
+
+@dataclass
+class CheckpointExport:
+    """What ``export_checkpoint`` wrote and how well the graph matched PyTorch."""
+
+    path: Path | None
+    facts: ModelFacts
+    export: ExportResult
+    max_abs_error: float
+    output_psnr_db: float
+    checked_on: str
+    images: int
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes (the source checkpoint's identity in the metadata)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checkpoint_facts(ckpt: Checkpoint, source: Path, lowering: Lowering, opset: int) -> ModelFacts:
+    """The facts ``metadata_props`` carries for a model exported from ``ckpt``."""
+    extra = {
+        "config": json.dumps(ckpt.config, sort_keys=True),
+        "source_checkpoint": source.name,
+        "source_checkpoint_sha256": file_sha256(source),
+        "edgeconv_version": __version__,
+        "lowering": lowering,
+        "opset": str(opset),
+    }
+    if ckpt.task == "cls":
+        extra["input_size"] = str(int(ckpt.train_args.get("image_size", 32)))
+    return ModelFacts(
+        task=ckpt.task,
+        scale=ckpt.scale,
+        mean=tuple(ckpt.normalization["mean"]),
+        std=tuple(ckpt.normalization["std"]),
+        model=ckpt.model_name,
+        precision="fp32",
+        extra=extra,
+    )
+
+
+def set_metadata(model: onnx.ModelProto, props: dict[str, str]) -> None:
+    """Replace the ``metadata_props`` entries named in ``props``; keep every other entry."""
+    kept = [(p.key, p.value) for p in model.metadata_props if p.key not in props]
+    del model.metadata_props[:]
+    for key, value in [*kept, *props.items()]:
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def check_images(facts: ModelFacts, folder: Path | None, max_side: int) -> tuple[list[np.ndarray], str]:
+    """uint8 RGB inputs for the PyTorch-vs-ONNX check: ``folder``, else Set5, else scikit-image's."""
+    from edgeconv.models.sr_data import shared_sr_data
+
+    if folder is not None:
+        images, source = [read_image(p) for p in image_files(folder)], str(folder)
+    elif (shared := shared_sr_data()) is not None and (shared / "Set5").is_dir():
+        images, source = [read_image(p) for p in image_files(shared / "Set5")], str(shared / "Set5")
+    else:
+        try:
+            from skimage import data
+        except ImportError as exc:
+            raise UsageError(
+                "check images", "none given (--check-images), no Set5 beside the checkout, no scikit-image",
+                "pass --check-images DIR with a few real images",
+            ) from exc
+        images, source = [data.astronaut(), data.coffee()], "skimage.data astronaut, coffee"
+    if facts.task == "cls":
+        size = int(facts.extra.get("input_size", 32))
+        return [resize_center_crop(img, size) for img in images], source
+    return [center_crop(img, max_side) for img in images], source
+
+
+def export_checkpoint(
+    checkpoint: str | Path,
+    output: str | Path | None,
+    target_backend: str | None = "onnxruntime",
+    lowering: Lowering | None = None,
+    simplify: bool = True,
+    opset: int = DEFAULT_OPSET,
+    check_folder: str | Path | None = None,
+    max_side: int = 256,
+    atol: float = EXPORT_ATOL,
+) -> CheckpointExport:
+    """Export ``checkpoint`` to ``output`` (nothing is written when ``output`` is None or a check fails).
+
+    Raises:
+        CheckpointError: the checkpoint cannot be loaded safely or does not fit its model.
+        EdgeConvError: the graph fails the audit or differs from PyTorch by more than ``atol``.
+    """
+    import onnxruntime as ort
+
+    source = Path(checkpoint)
+    ckpt = load_checkpoint(source)
+    model = ckpt.build_model(source)
+    probe = checkpoint_facts(ckpt, source, "slice", opset)
+    images, checked_on = check_images(probe, Path(check_folder) if check_folder else None, max_side)
+    example = torch.from_numpy(probe.to_input(images[0]))
+    result = export_deployed(model, example, None, target_backend=target_backend, lowering=lowering,
+                             simplify=simplify, opset=opset, model_name=ckpt.model_name)
+    facts = checkpoint_facts(ckpt, source, result.lowering, opset)
+    set_metadata(result.model, facts.to_props())
+    serialized = result.model.SerializeToString()
+
+    session = ort.InferenceSession(serialized, providers=["CPUExecutionProvider"])
+    worst, worst_psnr = 0.0, math.inf
+    for image in images:
+        x = facts.to_input(image)
+        with torch.no_grad():
+            reference = model(torch.from_numpy(x)).numpy()
+        got = session.run(None, {session.get_inputs()[0].name: x})[0]
+        worst = max(worst, float(np.abs(got - reference).max()))
+        worst_psnr = min(worst_psnr, output_psnr(reference, got))
+    if worst > atol:
+        raise EdgeConvError(
+            str(output or source), f"the ONNX graph differs from PyTorch by {worst:.2e} (limit {atol:.0e})",
+            "nothing was written; report this with the checkpoint",
+        )
+    path = Path(output) if output is not None else None
+    if path is not None:
+        write_bytes_atomic(path, serialized)
+    return CheckpointExport(path, facts, result, worst, worst_psnr, checked_on, len(images))

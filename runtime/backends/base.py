@@ -1,0 +1,116 @@
+"""The one interface every back end answers: ``run(x) -> y`` on NCHW float32 arrays, checked and timed.
+
+A small base owns the shared work - loading the model's facts, checking inputs against the
+model's contract, timing calls - and each back end overrides only its hooks (``_load``,
+``_run``), the way Polygraphy's ``BaseRunner`` does. The validator and the profiler never ask
+which back end they hold.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgeconv.errors import EdgeConvError, UsageError
+from edgeconv.runtime.model_facts import ModelFacts
+
+
+@dataclass
+class BackendOptions:
+    """Knobs every back end understands (each ignores what does not apply to it)."""
+
+    threads: int = 0  # 0: the back end's default
+    device: str = "CPU"  # OpenVINO device name (CPU, GPU, NPU, AUTO) / ORT provider family
+    precision: str | None = None  # OpenVINO inference precision hint / TensorRT builder flags
+    cache_dir: Path | None = None  # OpenVINO compiled-model cache, TensorRT engine cache
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    """A model loaded in one runtime. Subclasses implement ``_load`` and ``_run``."""
+
+    name = "backend"
+
+    def __init__(self, model: str | Path, options: BackendOptions | None = None) -> None:
+        self.path = Path(model)
+        self.options = options or BackendOptions()
+        if not self.path.is_file():
+            raise UsageError(str(self.path), "no such model file")
+        self.facts = self._read_facts()
+        if self.facts.precision == "int8":
+            from edgeconv.runtime.cpu.int8_targets import warn_cpu_mismatch
+
+            warn_cpu_mismatch(str(self.path), self.facts.extra.get("quantization"))
+        self._load()
+
+    def _read_facts(self) -> ModelFacts:
+        from edgeconv.runtime.model_facts import read_model_facts
+
+        return read_model_facts(self.path)
+
+    @abstractmethod
+    def _load(self) -> None:
+        """Compile or open the model; raise ``EdgeConvError`` with the reason if it cannot."""
+
+    @abstractmethod
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        """One inference on a checked (N, 3, H, W) float32 array."""
+
+    @property
+    def label(self) -> str:
+        """``name`` plus the device when it is not the CPU (``openvino:GPU``)."""
+        return self.name if self.options.device.upper() == "CPU" else f"{self.name}:{self.options.device}"
+
+    def check_input(self, x: np.ndarray) -> np.ndarray:
+        """Return ``x`` as contiguous float32 (N, 3, H, W), or raise naming what is wrong."""
+        if not isinstance(x, np.ndarray):
+            raise UsageError("Input tensor: input", f"is a {type(x).__name__}, not a numpy array")
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise UsageError(
+                "Input tensor: input", f"received incompatible shape {tuple(x.shape)}", "expected (N, 3, H, W)"
+            )
+        if min(x.shape[0], x.shape[2], x.shape[3]) < 1:
+            raise UsageError(
+                "Input tensor: input", f"has an empty dimension {tuple(x.shape)}", "N, H and W must be >= 1"
+            )
+        if x.dtype != np.float32:
+            if not np.issubdtype(x.dtype, np.floating):
+                raise UsageError(
+                    "Input tensor: input", f"has dtype {x.dtype}", "expected float32 (image / 255, normalised)"
+                )
+            x = x.astype(np.float32)
+        return np.ascontiguousarray(x)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Checked inference: (N, 3, H, W) float32 in, the model's output (float32) out."""
+        x = self.check_input(x)
+        try:
+            return self._run(x)
+        except EdgeConvError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a runtime's own error becomes one line naming the model
+            text = str(exc).strip().splitlines()
+            reason = (text[0] if text else type(exc).__name__)[:200]
+            raise EdgeConvError(
+                str(self.path), f"{self.label} failed on input {tuple(x.shape)}: {reason}",
+                "the model may expect another input (channels, size multiple) than (N, 3, H, W) RGB",
+            ) from exc
+
+    def time_runs(self, x: np.ndarray, runs: int, warmup: int = 3, duration_s: float | None = None) -> list[float]:
+        """Latency samples (ms) after ``warmup`` untimed calls: ``runs`` calls, or as many as fit in
+        ``duration_s`` seconds when it is given."""
+        x = self.check_input(x)
+        for _ in range(warmup):
+            self._run(x)
+        samples: list[float] = []
+        end = time.perf_counter() + duration_s if duration_s is not None else math.inf
+        while (len(samples) < runs) if duration_s is None else (time.perf_counter() < end):
+            start = time.perf_counter()
+            self._run(x)
+            samples.append((time.perf_counter() - start) * 1e3)
+        return samples

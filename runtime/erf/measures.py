@@ -1,0 +1,173 @@
+"""Effective receptive field (ERF) measures on a contribution map, numpy only.
+
+Input: ``P`` (H, W) >= 0, how much each input pixel moves the centre output (RepLKNet: the
+ReLU'd input gradient of the summed centre activation, summed over input channels and averaged
+over images; ``edgeconv.erf`` and ``runtime/erf/impulse.py`` compute it two ways).
+
+Size (RepLKNet, Ding et al. CVPR'22):
+  A = log10(P + 1) / max(log10(P + 1))                  the normalised ERF map
+  r(t) = area of the smallest centred square holding a share t of sum(A), over H * W;
+         interpolated between successive odd sides so it is continuous in the map.
+
+Diversity (ours; no established metric exists), all on A with coordinates x = column - cx,
+y = cy - row (y up), the centre (cy, cx) = (H // 2, W // 2) being the output pixel's place:
+  second moments  S = sum A (p - m)(p - m)^T / sum A, m = sum A p / sum A, eigenvalues l1 >= l2
+  anisotropy      sqrt(l1 / l2)          1 = round, k = k times longer than wide
+  orientation     0.5 * atan2(2 Sxy, Sxx - Syy) in degrees, [0, 180): 0 = horizontal,
+                  90 = vertical, 45 = rising diagonal (meaningful when anisotropy > ~1.1)
+  angular spread  entropy of the mass over 8 orientation bins (22.5 deg wide, centred on 0, 22.5,
+                  45, ... ; orientation of each pixel seen from the centre, modulo 180 deg),
+                  divided by log 8: 1 = every orientation equally, 0 = a single line
+  effective area  exp(-sum q log q) with q = A / sum A, in pixels (and as a share of H * W):
+                  the number of equally weighted pixels with the same entropy as the map
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from edgeconv.errors import UsageError
+
+THRESHOLDS = (0.2, 0.3, 0.5, 0.99)
+ORIENTATION_BINS = 8
+
+
+@dataclass(frozen=True)
+class ErfMeasures:
+    """Size and diversity of one ERF map (see the module docstring for the formulas)."""
+
+    height: int
+    width: int
+    r20: float
+    r30: float
+    r50: float
+    r99: float
+    anisotropy: float
+    orientation_deg: float
+    angular_spread: float
+    effective_area_px: float
+    effective_area_ratio: float
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def normalised_erf(contributions: np.ndarray) -> np.ndarray:
+    """RepLKNet's map: ``log10(P + 1)`` scaled to a maximum of 1."""
+    p = np.asarray(contributions, dtype=np.float64)
+    if p.ndim != 2:
+        raise UsageError("ERF map", f"has shape {p.shape}", "expected (H, W)")
+    if not np.all(np.isfinite(p)) or (p < 0).any():
+        raise UsageError("ERF map", "has negative or non-finite values")
+    a = np.log10(p + 1.0)
+    top = a.max(initial=0.0)
+    if top <= 0:
+        raise UsageError("ERF map", "is all zero: the centre output does not depend on the input")
+    return a / top
+
+
+def _square_shares(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Clipped areas and mass shares of centred squares of side 1, 3, 5, ... until they cover the map.
+
+    Sums come from an integral image, so a 1024 x 1024 map costs one cumulative sum, not 512 crops.
+    """
+    h, w = a.shape
+    cy, cx = h // 2, w // 2
+    integral = np.zeros((h + 1, w + 1))
+    integral[1:, 1:] = a.cumsum(0).cumsum(1)
+    steps = np.arange(max(cy, h - 1 - cy, cx, w - 1 - cx) + 1)
+    top, bottom = np.maximum(cy - steps, 0), np.minimum(cy + steps + 1, h)
+    left, right = np.maximum(cx - steps, 0), np.minimum(cx + steps + 1, w)
+    sums = integral[bottom, right] - integral[top, right] - integral[bottom, left] + integral[top, left]
+    areas = np.concatenate([[0.0], ((bottom - top) * (right - left)).astype(np.float64)])
+    return areas, np.concatenate([[0.0], sums / integral[h, w]])
+
+
+def area_ratio(a: np.ndarray, threshold: float) -> float:
+    """r(t): share of the image the smallest centred square holding ``threshold`` of the mass covers."""
+    areas, shares = _square_shares(a)
+    h, w = a.shape
+    k = int(np.searchsorted(shares, threshold - 1e-12))
+    k = min(k, len(shares) - 1)
+    low_share, high_share = shares[k - 1], shares[k]
+    frac = 1.0 if high_share <= low_share else (threshold - low_share) / (high_share - low_share)
+    area = areas[k - 1] + min(max(frac, 0.0), 1.0) * (areas[k] - areas[k - 1])
+    return float(area / (h * w))
+
+
+def _coordinates(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    h, w = shape
+    rows, cols = np.mgrid[0:h, 0:w]
+    return (cols - w // 2).astype(np.float64), (h // 2 - rows).astype(np.float64)
+
+
+def second_moments(a: np.ndarray) -> tuple[float, float, float]:
+    """(anisotropy, orientation in degrees [0, 180), l2) of the mass distribution ``a``."""
+    x, y = _coordinates(a.shape)
+    total = a.sum()
+    mx, my = (a * x).sum() / total, (a * y).sum() / total
+    dx, dy = x - mx, y - my
+    sxx, syy, sxy = (a * dx * dx).sum() / total, (a * dy * dy).sum() / total, (a * dx * dy).sum() / total
+    half_trace, det_part = (sxx + syy) / 2, math.hypot((sxx - syy) / 2, sxy)
+    l1, l2 = half_trace + det_part, max(half_trace - det_part, 0.0)
+    anisotropy = math.sqrt(l1 / l2) if l2 > 1e-12 else math.inf
+    orientation = math.degrees(0.5 * math.atan2(2 * sxy, sxx - syy)) % 180.0
+    return anisotropy, orientation, l2
+
+
+def angular_spread(a: np.ndarray, bins: int = ORIENTATION_BINS) -> float:
+    """Normalised entropy of the mass over ``bins`` orientation bins seen from the centre pixel."""
+    x, y = _coordinates(a.shape)
+    off_centre = (x != 0) | (y != 0)
+    phi = np.mod(np.arctan2(y, x), math.pi)
+    width = math.pi / bins
+    index = np.floor((phi + width / 2) / width).astype(int) % bins
+    mass = np.bincount(index[off_centre], weights=a[off_centre], minlength=bins)
+    if mass.sum() <= 0:
+        return 0.0
+    q = mass / mass.sum()
+    q = q[q > 0]
+    return float(-(q * np.log(q)).sum() / math.log(bins))
+
+
+def effective_area(a: np.ndarray) -> float:
+    """exp of the entropy of ``a / sum(a)``, in pixels."""
+    q = a[a > 0] / a.sum()
+    return float(math.exp(-(q * np.log(q)).sum()))
+
+
+def erf_measures(contributions: np.ndarray) -> ErfMeasures:
+    """All measures of a raw contribution map ``P`` (normalised here first)."""
+    a = normalised_erf(contributions)
+    h, w = a.shape
+    r = [area_ratio(a, t) for t in THRESHOLDS]
+    anisotropy, orientation, _ = second_moments(a)
+    area = effective_area(a)
+    return ErfMeasures(
+        h, w, *r, anisotropy=anisotropy, orientation_deg=orientation,
+        angular_spread=angular_spread(a), effective_area_px=area, effective_area_ratio=area / (h * w),
+    )
+
+
+@dataclass
+class ErfResult:
+    """One model's ERF: how it was measured, the raw contribution map and its measures."""
+
+    name: str
+    method: str  # "gradient" | "impulse"
+    target: str  # "features" | "output"
+    settings: dict[str, object]
+    contributions: np.ndarray
+    measures: ErfMeasures
+
+    def to_dict(self, with_map: bool = True) -> dict[str, object]:
+        out: dict[str, object] = {
+            "name": self.name, "method": self.method, "target": self.target,
+            "settings": self.settings, "measures": self.measures.to_dict(),
+        }
+        if with_map:
+            out["contributions"] = np.round(self.contributions, 6).tolist()
+        return out

@@ -1,0 +1,1 @@
+"""Image files in and out, and tiled super-resolution with exact seams."""

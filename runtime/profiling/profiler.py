@@ -1,0 +1,208 @@
+"""``edgeconv profile``: latency over back ends x precisions x threads x sizes, with the device's state.
+
+Every cell: warm-up, then a fixed count of runs or a fixed duration, p50 / p90 / p99 / mean /
+std, throughput and process peak RSS. A sustained mode records latency over time in windows, so
+throttling shows as a rising curve. The device's facts are read before the run and its state
+(clock, temperatures, Pi throttle flags) before and after; a profile whose device throttled says
+so at the top. Profiles are JSON, so runs on different devices can be compared.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgeconv.runtime.backends.base import Backend, BackendOptions
+from edgeconv.runtime.backends.registry import create_backend
+from edgeconv.runtime.profiling.device_facts import device_state, read_device_facts, throttled_during
+from edgeconv.runtime.validation.validator import LatencyStats, peak_rss_mb
+
+PROFILE_FORMAT = "edgeconv-profile"
+
+
+@dataclass
+class Cell:
+    """One (model, back end, threads, input size) measurement."""
+
+    model: str
+    precision: str
+    backend: str
+    threads: int
+    height: int
+    width: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    std_ms: float
+    fps: float
+    runs: int
+    peak_rss_mb: float
+
+
+@dataclass
+class Profile:
+    """A whole profile: cells, optional per-layer breakdowns and a sustained curve, device facts."""
+
+    device: dict
+    cells: list[Cell]
+    throttled: list[str]
+    layers: list[dict] = field(default_factory=list)
+    sustained: list[dict] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {"format": PROFILE_FORMAT, "version": 1, "device": self.device, "throttled": self.throttled,
+                "settings": self.settings, "cells": [asdict(c) for c in self.cells], "layers": self.layers,
+                "sustained": self.sustained}
+
+
+def profile_grid(
+    models: list[Path], backends: list[str], threads: list[int], sizes: list[tuple[int, int]],
+    runs: int = 30, duration_s: float | None = None, warmup: int = 5,
+    on_cell: Callable[[Cell], None] | None = None,
+) -> list[Cell]:
+    """Measure every combination, one at a time (nothing else runs while a cell is timed)."""
+    cells = []
+    rng = np.random.default_rng(0)
+    for model in models:
+        for backend in backends:
+            for n in threads:
+                runner = create_backend(backend, model, BackendOptions(threads=n))
+                for h, w in sizes:
+                    x = rng.random((1, 3, h, w), dtype=np.float32)
+                    stats = LatencyStats.of(runner.time_runs(x, runs, warmup, duration_s))
+                    cell = Cell(model.name, runner.facts.precision, runner.label, n, h, w, stats.p50, stats.p90,
+                                stats.p99, stats.mean, stats.std, stats.fps, len(stats.samples), peak_rss_mb())
+                    cells.append(cell)
+                    if on_cell is not None:
+                        on_cell(cell)
+    return cells
+
+
+def sustained_curve(runner: Backend, x: np.ndarray, duration_s: float, window_s: float = 5.0,
+                    on_window: Callable[[dict], None] | None = None) -> list[dict]:
+    """Latency over time: per ``window_s`` window, elapsed seconds, p50 / p90 and the device state."""
+    curve, start = [], time.perf_counter()
+    while time.perf_counter() - start < duration_s:
+        samples = runner.time_runs(x, 0, warmup=0, duration_s=window_s)
+        point = {"t_s": round(time.perf_counter() - start, 2), "p50_ms": float(np.percentile(samples, 50)),
+                 "p90_ms": float(np.percentile(samples, 90)), "runs": len(samples), "state": device_state()}
+        curve.append(point)
+        if on_window is not None:
+            on_window(point)
+    return curve
+
+
+def run_profile(models: list[Path], backends: list[str], threads: list[int], sizes: list[tuple[int, int]],
+                runs: int, duration_s: float | None, warmup: int, layers: bool, sustained_s: float | None,
+                on_cell: Callable[[Cell], None] | None = None) -> Profile:
+    """The whole ``edgeconv profile`` job; see the module docstring."""
+    facts = read_device_facts()
+    before = device_state()
+    cells = profile_grid(models, backends, threads, sizes, runs, duration_s, warmup, on_cell)
+    breakdowns = []
+    if layers:
+        from edgeconv.runtime.profiling.layer_times import layer_times
+
+        h, w = sizes[len(sizes) // 2]
+        x = np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32)
+        for model in models:
+            for backend in backends:
+                if backend in ("onnxruntime", "openvino"):
+                    found = layer_times(backend, model, x, max(threads), runs=min(runs, 20))
+                    breakdowns.append({"model": model.name, "size": [h, w], "threads": max(threads),
+                                       **found.as_json()})
+    curve = []
+    if sustained_s:
+        h, w = sizes[len(sizes) // 2]
+        runner = create_backend(backends[0], models[0], BackendOptions(threads=max(threads)))
+        curve = sustained_curve(runner, np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32),
+                                sustained_s)
+    after = device_state()
+    settings = {"runs": runs, "duration_s": duration_s, "warmup": warmup, "threads": threads,
+                "sizes": [list(s) for s in sizes], "backends": backends, "models": [m.name for m in models],
+                "state_before": before, "state_after": after, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return Profile(facts, cells, throttled_during(before, after), breakdowns, curve, settings)
+
+
+def load_profile(path: Path) -> dict:
+    """A profile JSON written by ``edgeconv profile``; a clear error for anything else."""
+    from edgeconv.errors import UsageError
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(str(path), f"is not a readable profile JSON: {exc}") from exc
+    if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
+        raise UsageError(str(path), "is not an edgeconv profile", "write one with: edgeconv profile MODEL -o FILE")
+    return data
+
+
+def device_label(data: dict, path: Path) -> str:
+    """A short name for the device of a profile (board model, else CPU model), with the file's stem."""
+    device = data.get("device", {})
+    name = device.get("board_model")
+    if not name or name == "unknown":
+        name = device.get("cpu", {}).get("model", "unknown")
+    return f"{path.stem}: {name}"
+
+
+def compare_rows(profiles: list[tuple[Path, dict]]) -> tuple[list[str], list[list[str]]]:
+    """Side-by-side p50 (ms) per (model precision, back end, threads, size) across profiles."""
+    keys: dict[tuple, None] = {}
+    for _, data in profiles:
+        for c in data["cells"]:
+            keys[(c["precision"], c["backend"], c["threads"], c["height"], c["width"])] = None
+    header = ["precision", "back end", "threads", "size", *[device_label(d, p) for p, d in profiles]]
+    rows = []
+    for precision, backend, threads, h, w in keys:
+        row = [precision, backend, str(threads), f"{h}x{w}"]
+        for _, data in profiles:
+            match = [c for c in data["cells"] if (c["precision"], c["backend"], c["threads"], c["height"],
+                                                  c["width"]) == (precision, backend, threads, h, w)]
+            row.append(f"{match[0]['p50_ms']:.1f}" if match else "-")
+        rows.append(row)
+    return header, rows
+
+
+def plot_profiles(profiles: list[tuple[Path, dict]], out: Path) -> None:
+    """PNG: p50 latency by (back end x precision) over input size, one panel per device."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(profiles), figsize=(5 * len(profiles), 3.8), squeeze=False, sharey=True)
+    for ax, (path, data) in zip(axes[0], profiles, strict=True):
+        series: dict[str, list[tuple[int, float]]] = {}
+        for c in data["cells"]:
+            label = f"{c['backend']} {c['precision']} t{c['threads']}"
+            series.setdefault(label, []).append((c["height"] * c["width"], c["p50_ms"]))
+        for label, points in sorted(series.items()):
+            points.sort()
+            ax.plot([p / 1e6 for p, _ in points], [t for _, t in points], marker="o", label=label)
+        ax.set_title(device_label(data, path)[:60], fontsize=8)
+        ax.set_xlabel("input megapixels")
+        ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+        if data.get("throttled"):
+            ax.text(0.02, 0.95, "THROTTLED", transform=ax.transAxes, color="red", va="top")
+    axes[0][0].set_ylabel("p50 latency (ms)")
+    axes[0][-1].legend(fontsize=6)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from edgeconv.runtime.atomic_write import write_atomic
+
+    write_atomic(out, lambda f: fig.savefig(f, format="png", dpi=110))
+    plt.close(fig)
+
+
+def fmt(value: float) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1f}"

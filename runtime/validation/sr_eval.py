@@ -1,0 +1,82 @@
+"""Super-resolution quality of any runnable model on real images: HR folder -> LR -> model -> PSNR-Y.
+
+The protocol of the SR literature (``edgeconv.runtime.validation.sr_metrics``): HR cropped to a multiple of
+the scale, LR by bicubic downscale, output rounded to 8 bits, PSNR on the BT.601 Y channel with
+``scale`` border pixels shaved. numpy and Pillow only: it runs on the device.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgeconv.errors import UsageError
+from edgeconv.runtime.imaging.images import bicubic_downscale, center_crop, crop_to_multiple, image_files, read_image
+from edgeconv.runtime.model_facts import ModelFacts
+from edgeconv.runtime.validation.sr_metrics import score_sr
+
+
+def shared_sr_data() -> Path | None:
+    """The project's shared SR images: ``$EDGECONV_SR_DATA``, else ``shared/data/sr`` in a parent folder."""
+    env = os.environ.get("EDGECONV_SR_DATA")
+    if env:
+        return Path(env)
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "data" / "sr"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+@dataclass
+class SRValidationPair:
+    """An HR image (uint8 (H, W, 3), or (H, W) when grey; cropped to a multiple of the scale) and the LR
+    model input made from it (grey repeated to RGB)."""
+
+    name: str
+    hr: np.ndarray
+    lr_input: np.ndarray
+
+
+def sr_validation_pairs(
+    folder: str | Path, facts: ModelFacts, max_images: int = 32, max_side: int = 512
+) -> list[SRValidationPair]:
+    """Set5-style validation: HR images, LR by bicubic downscale, centre crop of ``max_side`` HR pixels."""
+    if facts.task != "sr" or not facts.scale:
+        raise UsageError(
+            "--val", f"PSNR validation needs a super-resolution model; this one's task is {facts.task!r}",
+            "export the model with edgeconv export so its metadata names task and scale",
+        )
+    pairs = []
+    for path in image_files(folder)[:max_images]:
+        name, image = path.name, read_image(path, keep_grey=True)  # a grey image is scored on its own values
+        hr = crop_to_multiple(center_crop(image, max_side), facts.scale)
+        if min(hr.shape[:2]) < 4 * facts.scale:
+            raise UsageError(str(Path(folder) / name), f"is too small to validate x{facts.scale} SR")
+        lr = bicubic_downscale(hr, facts.scale)
+        pairs.append(SRValidationPair(name, hr, facts.to_input(lr if lr.ndim == 3 else np.repeat(lr[..., None], 3, 2))))
+    return pairs
+
+
+def score_output(output: np.ndarray, pair: SRValidationPair, facts: ModelFacts) -> tuple[float, float]:
+    """``(PSNR-Y, SSIM-Y)`` of one model output (1, 3, H, W) against its pair's HR (``score_sr``)."""
+    return score_sr(facts.to_image(output) / 255.0, pair.hr, facts.scale or 0)
+
+
+def sr_psnr_per_image(
+    run: Callable[[np.ndarray], np.ndarray], pairs: list[SRValidationPair], facts: ModelFacts
+) -> list[float]:
+    """PSNR-Y (dB) of ``run`` on each of ``pairs``, in order."""
+    return [score_output(run(p.lr_input), p, facts)[0] for p in pairs]
+
+
+def sr_quality(
+    run: Callable[[np.ndarray], np.ndarray], pairs: list[SRValidationPair], facts: ModelFacts
+) -> tuple[float, float]:
+    """Mean ``(PSNR-Y dB, SSIM-Y)`` of ``run`` (model input -> model output, both NCHW float32) on ``pairs``."""
+    scores = [score_output(run(p.lr_input), p, facts) for p in pairs]
+    return float(np.mean([s[0] for s in scores])), float(np.mean([s[1] for s in scores]))

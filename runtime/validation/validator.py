@@ -1,0 +1,191 @@
+"""One validator for every model, precision and back end: the same inputs, the same reference, gates.
+
+Each (model, back end) pair runs on the same real images and is compared with one reference
+(the PyTorch checkpoint when given, else the FP32 ONNX model on ONNX Runtime): max / mean abs
+error, cosine similarity and PSNR between outputs; for SR also PSNR-Y / SSIM-Y against the HR
+images - which is what catches an INT8 model that "runs" but is broken. Latency: warm-up, then
+p50 / p90 / p99 / mean / std and throughput at one input size. The result is truthy when every
+gate passed, like Polygraphy's comparator, and says which gate failed where.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgeconv.runtime.backends.base import Backend
+from edgeconv.runtime.imaging.images import image_files, read_image, resize_center_crop
+from edgeconv.runtime.model_facts import ModelFacts
+from edgeconv.runtime.validation.sr_eval import SRValidationPair, score_output, sr_validation_pairs
+
+Run = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class Gates:
+    """Pass/fail limits; None switches a gate off."""
+
+    atol: float | None = None  # max abs error vs the reference
+    max_psnr_drop: float | None = None  # dB of PSNR-Y below the reference's (SR)
+    max_latency_ms: float | None = None  # p50
+
+
+@dataclass
+class LatencyStats:
+    """Latency summary (ms) of timed calls after warm-up."""
+
+    p50: float
+    p90: float
+    p99: float
+    mean: float
+    std: float
+    fps: float
+    samples: list[float] = field(repr=False, default_factory=list)
+
+    @classmethod
+    def of(cls, samples: list[float]) -> LatencyStats:
+        a = np.asarray(samples, dtype=np.float64)
+        p50 = float(np.percentile(a, 50))
+        return cls(p50, float(np.percentile(a, 90)), float(np.percentile(a, 99)), float(a.mean()), float(a.std()),
+                   1e3 / p50 if p50 > 0 else math.inf, list(samples))
+
+
+@dataclass
+class ValidationRow:
+    """One model on one back end, against the reference."""
+
+    model: str
+    precision: str
+    backend: str
+    max_abs: float
+    mean_abs: float
+    cosine: float
+    output_psnr_db: float
+    psnr_y_db: float
+    ssim_y: float
+    latency: LatencyStats
+    peak_rss_mb: float
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ValidationResult:
+    """All rows, the reference's own scores, and the gates they were held to."""
+
+    rows: list[ValidationRow]
+    reference: str
+    reference_psnr_y_db: float
+    gates: Gates
+    inputs: str
+    latency_input: tuple[int, int]
+
+    def __bool__(self) -> bool:
+        return all(not r.failures for r in self.rows)
+
+    def as_json(self) -> dict:
+        def clean(value: object) -> object:
+            if isinstance(value, float):
+                return None if math.isnan(value) or math.isinf(value) else round(value, 6)
+            if isinstance(value, dict):
+                return {k: clean(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [clean(v) for v in value]
+            return value
+
+        return clean({"passed": bool(self), "reference": self.reference, "inputs": self.inputs,
+                      "reference_psnr_y_db": self.reference_psnr_y_db, "gates": asdict(self.gates),
+                      "latency_input": list(self.latency_input), "rows": [asdict(r) for r in self.rows]})
+
+
+@dataclass
+class ValidationInputs:
+    """Model inputs (NCHW float32) and, for SR, the HR images they were made from."""
+
+    inputs: list[np.ndarray]
+    pairs: list[SRValidationPair]
+    source: str
+
+
+def validation_inputs(folder: Path, facts: ModelFacts, max_images: int = 32) -> ValidationInputs:
+    """SR: HR images -> bicubic LR inputs (+ HR for PSNR-Y); classification: resized centre crops."""
+    if facts.task == "sr" and facts.scale:
+        pairs = sr_validation_pairs(folder, facts, max_images)
+        return ValidationInputs([p.lr_input for p in pairs], pairs, str(folder))
+    size = int(facts.extra.get("input_size", 224))
+    images = [resize_center_crop(read_image(p), size) for p in image_files(folder)[:max_images]]
+    return ValidationInputs([facts.to_input(img) for img in images], [], str(folder))
+
+
+def output_psnr(reference: np.ndarray, got: np.ndarray, peak: float | None = None) -> float:
+    """PSNR (dB) of ``got`` against ``reference``; the peak is ``peak`` or the reference's value range."""
+    mse = float(np.mean((reference.astype(np.float64) - got.astype(np.float64)) ** 2))
+    peak = peak or float(reference.max() - reference.min()) or 1.0
+    return math.inf if mse == 0 else 10 * math.log10(peak**2 / mse)
+
+
+def compare(reference: np.ndarray, got: np.ndarray) -> tuple[float, float, float, float]:
+    """``(max abs, mean abs, cosine, PSNR dB with the reference's range as peak)`` of two outputs."""
+    if reference.shape != got.shape:
+        return math.inf, math.inf, math.nan, -math.inf
+    r, g = reference.astype(np.float64).ravel(), got.astype(np.float64).ravel()
+    diff = np.abs(r - g)
+    denom = np.linalg.norm(r) * np.linalg.norm(g)
+    cosine = float(r @ g / denom) if denom else 1.0
+    return float(diff.max()), float(diff.mean()), cosine, output_psnr(reference, got)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (MB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _sr_scores(outputs: list[np.ndarray], data: ValidationInputs, facts: ModelFacts) -> tuple[float, float]:
+    if not data.pairs:
+        return math.nan, math.nan
+    scores = [score_output(out, pair, facts) for out, pair in zip(outputs, data.pairs, strict=True)]
+    return float(np.mean([s[0] for s in scores])), float(np.mean([s[1] for s in scores]))
+
+
+def validate(
+    backends: list[Backend],
+    data: ValidationInputs,
+    reference: Run,
+    reference_name: str,
+    gates: Gates,
+    latency_hw: tuple[int, int] = (360, 640),
+    runs: int = 30,
+    warmup: int = 5,
+    on_row: Callable[[ValidationRow], None] | None = None,
+) -> ValidationResult:
+    """Run every back end on ``data``, compare with ``reference``, time, and apply ``gates``."""
+    facts = backends[0].facts
+    ref_outputs = [reference(x) for x in data.inputs]
+    ref_psnr, _ = _sr_scores(ref_outputs, data, facts)
+    timing_input = np.random.default_rng(0).random((1, 3, *latency_hw), dtype=np.float32)
+    rows = []
+    for runner in backends:
+        outputs = [runner.run(x) for x in data.inputs]
+        stats = [compare(r, o) for r, o in zip(ref_outputs, outputs, strict=True)]
+        psnr, ssim = _sr_scores(outputs, data, runner.facts)
+        latency = LatencyStats.of(runner.time_runs(timing_input, runs, warmup))
+        row = ValidationRow(
+            model=runner.path.name, precision=runner.facts.precision, backend=runner.label,
+            max_abs=max(s[0] for s in stats), mean_abs=float(np.mean([s[1] for s in stats])),
+            cosine=min(s[2] for s in stats), output_psnr_db=min(s[3] for s in stats),
+            psnr_y_db=psnr, ssim_y=ssim, latency=latency, peak_rss_mb=peak_rss_mb(),
+        )
+        if gates.atol is not None and not row.max_abs <= gates.atol:
+            row.failures.append(f"max abs error {row.max_abs:.2e} > atol {gates.atol:.0e}")
+        if gates.max_psnr_drop is not None and not math.isnan(psnr) and ref_psnr - psnr > gates.max_psnr_drop:
+            row.failures.append(f"PSNR-Y drop {ref_psnr - psnr:.3f} dB > {gates.max_psnr_drop} dB")
+        if gates.max_latency_ms is not None and latency.p50 > gates.max_latency_ms:
+            row.failures.append(f"p50 {latency.p50:.1f} ms > {gates.max_latency_ms} ms")
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    return ValidationResult(rows, reference_name, ref_psnr, gates, data.source, latency_hw)
