@@ -7,6 +7,12 @@ says what was expected or how to fix it.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first non-empty line of an exception's text (its type name when it has none), cut to ``limit``."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return (lines[0] if lines else type(exc).__name__)[:limit]
+
+
 class EdgeConvError(Exception):
     """Root of every error edgeconv raises on purpose (bad input, missing extra, failed gate)."""
 

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from edgeconv import __version__
-from edgeconv.errors import EdgeConvError
+from edgeconv.errors import EdgeConvError, first_line
 from edgeconv.models.registry import create_model
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 
@@ -140,14 +140,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     except Exception as exc:  # noqa: BLE001 - zip, EOF, decode and index errors all mean a broken file
         raise CheckpointError(
             str(path), "is not a readable PyTorch checkpoint (truncated or corrupt)",
-            f"re-export or re-download it; loader said: {type(exc).__name__}: {_first_line(exc)}",
+            f"re-export or re-download it; loader said: {type(exc).__name__}: {first_line(exc, 120)}",
         ) from exc
     return _from_dict(raw, path)
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:120] if text else ""
 
 
 def _loader_reason(message: str) -> str:

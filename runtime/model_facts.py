@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeconv.errors import UsageError
+from edgeconv.errors import UsageError, first_line
 
 PREFIX = "edgeconv."
 
@@ -106,5 +106,5 @@ def read_model_facts(path: str | Path) -> ModelFacts:
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - ORT raises several types for unreadable files
-        raise UsageError(str(path), f"ONNX Runtime cannot load it: {str(exc).splitlines()[0][:160]}") from exc
+        raise UsageError(str(path), f"ONNX Runtime cannot load it: {first_line(exc, 160)}") from exc
     return ModelFacts.from_props(dict(session.get_modelmeta().custom_metadata_map), str(path))

@@ -1,10 +1,33 @@
-"""Argument checks several commands share: ``HxW`` sizes and output paths that must not be clobbered."""
+"""The CLI's shared vocabulary: option types declared once (``Annotated`` aliases) and the argument checks
+several commands share (``HxW`` sizes, outputs that must not be clobbered).
+
+A command declares ``force: Force = False`` instead of repeating the option's flag and help text, so
+every command spells, documents and defaults an option the same way.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from edgeconv.errors import UsageError
+
+Force = Annotated[bool, typer.Option(help="Overwrite existing output files.")]
+Threads = Annotated[int, typer.Option(help="Inference threads (0: the back end's default).")]
+Runs = Annotated[int, typer.Option(help="Timed runs per model and back end, after warm-up.")]
+Backends = Annotated[
+    list[str], typer.Option("--backend", help="Back ends to run: onnxruntime, openvino, tensorrt, or all usable.")
+]
+OneBackend = Annotated[str, typer.Option("--backend", help="onnxruntime, openvino or tensorrt.")]
+OutFile = Annotated[Path | None, typer.Option("-o", "--output", help="Output file (default: beside the input).")]
+OutDir = Annotated[Path, typer.Option("--out", help="Output folder.")]
+JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON.")]
+Images = Annotated[Path | None, typer.Option(help="Folder of real images (default: Set5 from shared/data/sr).")]
+Checkpoint = Annotated[Path, typer.Argument(help="An edgeconv checkpoint (.pt).")]
+OnnxModel = Annotated[Path, typer.Argument(help="An ONNX model written by edgeconv export or quantize.")]
+Size = Annotated[str, typer.Option(help="HxW input size, e.g. 360x640.")]
 
 
 def parse_hw(value: str, option: str) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import onnx
 from google.protobuf.message import DecodeError
 
-from edgeconv.errors import EdgeConvError
+from edgeconv.errors import EdgeConvError, first_line
 
 
 class OnnxFileError(EdgeConvError):
@@ -59,6 +59,5 @@ def load_onnx_checked(path: str | Path) -> onnx.ModelProto:
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
-        first = str(exc).strip().splitlines()[0][:200]
-        raise OnnxFileError(str(path), f"fails onnx.checker: {first}") from exc
+        raise OnnxFileError(str(path), f"fails onnx.checker: {first_line(exc)}") from exc
     return model

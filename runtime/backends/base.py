@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeconv.errors import EdgeConvError, UsageError
+from edgeconv.errors import EdgeConvError, UsageError, first_line
 from edgeconv.runtime.model_facts import ModelFacts
 
 
@@ -94,10 +94,8 @@ class Backend(ABC):
         except EdgeConvError:
             raise
         except Exception as exc:  # noqa: BLE001 - a runtime's own error becomes one line naming the model
-            text = str(exc).strip().splitlines()
-            reason = (text[0] if text else type(exc).__name__)[:200]
             raise EdgeConvError(
-                str(self.path), f"{self.label} failed on input {tuple(x.shape)}: {reason}",
+                str(self.path), f"{self.label} failed on input {tuple(x.shape)}: {first_line(exc)}",
                 "the model may expect another input (channels, size multiple) than (N, 3, H, W) RGB",
             ) from exc
 

@@ -10,13 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeconv.errors import BackendRefusal, EdgeConvError, MissingExtraError, UsageError
+from edgeconv.errors import BackendRefusal, EdgeConvError, MissingExtraError, UsageError, first_line
 from edgeconv.runtime.backends.base import Backend, BackendOptions
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
 class OnnxRuntimeBackend(Backend):
@@ -52,7 +47,7 @@ class OnnxRuntimeBackend(Backend):
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=providers)
         except Exception as exc:  # noqa: BLE001 - ORT raises several types for bad models
-            raise EdgeConvError(str(self.path), f"ONNX Runtime cannot load it: {_first_line(exc)}") from exc
+            raise EdgeConvError(str(self.path), f"ONNX Runtime cannot load it: {first_line(exc)}") from exc
         self.input_name = self.session.get_inputs()[0].name
 
     def _run(self, x: np.ndarray) -> np.ndarray:
@@ -115,7 +110,7 @@ class OpenVinoBackend(Backend):
         try:
             self.compiled = core.compile_model(core.read_model(str(self.path)), device, config)
         except Exception as exc:  # noqa: BLE001
-            raise EdgeConvError(str(self.path), f"OpenVINO cannot compile it for {device}: {_first_line(exc)}") from exc
+            raise EdgeConvError(str(self.path), f"OpenVINO cannot compile it for {device}: {first_line(exc)}") from exc
         self.request = self.compiled.create_infer_request()
         self.output = self.compiled.output(0)
 

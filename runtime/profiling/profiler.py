@@ -21,7 +21,7 @@ import numpy as np
 from edgeconv.runtime.backends.base import Backend, BackendOptions
 from edgeconv.runtime.backends.registry import create_backend
 from edgeconv.runtime.profiling.device_facts import device_state, read_device_facts, throttled_during
-from edgeconv.runtime.validation.validator import LatencyStats, peak_rss_mb
+from edgeconv.runtime.validation.latency import LatencyStats, peak_rss_mb
 
 PROFILE_FORMAT = "edgeconv-profile"
 

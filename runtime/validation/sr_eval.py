@@ -32,6 +32,38 @@ def shared_sr_data() -> Path | None:
     return None
 
 
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry")
+
+
+def default_images(option: str, role: str = "Set5", photos_into: Path | None = None) -> tuple[Path, str]:
+    """The folder a command uses when ``option`` is not given, and a note saying which it is.
+
+    ``role`` (``Set5``, ``T91``) under the shared SR data; else, when ``photos_into`` is given,
+    scikit-image's real photographs written there as PNG (a stand-in, and the note says so); else a
+    ``UsageError`` naming ``option``. The one place that decides default images.
+    """
+    shared = shared_sr_data()
+    if shared is not None and (shared / role).is_dir():
+        return shared / role, f"{role} from {shared}"
+    if photos_into is None:
+        raise UsageError(option, f"not given, and no {role} beside the checkout (shared/data/sr)",
+                         f"pass {option} DIR, or set EDGECONV_SR_DATA to the folder holding {role}/")
+    try:
+        from skimage import data
+    except ImportError as exc:
+        raise UsageError(option, f"not given, no {role} beside the checkout and scikit-image is not installed",
+                         f"pass {option} DIR with real images, or pip install 'edgeconv[dev]'") from exc
+    from PIL import Image
+
+    from edgeconv.runtime.atomic_write import write_atomic
+
+    photos_into.mkdir(parents=True, exist_ok=True)
+    for name in PHOTOS:
+        image = Image.fromarray(getattr(data, name)()).convert("RGB")
+        write_atomic(photos_into / f"{name}.png", lambda f, im=image: im.save(f, "PNG"))
+    return photos_into, f"no {role} beside the checkout: scikit-image photos in {photos_into} stand in"
+
+
 @dataclass
 class SRValidationPair:
     """An HR image (uint8 (H, W, 3), or (H, W) when grey; cropped to a multiple of the scale) and the LR

@@ -11,7 +11,6 @@ gate passed, like Polygraphy's comparator, and says which gate failed where.
 from __future__ import annotations
 
 import math
-import resource
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 from edgeconv.runtime.backends.base import Backend
 from edgeconv.runtime.imaging.images import image_files, read_image, resize_center_crop
 from edgeconv.runtime.model_facts import ModelFacts
+from edgeconv.runtime.validation.latency import LatencyStats, peak_rss_mb
 from edgeconv.runtime.validation.sr_eval import SRValidationPair, score_output, sr_validation_pairs
 
 Run = Callable[[np.ndarray], np.ndarray]
@@ -33,26 +33,6 @@ class Gates:
     atol: float | None = None  # max abs error vs the reference
     max_psnr_drop: float | None = None  # dB of PSNR-Y below the reference's (SR)
     max_latency_ms: float | None = None  # p50
-
-
-@dataclass
-class LatencyStats:
-    """Latency summary (ms) of timed calls after warm-up."""
-
-    p50: float
-    p90: float
-    p99: float
-    mean: float
-    std: float
-    fps: float
-    samples: list[float] = field(repr=False, default_factory=list)
-
-    @classmethod
-    def of(cls, samples: list[float]) -> LatencyStats:
-        a = np.asarray(samples, dtype=np.float64)
-        p50 = float(np.percentile(a, 50))
-        return cls(p50, float(np.percentile(a, 90)), float(np.percentile(a, 99)), float(a.mean()), float(a.std()),
-                   1e3 / p50 if p50 > 0 else math.inf, list(samples))
 
 
 @dataclass
@@ -137,11 +117,6 @@ def compare(reference: np.ndarray, got: np.ndarray) -> tuple[float, float, float
     denom = np.linalg.norm(r) * np.linalg.norm(g)
     cosine = float(r @ g / denom) if denom else 1.0
     return float(diff.max()), float(diff.mean()), cosine, output_psnr(reference, got)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far (MB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _sr_scores(outputs: list[np.ndarray], data: ValidationInputs, facts: ModelFacts) -> tuple[float, float]:
