@@ -15,6 +15,7 @@ import typer
 from edgeconv import __version__
 from edgeconv.cli import (
     compare,
+    doctor,
     erf,
     export,
     info,
@@ -43,10 +44,10 @@ app.command("compare")(compare.compare)
 app.command("quantize")(quantize.quantize)
 app.command("tune")(tune.tune)
 app.command("validate")(validate.validate)
-app.command("doctor")(validate.doctor)
+app.command("doctor")(doctor.doctor)
 app.command("upscale")(upscale.upscale)
 app.command("pipeline")(pipeline.pipeline)
-app.command("profile")(profile.profile)
+app.add_typer(profile.app, name="profile")
 app.add_typer(train.app, name="train")
 
 

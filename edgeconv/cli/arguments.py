@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from edgeconv.errors import UsageError
+from edgeconv.runtime.sizes import parse_hw  # noqa: F401 - re-exported: the library parses sizes too
 
 Force = Annotated[bool, typer.Option(help="Overwrite existing output files.")]
 Threads = Annotated[int, typer.Option(help="Inference threads (0: the back end's default).")]
@@ -28,17 +29,6 @@ Images = Annotated[Path | None, typer.Option(help="Folder of real images (defaul
 Checkpoint = Annotated[Path, typer.Argument(help="An edgeconv checkpoint (.pt).")]
 OnnxModel = Annotated[Path, typer.Argument(help="An ONNX model written by edgeconv export or quantize.")]
 Size = Annotated[str, typer.Option(help="HxW input size, e.g. 360x640.")]
-
-
-def parse_hw(value: str, option: str) -> tuple[int, int]:
-    """``"360x640"`` -> (360, 640), or a ``UsageError`` naming ``option``."""
-    try:
-        h, w = (int(v) for v in value.lower().split("x"))
-    except ValueError as exc:
-        raise UsageError(option, f"{value!r} is not HxW", "e.g. 360x640") from exc
-    if h < 1 or w < 1:
-        raise UsageError(option, f"{value!r} has an empty side", "H and W must be >= 1")
-    return h, w
 
 
 def refuse_overwrite(path: Path | None, force: bool) -> None:

@@ -7,81 +7,113 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
-from edgeconv.cli.arguments import parse_hw, refuse_overwrite
+from edgeconv.cli.arguments import Backends, Force, refuse_overwrite
 from edgeconv.errors import UsageError
 
 
-def profile(
-    targets: Annotated[list[str], typer.Argument(help="ONNX models; or `compare` followed by profile JSON files.")],
-    backend: Annotated[list[str], typer.Option(help="Back end(s): onnxruntime, openvino, tensorrt, or all.")] = ["all"],  # noqa: B006
+class ProfileGroup(TyperGroup):
+    """``profile MODEL...`` runs the sweep (the ``run`` sub-command); ``profile compare ...`` compares files."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:  # noqa: ANN001 - click's signature
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=ProfileGroup, no_args_is_help=True,
+    help="Profile latency on this device (profile MODEL... = profile run MODEL...), or compare profiles.\n\n"
+    "Example: edgeconv profile out/sr.onnx out/sr.int8.onnx -o pi5.json --plot pi5.png",
+)
+Plot = Annotated[Path | None, typer.Option(help="Write a PNG (needs the plot extra).")]
+
+
+@app.command("run")
+def run(
+    models: Annotated[list[Path], typer.Argument(help="ONNX models written by edgeconv export / quantize.")],
+    backend: Backends = ["all"],  # noqa: B006
     threads: Annotated[str, typer.Option(help="Comma-separated thread counts to sweep.")] = "1,2",
     sizes: Annotated[str, typer.Option(help="Comma-separated HxW inputs to sweep.")] = "180x320,360x640,720x1280",
     runs: Annotated[int, typer.Option(help="Timed runs per cell (ignored with --duration).")] = 30,
     duration: Annotated[float | None, typer.Option(help="Seconds per cell instead of a run count.")] = None,
     warmup: Annotated[int, typer.Option(help="Untimed warm-up runs per cell.")] = 5,
-    layers: Annotated[bool, typer.Option(help="Per-layer breakdown (ORT profiler, OpenVINO counters).")] = True,
+    layers: Annotated[bool, typer.Option(help="Per-layer breakdown (each back end's own profiler).")] = True,
     sustained: Annotated[float | None, typer.Option(help="Also record latency over this many seconds.")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the profile JSON here.")] = None,
-    plot: Annotated[Path | None, typer.Option(help="Write a PNG (needs the plot extra).")] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
+    plot: Plot = None,
+    force: Force = False,
 ) -> None:
-    """Profile latency on this device: back ends x precisions x threads x sizes, per-layer times, device state.
+    """Profile latency here: back ends x precisions x threads x sizes, per-layer times, device state.
 
-    Examples: edgeconv profile out/sr.onnx out/sr.int8.onnx -o pi5.json --plot pi5.png;
-    edgeconv profile compare pi5.json jetson.json laptop.json --plot devices.png
+    Example: edgeconv profile out/sr.onnx out/sr.int8.onnx -o pi5.json --plot pi5.png
+    """
+    from rich.console import Console
+
+    from edgeconv.runtime.profiling.profiler import ProfileSettings, plot_profiles, profile
+
+    refuse_overwrite(output, force)
+    refuse_overwrite(plot, force)
+    settings = ProfileSettings.parse(models, backend, threads, sizes, runs=runs, duration_s=duration, warmup=warmup,
+                                     layers=layers, sustained_s=sustained)
+    with Console(stderr=True).status("profiling ...") as spinner:
+        result = profile(settings, on_cell=lambda c: spinner.update(
+            f"{c.model} {c.backend} t{c.threads} {c.height}x{c.width}: {c.p50_ms:.1f} ms"))
+    print_profile(result)
+    if output is not None:
+        from edgeconv.runtime.atomic_write import write_bytes_atomic
+
+        write_bytes_atomic(output, json.dumps(result.as_json(), indent=2, default=str).encode())
+        typer.echo(f"wrote {output}")
+    if plot is not None:
+        plot_profiles([(output or Path("profile"), result.as_json())], plot)
+        typer.echo(f"wrote {plot}")
+
+
+@app.command("compare")
+def compare(
+    profiles: Annotated[list[Path], typer.Argument(help="Profile JSON files written by edgeconv profile -o.")],
+    plot: Plot = None,
+    force: Force = False,
+) -> None:
+    """Compare profiles of several devices side by side (p50 per cell), flagging throttled runs.
+
+    Example: edgeconv profile compare pi5.json jetson.json laptop.json --plot devices.png
     """
     from rich.console import Console
     from rich.table import Table
 
-    from edgeconv.runtime.atomic_write import write_bytes_atomic
-    from edgeconv.runtime.backends.registry import backend_status
-    from edgeconv.runtime.profiling.profiler import compare_rows, fmt, load_profile, plot_profiles, run_profile
+    from edgeconv.runtime.profiling.profiler import compare_rows, load_profile, plot_profiles
 
-    refuse_overwrite(output, force)
     refuse_overwrite(plot, force)
+    if not profiles:
+        raise UsageError("profile compare", "needs at least one profile JSON", "edgeconv profile compare A.json B.json")
+    loaded = [(p, load_profile(p)) for p in profiles]
+    header, rows = compare_rows(loaded)
+    table = Table(title="p50 latency (ms) by device")
+    for col in header:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
     console = Console(width=max(120, Console().width))
-    if targets[0] == "compare":
-        paths = [Path(t) for t in targets[1:]]
-        if not paths:
-            raise UsageError("profile compare", "needs at least one profile JSON",
-                             "edgeconv profile compare A.json B.json")
-        profiles = [(p, load_profile(p)) for p in paths]
-        header, rows = compare_rows(profiles)
-        table = Table(title="p50 latency (ms) by device")
-        for col in header:
-            table.add_column(col)
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-        for p, data in profiles:
-            if data.get("throttled"):
-                console.print(f"[red]{p} THROTTLED during its run: {'; '.join(data['throttled'])}[/red]")
-        if plot is not None:
-            plot_profiles(profiles, plot)
-            console.print(f"wrote {plot}")
-        return
+    console.print(table)
+    for p, data in loaded:
+        if data.get("throttled"):
+            console.print(f"[red]{p} THROTTLED during its run: {'; '.join(data['throttled'])}[/red]")
+    if plot is not None:
+        plot_profiles(loaded, plot)
+        console.print(f"wrote {plot}")
 
-    models = [Path(t) for t in targets]
-    try:
-        thread_list = [int(t) for t in threads.split(",") if t.strip()]
-    except ValueError as exc:
-        raise UsageError("--threads", f"{threads!r} is not a list of integers", "e.g. 1,2,4") from exc
-    if not thread_list or min(thread_list) < 1:
-        raise UsageError("--threads", f"{threads!r} needs counts >= 1")
-    size_list = [parse_hw(s.strip(), "--sizes") for s in sizes.split(",") if s.strip()]
-    if runs < 1 or warmup < 0 or (duration is not None and duration <= 0):
-        raise UsageError("--runs", "runs must be >= 1, warm-up >= 0 and --duration > 0")
-    names = [b for b in backend if b != "all"]
-    if "all" in backend:
-        names = [name for name, usable, _ in backend_status() if usable]
-    status = Console(stderr=True)
-    with status.status("profiling ...") as spinner:
-        def progress(c) -> None:  # noqa: ANN001
-            spinner.update(f"{c.model} {c.backend} t{c.threads} {c.height}x{c.width}: {c.p50_ms:.1f} ms")
 
-        result = run_profile(models, names, thread_list, size_list, runs, duration, warmup, layers, sustained,
-                             on_cell=progress)
+def print_profile(result) -> None:  # noqa: ANN001 - a runtime.profiling.profiler.Profile
+    """The terminal report of one profile: device line, throttling, latency table, layer summaries."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from edgeconv.runtime.profiling.profiler import fmt
+
+    console = Console(width=max(120, Console().width))
     if result.throttled:
         console.print(f"[bold red]THROTTLED during this profile: {'; '.join(result.throttled)}[/bold red]")
     cpu = result.device.get("cpu", {})
@@ -97,13 +129,6 @@ def profile(
     console.print(table)
     for b in result.layers:
         top = ", ".join(f"{m['module']} {m['ms']:.2f}" for m in b["by_module"][:5])
-        where = f"{b['model']} on {b['backend']} at {b['size'][0]}x{b['size'][1]}"
-        console.print(f"{where}: layers {b['layers_ms']:.2f} ms "
-                      f"of {b['end_to_end_ms']:.2f} ms end to end ({100 * b['coverage']:.0f}%), shift/slice/concat "
-                      f"{100 * b['shift_share']:.1f}%; top: {top}")
-    if output is not None:
-        write_bytes_atomic(output, json.dumps(result.as_json(), indent=2, default=str).encode())
-        console.print(f"wrote {output}")
-    if plot is not None:
-        plot_profiles([(output or Path("profile"), result.as_json())], plot)
-        console.print(f"wrote {plot}")
+        console.print(f"{b['model']} on {b['backend']} at {b['size'][0]}x{b['size'][1]}: layers "
+                      f"{b['layers_ms']:.2f} ms of {b['end_to_end_ms']:.2f} ms end to end ({100 * b['coverage']:.0f}%),"
+                      f" shift/slice/concat {100 * b['shift_share']:.1f}%; top: {top}")

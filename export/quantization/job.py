@@ -139,7 +139,7 @@ def loads_in(model: onnx.ModelProto) -> list[str]:
     """The back ends here that compile ``model`` (ONNX Runtime always; OpenVINO when installed).
 
     A compile here is a check of the graph, not of the target's kernels: OpenVINO's ARM INT8 path is
-    refused on ARM by the runtime (``edgeconv.runtime.backends.registry.refuse_arm_int8``).
+    refused on ARM by the runtime (``edgeconv.runtime.backends.openvino.refuse_arm_int8``).
     """
     import onnxruntime as ort
 

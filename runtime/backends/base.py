@@ -13,11 +13,15 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edgeconv.errors import EdgeConvError, UsageError, first_line
 from edgeconv.runtime.model_facts import ModelFacts
+
+if TYPE_CHECKING:
+    from edgeconv.runtime.backends.layers import LayerBreakdown
 
 
 @dataclass
@@ -60,6 +64,15 @@ class Backend(ABC):
     @abstractmethod
     def _run(self, x: np.ndarray) -> np.ndarray:
         """One inference on a checked (N, 3, H, W) float32 array."""
+
+    @classmethod
+    def status(cls) -> tuple[bool, str]:
+        """``(usable here, why)`` for ``edgeconv doctor`` and ``--backend all``; each back end answers."""
+        return False, "no status check"
+
+    def layer_times(self, x: np.ndarray, runs: int = 20, warmup: int = 3) -> LayerBreakdown:
+        """Mean per-layer time (ms) over ``runs`` calls on ``x``, named by PyTorch module path."""
+        raise UsageError(f"{self.label} layer times", "this back end cannot report per-layer times")
 
     @property
     def label(self) -> str:

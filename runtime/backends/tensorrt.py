@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import numpy as np
 
 from edgeconv.errors import EdgeConvError, MissingExtraError, UsageError
 from edgeconv.runtime.backends.base import Backend
+from edgeconv.runtime.backends.layers import LayerBreakdown, aggregate
 
 TRT_PRECISIONS = ("fp32", "fp16", "int8")
 
@@ -177,3 +180,33 @@ class TensorRtBackend(Backend):
             cudart.cudaFree(d_in)
             cudart.cudaFree(d_out)
         return out
+
+    @classmethod
+    def status(cls) -> tuple[bool, str]:
+        """``(usable, why)``: installed, and a CUDA device visible."""
+        return tensorrt_status()
+
+    def layer_times(self, x: np.ndarray, runs: int = 20, warmup: int = 3) -> LayerBreakdown:
+        """TensorRT's ``IProfiler`` on a ``TensorRtBackend`` (needs a GPU; not exercised on CPU-only machines)."""
+        import tensorrt as trt
+
+        times: dict[tuple[str, str], float] = defaultdict(float)
+
+        class Profiler(trt.IProfiler):
+            def __init__(self) -> None:
+                trt.IProfiler.__init__(self)
+
+            def report_layer_time(self, layer_name: str, ms: float) -> None:
+                times[(layer_name, "trt")] += ms
+
+        for _ in range(warmup):
+            self.run(x)
+        self.context.profiler = Profiler()
+        wall = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            self.run(x)
+            wall.append((time.perf_counter() - start) * 1e3)
+        return LayerBreakdown("tensorrt", aggregate(times, runs), float(np.mean(wall)), runs, "TensorRT IProfiler")
+
+

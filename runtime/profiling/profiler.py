@@ -18,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeconv.errors import UsageError
 from edgeconv.runtime.backends.base import Backend, BackendOptions
 from edgeconv.runtime.backends.registry import create_backend
 from edgeconv.runtime.profiling.device_facts import device_state, read_device_facts, throttled_during
+from edgeconv.runtime.sizes import parse_hw
 from edgeconv.runtime.validation.latency import LatencyStats, peak_rss_mb
 
 PROFILE_FORMAT = "edgeconv-profile"
@@ -100,25 +102,61 @@ def sustained_curve(runner: Backend, x: np.ndarray, duration_s: float, window_s:
     return curve
 
 
+@dataclass
+class ProfileSettings:
+    """What one ``edgeconv profile`` run sweeps and how long it times each cell."""
+
+    models: list[Path]
+    backends: list[str]  # names, or ["all"]: every back end usable here
+    threads: list[int]
+    sizes: list[tuple[int, int]]
+    runs: int = 30
+    duration_s: float | None = None
+    warmup: int = 5
+    layers: bool = True
+    sustained_s: float | None = None
+
+    @classmethod
+    def parse(cls, models: list[Path], backends: list[str], threads: str, sizes: str, **kw: object) -> ProfileSettings:
+        """From the command line's text ("1,2", "180x320,360x640"); ``UsageError`` naming the bad option."""
+        try:
+            thread_list = [int(t) for t in threads.split(",") if t.strip()]
+        except ValueError as exc:
+            raise UsageError("--threads", f"{threads!r} is not a list of integers", "e.g. 1,2,4") from exc
+        if not thread_list or min(thread_list) < 1:
+            raise UsageError("--threads", f"{threads!r} needs counts >= 1")
+        size_list = [parse_hw(part.strip(), "--sizes") for part in sizes.split(",") if part.strip()]
+        settings = cls(models, backends, thread_list, size_list, **kw)  # type: ignore[arg-type]
+        if settings.runs < 1 or settings.warmup < 0 or (settings.duration_s is not None and settings.duration_s <= 0):
+            raise UsageError("--runs", "runs must be >= 1, warm-up >= 0 and --duration > 0")
+        return settings
+
+
+def profile(settings: ProfileSettings, on_cell: Callable[[Cell], None] | None = None) -> Profile:
+    """The ``edgeconv profile`` job: every back end (``all``: the usable ones) x model x threads x size."""
+    from edgeconv.runtime.backends.registry import usable_backends
+
+    names = [b for b in settings.backends if b != "all"] + (usable_backends() if "all" in settings.backends else [])
+    return run_profile(settings.models, names, settings.threads, settings.sizes, settings.runs, settings.duration_s,
+                       settings.warmup, settings.layers, settings.sustained_s, on_cell)
+
+
 def run_profile(models: list[Path], backends: list[str], threads: list[int], sizes: list[tuple[int, int]],
                 runs: int, duration_s: float | None, warmup: int, layers: bool, sustained_s: float | None,
                 on_cell: Callable[[Cell], None] | None = None) -> Profile:
-    """The whole ``edgeconv profile`` job; see the module docstring."""
+    """The sweep itself, on named back ends; see the module docstring."""
     facts = read_device_facts()
     before = device_state()
     cells = profile_grid(models, backends, threads, sizes, runs, duration_s, warmup, on_cell)
     breakdowns = []
     if layers:
-        from edgeconv.runtime.profiling.layer_times import layer_times
-
         h, w = sizes[len(sizes) // 2]
         x = np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32)
         for model in models:
             for backend in backends:
-                if backend in ("onnxruntime", "openvino"):
-                    found = layer_times(backend, model, x, max(threads), runs=min(runs, 20))
-                    breakdowns.append({"model": model.name, "size": [h, w], "threads": max(threads),
-                                       **found.as_json()})
+                runner = create_backend(backend, model, BackendOptions(threads=max(threads)))
+                found = runner.layer_times(x, runs=min(runs, 20))
+                breakdowns.append({"model": model.name, "size": [h, w], "threads": max(threads), **found.as_json()})
     curve = []
     if sustained_s:
         h, w = sizes[len(sizes) // 2]
@@ -134,8 +172,6 @@ def run_profile(models: list[Path], backends: list[str], threads: list[int], siz
 
 def load_profile(path: Path) -> dict:
     """A profile JSON written by ``edgeconv profile``; a clear error for anything else."""
-    from edgeconv.errors import UsageError
-
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeconv.runtime.profiling.layer_times import layer_times
+from edgeconv.runtime.backends.base import BackendOptions
+from edgeconv.runtime.backends.registry import create_backend
 from tests.conftest import run_cli
 from tests.runtime.test_no_torch import run_without_torch
 
@@ -45,7 +46,7 @@ def test_layer_times_add_up_and_name_modules(default_onnx: Path, backend: str) -
     if backend == "openvino":
         pytest.importorskip("openvino", reason="the openvino extra is not installed")
     x = np.random.default_rng(0).random((1, 3, 180, 320), dtype=np.float32)
-    breakdown = layer_times(backend, default_onnx, x, threads=2, runs=10)
+    breakdown = create_backend(backend, default_onnx, BackendOptions(threads=2)).layer_times(x, runs=10)
     assert 0.85 <= breakdown.coverage <= 1.15, (breakdown.layers_ms, breakdown.end_to_end_ms)
     modules = {m for m, _ in breakdown.by_module()}
     assert {"body.1.conv", "body.3.conv"} <= modules

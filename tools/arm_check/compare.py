@@ -61,7 +61,7 @@ def main(work: Path) -> int:
             drop = fp32 - here
             verdict = "within" if drop <= INT8_MAX_DROP_DB else "OVER"
             info.append(f"{model}: Set5 PSNR-Y drop vs FP32 {drop:.3f} dB ({verdict} {INT8_MAX_DROP_DB} dB) - the "
-                        "quantizer's, identical on x86 (budget chosen on BSD200 images, never on Set5)")
+                        "quantizer's, identical on x86 (budget chosen on other images than these)")
     facts = json.loads((work / "arm_facts.json").read_text())
     check("device facts: machine", f"{facts['machine']} ({facts['cpu']['model']}, isa {facts['isa']})",
           facts["machine"] == "aarch64")

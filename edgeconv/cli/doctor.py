@@ -1,0 +1,35 @@
+"""``edgeconv doctor``: what runs here - back ends, torch, this machine and its INT8 target."""
+
+from __future__ import annotations
+
+
+def doctor() -> None:
+    """List the back ends and devices usable here, and why the others are not.
+
+    Example: edgeconv doctor
+    """
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from edgeconv.runtime.backends.registry import backend_status
+    from edgeconv.runtime.cpu.int8_targets import native_target
+    from edgeconv.runtime.profiling.device_facts import describe_machine
+
+    table = Table(title="edgeconv doctor")
+    for col in ("back end", "usable", "details"):
+        table.add_column(col)
+    for name, usable, why in backend_status():
+        table.add_row(name, "yes" if usable else "no", escape(why))
+    try:
+        import torch
+
+        table.add_row("torch (export, train)", "yes", torch.__version__)
+    except ImportError:
+        table.add_row("torch (export, train)", "no",
+                      escape("runtime-only install; pip install 'edgeconv[export]' to export"))
+    machine = describe_machine()
+    table.add_row("machine", machine.arch, escape(machine.summary))
+    target, why = native_target()
+    table.add_row("CPU INT8", target, escape(f"{why}; quantize picks its scheme for this target by default"))
+    Console().print(table)
