@@ -1,0 +1,105 @@
+"""How a low-resolution image is made from a high-resolution one: named, reproducible protocols.
+
+Benchmark tables use ``bicubic`` (Pillow's antialiased bicubic: the SR literature's protocol). Real
+photos are not made that way, so a model is also scored on, and can be trained on, other protocols:
+
+- ``bicubic``: Pillow bicubic resize (antialiased: the kernel widens with the factor).
+- ``cubic-aliased``: what most software does (OpenCV ``INTER_CUBIC``): a 4-tap cubic (a = -0.75) sampled
+  at ``(x + 0.5) * s - 0.5``, not widened, so high frequencies alias. The OpenCV ``dnn_superres``
+  graphs were trained on it.
+- ``bilinear``: 2-tap linear at the same sample points (OpenCV ``INTER_LINEAR``; aliased too).
+- ``area``: the mean of each ``s x s`` block (OpenCV ``INTER_AREA`` at integer factors).
+- ``jpeg``: ``bicubic``, then JPEG at quality 75-95 (85 when scoring).
+- ``blur``: Gaussian blur, sigma 0.2-1.5 (1.0 when scoring), then ``bicubic``.
+- ``noise``: ``bicubic``, then Gaussian noise, sigma 1-8 of 255 (4 when scoring).
+- ``mixed`` (training only): one of the above per image, parameters drawn from ``rng``.
+
+``degrade(hr, scale, protocol)`` is deterministic (the scoring parameters); with ``rng`` it draws
+the training parameters. numpy and Pillow only: validation on a device uses it too.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from edgeconv.errors import UsageError
+
+PROTOCOLS = ("bicubic", "cubic-aliased", "bilinear", "area", "jpeg", "blur", "noise")
+TRAINING_PROTOCOLS = (*PROTOCOLS, "mixed")
+SCORING = {"jpeg_quality": 85, "blur_sigma": 1.0, "noise_sigma": 4.0}
+
+
+def _resample_axis(img: np.ndarray, out_len: int, scale: int, axis: int, taps: str) -> np.ndarray:
+    """Aliased resampling along one axis: source position ``(i + 0.5) * scale - 0.5``, edge pixels replicated."""
+    n = img.shape[axis]
+    pos = (np.arange(out_len) + 0.5) * scale - 0.5
+    base = np.floor(pos).astype(np.int64)
+    t = pos - base
+    if taps == "cubic":
+        a = -0.75
+        offsets = np.arange(-1, 3)
+        d = np.abs(t[:, None] - offsets[None, :])
+        weights = np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1,
+                           np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, 0.0))
+    else:  # linear
+        offsets = np.arange(0, 2)
+        weights = np.stack([1 - t, t], axis=1)
+    index = np.clip(base[:, None] + offsets[None, :], 0, n - 1)
+    moved = np.moveaxis(img, axis, 0)
+    out = np.einsum("ok,ok...->o...", weights, moved[index])
+    return np.moveaxis(out, 0, axis)
+
+
+def aliased_downscale(hr: np.ndarray, scale: int, taps: str = "cubic") -> np.ndarray:
+    """OpenCV-style ``INTER_CUBIC`` / ``INTER_LINEAR`` downscale (no antialiasing), uint8 out."""
+    h, w = hr.shape[0] // scale, hr.shape[1] // scale
+    x = hr.astype(np.float64)
+    x = _resample_axis(_resample_axis(x, h, scale, 0, taps), w, scale, 1, taps)
+    return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)  # half up, as OpenCV's saturate_cast
+
+
+def _pil(img: np.ndarray) -> Image.Image:
+    return Image.fromarray(img)
+
+
+def _bicubic(hr: np.ndarray, scale: int) -> np.ndarray:
+    h, w = hr.shape[0] // scale, hr.shape[1] // scale
+    return np.asarray(_pil(hr).resize((w, h), Image.BICUBIC))
+
+
+def degrade(
+    hr: np.ndarray, scale: int, protocol: str = "bicubic", rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """The LR image (uint8, same channels as ``hr``) of ``hr`` (uint8 (H, W, 3) or (H, W), a multiple of
+    ``scale``) under ``protocol``; scoring parameters, or training ones drawn from ``rng`` when given."""
+    if protocol not in TRAINING_PROTOCOLS or (protocol == "mixed" and rng is None):
+        expected = ", ".join(PROTOCOLS) + (", mixed (training, needs a random generator)")
+        raise UsageError("--degradation", f"unknown protocol {protocol!r}", f"expected one of {expected}")
+    if protocol == "mixed":
+        protocol = PROTOCOLS[int(rng.integers(len(PROTOCOLS)))]
+    if protocol == "bicubic":
+        return _bicubic(hr, scale)
+    if protocol == "cubic-aliased":
+        return aliased_downscale(hr, scale, "cubic")
+    if protocol == "bilinear":
+        return aliased_downscale(hr, scale, "linear")
+    if protocol == "area":
+        h, w = hr.shape[0] // scale, hr.shape[1] // scale
+        blocks = hr[: h * scale, : w * scale].astype(np.float64).reshape(h, scale, w, scale, *hr.shape[2:])
+        return np.clip(np.floor(blocks.mean(axis=(1, 3)) + 0.5), 0, 255).astype(np.uint8)
+    if protocol == "jpeg":
+        quality = int(rng.integers(75, 96)) if rng is not None else SCORING["jpeg_quality"]
+        buffer = io.BytesIO()
+        _pil(_bicubic(hr, scale)).save(buffer, "JPEG", quality=quality)
+        return np.asarray(Image.open(io.BytesIO(buffer.getvalue())))
+    if protocol == "blur":
+        sigma = float(rng.uniform(0.2, 1.5)) if rng is not None else SCORING["blur_sigma"]
+        blurred = np.asarray(_pil(hr).filter(ImageFilter.GaussianBlur(sigma)))
+        return _bicubic(blurred, scale)
+    sigma = float(rng.uniform(1.0, 8.0)) if rng is not None else SCORING["noise_sigma"]  # noise
+    noise_rng = rng if rng is not None else np.random.default_rng(0)
+    lr = _bicubic(hr, scale).astype(np.float64)
+    return np.clip(np.round(lr + noise_rng.normal(0.0, sigma, lr.shape)), 0, 255).astype(np.uint8)
