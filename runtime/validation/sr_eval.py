@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from edgeconv.errors import UsageError
-from edgeconv.runtime.imaging.images import bicubic_downscale, center_crop, crop_to_multiple, image_files, read_image
+from edgeconv.runtime.imaging.degradations import degrade
+from edgeconv.runtime.imaging.images import center_crop, crop_to_multiple, image_files, read_image
 from edgeconv.runtime.model_facts import ModelFacts
 from edgeconv.runtime.validation.sr_metrics import score_sr
 
@@ -75,9 +76,10 @@ class SRValidationPair:
 
 
 def sr_validation_pairs(
-    folder: str | Path, facts: ModelFacts, max_images: int = 32, max_side: int = 512
+    folder: str | Path, facts: ModelFacts, max_images: int = 32, max_side: int = 512, degradation: str = "bicubic"
 ) -> list[SRValidationPair]:
-    """Set5-style validation: HR images, LR by bicubic downscale, centre crop of ``max_side`` HR pixels."""
+    """Set5-style validation: HR images (centre crop of ``max_side`` px), LR made by ``degradation``
+    (``edgeconv.runtime.imaging.degradations``; the benchmark protocol is ``bicubic``)."""
     if facts.task != "sr" or not facts.scale:
         raise UsageError(
             "--val", f"PSNR validation needs a super-resolution model; this one's task is {facts.task!r}",
@@ -89,7 +91,7 @@ def sr_validation_pairs(
         hr = crop_to_multiple(center_crop(image, max_side), facts.scale)
         if min(hr.shape[:2]) < 4 * facts.scale:
             raise UsageError(str(Path(folder) / name), f"is too small to validate x{facts.scale} SR")
-        lr = bicubic_downscale(hr, facts.scale)
+        lr = degrade(hr, facts.scale, degradation)
         pairs.append(SRValidationPair(name, hr, facts.to_input(lr if lr.ndim == 3 else np.repeat(lr[..., None], 3, 2))))
     return pairs
 
