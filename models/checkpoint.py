@@ -58,8 +58,10 @@ class Checkpoint:
             model = create_model(self.model_name, **self.config)
         except EdgeConvError as exc:
             raise CheckpointError(str(path), f"names model {self.model_name!r}: {exc.problem}", exc.note) from exc
-        except TypeError as exc:
-            raise CheckpointError(str(path), f"config does not fit model {self.model_name!r}: {exc}") from exc
+        except (TypeError, ValueError) as exc:  # an unknown keyword, or a value the model refuses (conv variant)
+            raise CheckpointError(
+                str(path), f"config does not fit model {self.model_name!r}: {first_line(exc)}"
+            ) from exc
         check_state_dict(model, self.state_dict, path)
         model.load_state_dict(self.state_dict, strict=True)
         return model.eval()

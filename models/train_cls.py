@@ -1,11 +1,16 @@
-"""Classification training (CIFAR-100, image-folder textures): SGD + cosine, seeded, DDP-ready."""
+"""Classification training (CIFAR-100, image-folder textures): SGD + cosine, seeded, DDP-ready.
+
+Inputs are normalised per channel: CIFAR-100 with its published mean/std, an image-folder dataset
+(DTD, the harness's textures) with the mean/std of its own training images. The checkpoint stores
+the normalisation used, so export and ERF prepare images the way the model was trained.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -21,19 +26,7 @@ from edgeconv.models.cls_data import (
     normalize,
 )
 from edgeconv.models.registry import create_model
-from edgeconv.models.training import (
-    Budget,
-    check_device,
-    cosine_lr,
-    distributed_context,
-    optimizer_step,
-    resumable_extra,
-    resume_from,
-    save_best_and_last,
-    seed_everything,
-    sync_buffers,
-    wrap_distributed,
-)
+from edgeconv.models.training import LoopHooks, StepCallback, start_run, train_loop
 
 
 @dataclass
@@ -59,6 +52,8 @@ class ClsTrainConfig:
 
 @dataclass
 class ClsTrainResult:
+    """Where classification training ended and what it measured."""
+
     steps: int
     losses: list[float]
     best_accuracy: float | None
@@ -66,12 +61,38 @@ class ClsTrainResult:
     stopped_by_budget: bool
 
 
-def load_cls_data(config: ClsTrainConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int]:
-    """(train x, train y, val x, val y, classes), x normalised NCHW float32."""
+@dataclass
+class ClsData:
+    """Normalised training and validation tensors (NCHW float32), labels, and the normalisation used."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    classes: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    @property
+    def normalization(self) -> dict[str, list[float]]:
+        """The checkpoint's ``normalization`` field: what export and ERF apply to RGB in [0, 1]."""
+        return {"mean": list(self.mean), "std": list(self.std)}
+
+
+def channel_stats(images: np.ndarray) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """Per-channel mean and std of uint8 NHWC ``images`` in [0, 1] units (a constant channel gets std 1)."""
+    pixels = images.reshape(-1, images.shape[-1]).astype(np.float64) / 255.0
+    mean, std = pixels.mean(axis=0), pixels.std(axis=0)
+    std = np.where(std > 1e-6, std, 1.0)
+    return tuple(float(v) for v in mean), tuple(float(v) for v in std)  # type: ignore[return-value]
+
+
+def load_cls_data(config: ClsTrainConfig) -> ClsData:
+    """The run's data, normalised: CIFAR-100 with its published mean/std, folders with their training images' own."""
     if config.dataset == "cifar100":
         xtr, ytr = load_cifar100(config.data, "train")
         xva, yva = load_cifar100(config.val_data or config.data, "test")
-        classes = 100
+        classes, (mean, std) = 100, (CIFAR100_MEAN, CIFAR100_STD)
     elif config.dataset == "folder":
         xtr, ytr, names = load_image_folder(config.data, config.image_size)
         if config.val_data:
@@ -80,11 +101,11 @@ def load_cls_data(config: ClsTrainConfig) -> tuple[torch.Tensor, torch.Tensor, t
                 raise UsageError(config.val_data, "has different class folders than the training data")
         else:
             xva, yva = xtr[:0], ytr[:0]
-        classes = len(names)
+        classes, (mean, std) = len(names), channel_stats(xtr)
     else:
         raise UsageError("--dataset", f"unknown dataset {config.dataset!r}", "use cifar100 or folder")
-    mean, std = CIFAR100_MEAN, CIFAR100_STD
-    return normalize(xtr, mean, std), torch.from_numpy(ytr), normalize(xva, mean, std), torch.from_numpy(yva), classes
+    return ClsData(normalize(xtr, mean, std), torch.from_numpy(ytr), normalize(xva, mean, std),
+                   torch.from_numpy(yva), classes, tuple(mean), tuple(std))  # type: ignore[arg-type]
 
 
 @torch.no_grad()
@@ -101,49 +122,31 @@ def train_cls(
     config: ClsTrainConfig,
     out: Path,
     resume: Path | None = None,
-    on_step: Callable[[int, float, float | None], None] | None = None,
+    on_step: StepCallback | None = None,
 ) -> ClsTrainResult:
     """Train a classifier; rank 0 keeps the best validation accuracy in ``out`` (and .last.pt)."""
-    rank, world = distributed_context()
-    seed_everything(config.seed, config.threads)
-    check_device(config.device)
-    xtr, ytr, xva, yva, classes = load_cls_data(config)
-    model_config = {"num_classes": classes, **config.model_config}
+    _, _, generator = start_run(config)
+    data = load_cls_data(config)
+    model_config = {"num_classes": data.classes, **config.model_config}
     model = create_model(config.model, **model_config).to(config.device)
     optimizer = torch.optim.SGD(
         model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay, nesterov=True
     )
-    generator = torch.Generator().manual_seed(config.seed * 1000 + rank)
-    start, best, losses = 0, None, []
-    if resume is not None:
-        start, metrics, losses = resume_from(resume, config.model, model, optimizer, generator)
-        best = metrics.get("best_accuracy")
-    train_model = wrap_distributed(model, config.device, world)
-    budget = Budget(config.max_minutes, world)
-    latest, step, stopped = best, start, False
-    for step in range(start + 1, config.steps + 1):
-        model.train()
-        idx = torch.randint(len(xtr), (config.batch_size,), generator=generator)
-        xb = augment_batch(xtr[idx], generator).to(config.device)
-        loss = F.cross_entropy(train_model(xb), ytr[idx].to(config.device))
-        optimizer_step(optimizer, loss, cosine_lr(step, config.steps, config.lr))
-        losses.append(loss.item())
-        over = budget.spent()
-        if rank == 0 and (step % config.val_every == 0 or step == config.steps or over):
-            latest = accuracy(model, xva, yva, config.device) if len(xva) else None
-            improved = latest is not None and (best is None or latest > best)
-            best = latest if improved else best
-            ckpt = Checkpoint(
-                config.model, model_config, "cls", model.state_dict(),
-                normalization={"mean": list(CIFAR100_MEAN), "std": list(CIFAR100_STD)},
-                train_args=asdict(config), metrics={"accuracy": latest, "best_accuracy": best, "step": step},
-                extra=resumable_extra(optimizer, step, losses, generator),
-            )
-            save_best_and_last(ckpt, out, improved or latest is None)
-        if on_step is not None and rank == 0:
-            on_step(step, losses[-1], latest)
-        if over:
-            stopped = step < config.steps
-            break
-    sync_buffers(model, world)
-    return ClsTrainResult(step, losses, best, budget.elapsed_minutes, stopped)
+
+    def batch_loss(train_model: nn.Module) -> torch.Tensor:
+        idx = torch.randint(len(data.x_train), (config.batch_size,), generator=generator)
+        xb = augment_batch(data.x_train[idx], generator).to(config.device)
+        return F.cross_entropy(train_model(xb), data.y_train[idx].to(config.device))
+
+    def validate() -> tuple[float | None, dict]:
+        return (accuracy(model, data.x_val, data.y_val, config.device) if len(data.x_val) else None), {}
+
+    def checkpoint(step: int, score: float | None, metrics: dict, best: float | None) -> Checkpoint:
+        return Checkpoint(
+            config.model, model_config, "cls", model.state_dict(), normalization=data.normalization,
+            train_args=asdict(config), metrics={"accuracy": score, "best_accuracy": best, "step": step},
+        )
+
+    hooks = LoopHooks(batch_loss, validate, checkpoint, best_metric="best_accuracy")
+    loop = train_loop(config, model, optimizer, generator, hooks, out, resume, on_step)
+    return ClsTrainResult(loop.steps, loop.losses, loop.best, loop.minutes, loop.stopped_by_budget)

@@ -7,7 +7,6 @@ averages gradients, so every rank holds the same weights; only rank 0 validates 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,23 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgeconv.errors import UsageError
 from edgeconv.models.checkpoint import Checkpoint
 from edgeconv.models.registry import create_model
 from edgeconv.models.sr_data import PatchSampler, SRPair, load_sr_dataset, to_tensor
-from edgeconv.models.training import (
-    Budget,
-    check_device,
-    cosine_lr,
-    distributed_context,
-    last_path_for,
-    optimizer_step,
-    resumable_extra,
-    resume_from,
-    save_best_and_last,
-    seed_everything,
-    sync_buffers,
-    wrap_distributed,
-)
+from edgeconv.models.training import LoopHooks, StepCallback, last_path_for, start_run, train_loop
 from edgeconv.runtime.validation.sr_metrics import score_sr
 
 
@@ -56,6 +43,16 @@ class SRTrainConfig:
     device: str = "cpu"
     threads: int | None = None
     loss_on: str = "y"  # "y": L1 on BT.601 luma (what PSNR-Y scores), "rgb": L1 on RGB
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Refuse a scale or loss the trainer does not offer (``UsageError`` naming the option), on construction."""
+        if self.scale not in (2, 3, 4):
+            raise UsageError("--scale", f"must be 2, 3 or 4, got {self.scale}")
+        if self.loss_on not in ("y", "rgb"):
+            raise UsageError("--loss-on", f"must be 'y' or 'rgb', got {self.loss_on!r}")
 
 
 @dataclass
@@ -94,7 +91,7 @@ def train_sr(
     config: SRTrainConfig,
     out: Path,
     resume: Path | None = None,
-    on_step: Callable[[int, float, float | None], None] | None = None,
+    on_step: StepCallback | None = None,
 ) -> TrainResult:
     """Train ``config.model``; write ``out`` (best by validation PSNR-Y) and ``out``.last.pt.
 
@@ -104,80 +101,35 @@ def train_sr(
         resume: a ``.last.pt`` (or any) checkpoint of the same model to continue from.
         on_step: called with (step, loss, latest val PSNR) for progress display.
     """
-    rank, world = distributed_context()
-    seed_everything(config.seed, config.threads)
+    config.check()
+    rank, _, generator = start_run(config)
     device = config.device
-    check_device(device)
-
     train_pairs = load_sr_dataset(config.train_dir, config.scale)
     val_pairs = load_sr_dataset(config.val_dir, config.scale, keep_grey=True) if config.val_dir else []
     model_config = {"scale": config.scale, **config.model_config}
     model = create_model(config.model, **model_config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    start_step, best_psnr, losses = 0, None, []
-    generator = torch.Generator().manual_seed(config.seed * 1000 + rank)
-    if resume is not None:
-        start_step, metrics, losses = resume_from(resume, config.model, model, optimizer, generator)
-        best_psnr = metrics.get("best_psnr_y")
     sampler = PatchSampler(train_pairs, config.scale, config.lr_patch, generator)
-    train_model = wrap_distributed(model, device, world)
 
-    last_path = last_path_for(out)
-    best_path: Path | None = out if (resume and out.exists()) else None
-    budget = Budget(config.max_minutes, world)
-    stopped_by_budget = False
-    latest_val: float | None = best_psnr
-    step = start_step
-    for step in range(start_step + 1, config.steps + 1):
-        model.train()
+    def batch_loss(train_model: nn.Module) -> torch.Tensor:
         lr_batch, hr_batch = sampler.batch(config.batch_size)
         pred, target = train_model(lr_batch.to(device)), hr_batch.to(device)
         if config.loss_on == "y":
             pred, target = _luma(pred), _luma(target)
-        loss = F.l1_loss(pred, target)
-        optimizer_step(optimizer, loss, cosine_lr(step, config.steps, config.lr))
-        losses.append(loss.item())
-        over_budget = budget.spent()  # every rank stops on the same step
-        last = step == config.steps or over_budget
-        if rank == 0 and (step % config.val_every == 0 or last):
-            metrics = evaluate_sr(model, val_pairs, config.scale, device) if val_pairs else {}
-            latest_val = metrics.get("psnr_y")
-            improved = latest_val is not None and (best_psnr is None or latest_val > best_psnr)
-            if improved:
-                best_psnr = latest_val
-            ckpt = _checkpoint(model, config, model_config, step, losses, best_psnr, metrics, optimizer, generator)
-            save_best_and_last(ckpt, out, improved or not val_pairs)
-            if improved or not val_pairs:
-                best_path = out
-        if on_step is not None and rank == 0:
-            on_step(step, losses[-1], latest_val)
-        if over_budget:
-            stopped_by_budget = step < config.steps
-            break
-    sync_buffers(model, world)
-    return TrainResult(
-        step, losses, best_psnr, best_path, last_path if rank == 0 else None, budget.elapsed_minutes, stopped_by_budget
-    )
+        return F.l1_loss(pred, target)
 
+    def validate() -> tuple[float | None, dict]:
+        metrics = evaluate_sr(model, val_pairs, config.scale, device) if val_pairs else {}
+        return metrics.get("psnr_y"), metrics
 
-def _checkpoint(
-    model: nn.Module,
-    config: SRTrainConfig,
-    model_config: dict,
-    step: int,
-    losses: list[float],
-    best_psnr: float | None,
-    metrics: dict,
-    optimizer: torch.optim.Optimizer,
-    generator: torch.Generator,
-) -> Checkpoint:
-    return Checkpoint(
-        model_name=config.model,
-        config=model_config,
-        task="sr",
-        scale=config.scale,
-        state_dict=model.state_dict(),
-        train_args=asdict(config),
-        metrics={**{f"last_{k}": v for k, v in metrics.items()}, "best_psnr_y": best_psnr, "step": step},
-        extra=resumable_extra(optimizer, step, losses, generator),
-    )
+    def checkpoint(step: int, score: float | None, metrics: dict, best: float | None) -> Checkpoint:
+        return Checkpoint(
+            model_name=config.model, config=model_config, task="sr", scale=config.scale,
+            state_dict=model.state_dict(), train_args=asdict(config),
+            metrics={**{f"last_{k}": v for k, v in metrics.items()}, "best_psnr_y": best, "step": step},
+        )
+
+    hooks = LoopHooks(batch_loss, validate, checkpoint, best_metric="best_psnr_y")
+    loop = train_loop(config, model, optimizer, generator, hooks, out, resume, on_step)
+    return TrainResult(loop.steps, loop.losses, loop.best, out if loop.best_saved else None,
+                       last_path_for(out) if rank == 0 else None, loop.minutes, loop.stopped_by_budget)

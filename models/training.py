@@ -1,11 +1,20 @@
-"""What SR and classification training share: process group, seeding, schedule, budget, saving."""
+"""What SR and classification training share: process group, seeding, schedule, budget, saving, the loop.
+
+Both trainers run ``train_loop``: step, cosine learning rate, a wall-clock budget every rank agrees
+on, validation every ``val_every`` steps on rank 0, the best checkpoint kept in ``out`` and the
+resumable state in ``<out>.last.pt``, a progress callback. A trainer supplies only what differs
+(``LoopHooks``): one batch's loss, the validation score, and the checkpoint describing its model.
+"""
 
 from __future__ import annotations
 
 import math
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -103,6 +112,7 @@ def seed_everything(seed: int, threads: int | None = None) -> None:
 
 
 def check_device(device: str) -> None:
+    """Refuse a device this machine does not have, or a name that is not one (``UsageError`` on ``--device``)."""
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError("--device", f"{device} is not available here", "use --device cpu")
     if not (device == "cpu" or device.startswith("cuda")):
@@ -122,12 +132,111 @@ class Budget:
 
     @property
     def elapsed_minutes(self) -> float:
+        """Minutes since the budget started."""
         return (time.monotonic() - self.started) / 60
 
     def spent(self) -> bool:
+        """True on every rank once any rank is past the budget (collective under DDP: call it on all ranks)."""
         over = self.minutes is not None and self.elapsed_minutes >= self.minutes
         if self.world > 1:
             flag = torch.tensor([1.0 if over else 0.0])
             dist.all_reduce(flag)
             over = bool(flag.item() > 0)
         return over
+
+
+StepCallback = Callable[[int, float, float | None], None]  # (step, loss, latest validation score)
+
+
+class LoopConfig(Protocol):
+    """The settings both trainers' configs hold that the loop reads."""
+
+    model: str
+    seed: int
+    steps: int
+    lr: float
+    max_minutes: float | None
+    val_every: int
+    device: str
+    threads: int | None
+
+
+def start_run(config: LoopConfig) -> tuple[int, int, torch.Generator]:
+    """Join torchrun's group, seed everything and check the device: (rank, world size, this rank's generator).
+
+    Each rank draws its own data stream (seed * 1000 + rank); weights agree through DDP.
+    """
+    rank, world = distributed_context()
+    seed_everything(config.seed, config.threads)
+    check_device(config.device)
+    return rank, world, torch.Generator().manual_seed(config.seed * 1000 + rank)
+
+
+@dataclass
+class LoopHooks:
+    """What differs between trainers; everything else is ``train_loop``'s."""
+
+    batch_loss: Callable[[nn.Module], torch.Tensor]  # one batch through the (maybe DDP-wrapped) model -> loss
+    validate: Callable[[], tuple[float | None, dict]]  # (score, higher is better; None without val data; metrics)
+    checkpoint: Callable[[int, float | None, dict, float | None], Checkpoint]  # (step, score, metrics, best)
+    best_metric: str  # the checkpoint metric that holds the best score (read back on resume)
+
+
+@dataclass
+class LoopResult:
+    """Where a training loop ended and what it kept."""
+
+    steps: int
+    losses: list[float]
+    best: float | None
+    best_saved: bool  # ``out`` holds the best checkpoint (written by this run, or by the one it resumed)
+    minutes: float
+    stopped_by_budget: bool
+    rank: int
+
+
+def train_loop(
+    config: LoopConfig,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    hooks: LoopHooks,
+    out: Path,
+    resume: Path | None = None,
+    on_step: StepCallback | None = None,
+) -> LoopResult:
+    """Train ``model`` for ``config.steps`` (or until the budget is spent), validating and checkpointing on rank 0.
+
+    Resumes from ``resume`` (model, optimiser, generator, losses, best score) when given. Rank 0 writes
+    ``<out>.last.pt`` at every validation and ``out`` when the score improved (always without val data).
+    """
+    rank, world = distributed_context()
+    start, best, losses = 0, None, []
+    if resume is not None:
+        start, metrics, losses = resume_from(resume, config.model, model, optimizer, generator)
+        best = metrics.get(hooks.best_metric)
+    train_model = wrap_distributed(model, config.device, world)
+    best_saved = resume is not None and out.exists()
+    budget = Budget(config.max_minutes, world)
+    latest, step, stopped = best, start, False
+    for step in range(start + 1, config.steps + 1):
+        model.train()
+        loss = hooks.batch_loss(train_model)
+        optimizer_step(optimizer, loss, cosine_lr(step, config.steps, config.lr))
+        losses.append(loss.item())
+        over = budget.spent()  # every rank stops on the same step
+        if rank == 0 and (step % config.val_every == 0 or step == config.steps or over):
+            latest, metrics = hooks.validate()
+            improved = latest is not None and (best is None or latest > best)
+            best = latest if improved else best
+            keep = improved or latest is None
+            ckpt = hooks.checkpoint(step, latest, metrics, best)
+            save_best_and_last(replace(ckpt, extra=resumable_extra(optimizer, step, losses, generator)), out, keep)
+            best_saved = best_saved or keep
+        if on_step is not None and rank == 0:
+            on_step(step, losses[-1], latest)
+        if over:
+            stopped = step < config.steps
+            break
+    sync_buffers(model, world)
+    return LoopResult(step, losses, best, best_saved, budget.elapsed_minutes, stopped, rank)

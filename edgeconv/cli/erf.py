@@ -7,35 +7,46 @@ against its PyTorch original with the same measures on the same images.
 
 from __future__ import annotations
 
-import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from edgeconv.cli.arguments import Force, Images, OneBackend, OutDir, Threads
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from edgeconv.runtime.erf.job import ErfReport
+    from edgeconv.runtime.erf.measures import ErfResult
+
+ErfModels = Annotated[list[Path], typer.Argument(help="Checkpoints (.pt) and/or exported models (.onnx).")]
+Count = Annotated[int, typer.Option(help="How many images to average over.")]
+CropSide = Annotated[int, typer.Option(help="Side of the centre crop fed to the model (input pixels).")]
+ErfTarget = Annotated[
+    str, typer.Option(help="Checkpoints: 'features' (last feature map) or 'output'. ONNX: always output.")
+]
+Delta = Annotated[float | None, typer.Option(help="Impulse step in [0,1] image units (default: 0.01; INT8 0.08).")]
+Dither = Annotated[int | None, typer.Option(help="Dithered copies per slope (default: 1; INT8 16).")]
+Radius = Annotated[str, typer.Option(help="Impulse: perturb pixels within this radius of the centre: auto, all or N.")]
+
 
 def erf(
-    models: Annotated[list[Path], typer.Argument(help="Checkpoints (.pt) and/or exported models (.onnx).")],
-    images: Annotated[
-        Path | None, typer.Option(help="Folder of real images (default: Set5 from shared/data/sr).")
-    ] = None,
-    count: Annotated[int, typer.Option(help="How many images to average over.")] = 5,
-    size: Annotated[int, typer.Option(help="Side of the centre crop fed to the model (input pixels).")] = 48,
-    target: Annotated[
-        str, typer.Option(help="Checkpoints: 'features' (last feature map) or 'output'. ONNX: always output.")
-    ] = "output",
-    backend: Annotated[str, typer.Option(help="Back end for .onnx models.")] = "onnxruntime",
-    delta: Annotated[
-        float | None, typer.Option(help="Impulse step in [0,1] image units (default: 0.01; INT8 0.08).")
-    ] = None,
-    dither: Annotated[int | None, typer.Option(help="Dithered copies per slope (default: 1; INT8 16).")] = None,
-    radius: Annotated[
-        str, typer.Option(help="Impulse: perturb pixels within this radius of the centre: auto, all or N.")
-    ] = "auto",
-    threads: Annotated[int, typer.Option(help="Back-end threads (0: its default).")] = 0,
-    out: Annotated[Path, typer.Option(help="Folder for erf.json, one PNG per model and grid.png.")] = Path("out/erf"),
-    force: Annotated[bool, typer.Option(help="Overwrite an existing erf.json in --out.")] = False,
+    models: ErfModels,
+    images: Images = None,
+    count: Count = 5,
+    size: CropSide = 48,
+    target: ErfTarget = "output",
+    backend: OneBackend = "onnxruntime",
+    delta: Delta = None,
+    dither: Dither = None,
+    radius: Radius = "auto",
+    threads: Threads = 0,
+    out: OutDir = Path("out/erf"),
+    force: Force = False,
 ) -> None:
     """Measure the ERF of each model: r(20/30/50/99 %), anisotropy, orientation, angular spread,
     effective area; write heat maps on one colour scale and a comparison grid.
@@ -43,74 +54,59 @@ def erf(
     Example: edgeconv erf models/weights/default_sr_x2.pt out/demo/model.int8.onnx --out out/erf
     """
     from rich.console import Console
+
+    from edgeconv.runtime.erf.job import ErfSettings, measure_erfs
+
+    settings = ErfSettings(models, images, count, size, target, backend, delta, dither, radius, threads, out, force,
+                           gradient_erf=checkpoint_erf)
+    with impulse_progress() as on_progress:
+        report = measure_erfs(settings, on_progress)
+    _print_table(report)
+    if not report.heat_maps:
+        Console(stderr=True).print("heat maps skipped: matplotlib is not installed (pip install 'edgeconv[plot]')")
+    Console().print(f"wrote {report.json_path} and heat maps in {out}")
+
+
+def checkpoint_erf(path: Path, images: np.ndarray, target: str) -> ErfResult:
+    """A checkpoint's gradient ERF; torch is imported here, on first use, so .onnx models need none."""
+    try:
+        from edgeconv.models.checkpoint_erf import checkpoint_gradient_erf
+    except ImportError as exc:
+        if (exc.name or "torch").split(".")[0] != "torch":
+            raise
+        from edgeconv.errors import MissingExtraError
+
+        raise MissingExtraError("torch", "export", "the gradient ERF of a checkpoint") from exc
+    return checkpoint_gradient_erf(path, images, target)  # type: ignore[arg-type]
+
+
+@contextmanager
+def impulse_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A transient progress bar per exported model (impulses done / all) on stderr; yields its callback."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from edgeconv.cli.arguments import refuse_overwrite
-    from edgeconv.errors import UsageError
-    from edgeconv.runtime.atomic_write import write_bytes_atomic
-    from edgeconv.runtime.erf.impulse import erf_images, onnx_impulse_erf
-    from edgeconv.runtime.validation.sr_eval import shared_sr_data
-
-    if count < 1:
-        raise UsageError("--count", f"is {count}", "average over at least one image")
-    if target not in ("features", "output"):
-        raise UsageError("--target", f"is {target!r}", "use features or output")
-    radius_value: int | None | str
-    if radius in ("auto", "all"):
-        radius_value = None if radius == "all" else "auto"
-    else:
-        try:
-            radius_value = int(radius)
-        except ValueError as exc:
-            raise UsageError("--radius", f"{radius!r} is not auto, all or a number") from exc
-    for model in models:
-        if not model.is_file():
-            raise UsageError(str(model), "does not exist")
-        if model.suffix not in (".pt", ".onnx"):
-            raise UsageError(str(model), "is neither a checkpoint (.pt) nor an ONNX model (.onnx)")
-    report = out / "erf.json"
-    if report.exists() and not force:
-        refuse_overwrite(report, force)
-    if images is None:
-        shared = shared_sr_data()
-        if shared is None:
-            raise UsageError("--images", "not given and no shared/data/sr/Set5 beside the checkout",
-                             "pass a folder of real images")
-        images = shared / "Set5"
-    batch = erf_images(images, size, count)
-    out.mkdir(parents=True, exist_ok=True)
-    console = Console(stderr=True)
-    results = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    for model in models:
-        if model.suffix == ".pt":
-            from edgeconv.models.checkpoint_erf import checkpoint_gradient_erf
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        tasks: dict[str, object] = {}
 
-            results.append(checkpoint_gradient_erf(model, batch, target))  # type: ignore[arg-type]
-            continue
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task(f"{model.name} impulses", total=None)
-            results.append(onnx_impulse_erf(
-                model, batch, backend, delta, dither, radius_value, threads,
-                on_progress=lambda done, total, t=task: progress.update(t, completed=done, total=total),
-            ))
-    _print_table(results, images, batch.shape[0], size)
-    _write_heat_maps(results, out)
-    write_bytes_atomic(report, json.dumps(
-        {"images": str(images), "count": int(batch.shape[0]), "size": size,
-         "models": [r.to_dict() for r in results]}, indent=1).encode())
-    Console().print(f"wrote {report} and heat maps in {out}")
+        def update(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(f"{name} impulses", total=None)
+            progress.update(tasks[name], completed=done, total=total)  # type: ignore[arg-type]
+
+        yield update
 
 
-def _print_table(results: list, images: Path, count: int, size: int) -> None:  # noqa: ANN001
+def _print_table(report: ErfReport) -> None:
     """The measures of every model, one row each."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"ERF on {count} crops of {size}x{size} from {images}")
+    table = Table(title=f"ERF on {report.count} crops of {report.size}x{report.size} from {report.images}")
     for col in ("model", "method", "r20 %", "r30 %", "r50 %", "r99 %", "aniso", "orient°", "spread", "eff. area px"):
         table.add_column(col, justify="left" if col in ("model", "method") else "right")
-    for r in results:
+    for r in report.results:
         m = r.measures
         table.add_row(
             r.name, f"{r.method} ({r.target})", f"{100 * m.r20:.3f}", f"{100 * m.r30:.3f}", f"{100 * m.r50:.3f}",
@@ -118,19 +114,3 @@ def _print_table(results: list, images: Path, count: int, size: int) -> None:  #
             f"{m.effective_area_px:.1f}",
         )
     Console(width=None if sys.stdout.isatty() else 160).print(table)
-
-
-def _write_heat_maps(results: list, out: Path) -> None:  # noqa: ANN001
-    """One PNG per model and grid.png, one colour scale; skipped with a note without matplotlib."""
-    from rich.console import Console
-
-    from edgeconv.errors import MissingExtraError
-
-    try:
-        from edgeconv.runtime.erf.plot import plot_erf_grid, plot_erf_map
-
-        for r in results:
-            plot_erf_map(r.name, r.contributions, r.measures, out / f"{Path(r.name).stem}.{r.method}.png")
-        plot_erf_grid({f"{r.name} ({r.method})": (r.contributions, r.measures) for r in results}, out / "grid.png")
-    except MissingExtraError:
-        Console(stderr=True).print("heat maps skipped: matplotlib is not installed (pip install 'edgeconv[plot]')")

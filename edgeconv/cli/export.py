@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgeconv.cli.arguments import refuse_overwrite
-from edgeconv.errors import UsageError
+from edgeconv.cli.arguments import Checkpoint, Force, Images, OutFile, refuse_overwrite
+
+if TYPE_CHECKING:
+    from edgeconv.export.graph.from_checkpoint import CheckpointExport, ExportSettings
+
+TargetBackend = Annotated[
+    str, typer.Option(help="onnxruntime, openvino or tensorrt: picks the measured fastest shift lowering.")
+]
+LoweringOverride = Annotated[str | None, typer.Option(help="Override the lowering: slice or conv.")]
+Opset = Annotated[int, typer.Option(help="ONNX opset (17 runs on ORT, OpenVINO and TensorRT 8.6+).")]
+Simplify = Annotated[bool, typer.Option(help="Simplify with onnxsim (else onnxslim).")]
 
 
 def export(
-    checkpoint: Annotated[Path, typer.Argument(help="An edgeconv checkpoint (.pt).")],
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Where to write the .onnx (default: beside the checkpoint).")
-    ] = None,
-    target_backend: Annotated[
-        str, typer.Option(help="onnxruntime, openvino or tensorrt: picks the measured fastest shift lowering.")
-    ] = "onnxruntime",
-    lowering: Annotated[str | None, typer.Option(help="Override the lowering: slice or conv.")] = None,
-    opset: Annotated[int, typer.Option(help="ONNX opset (17 runs on ORT, OpenVINO and TensorRT 8.6+).")] = 17,
-    check_images: Annotated[
-        Path | None, typer.Option(help="Folder of real images to check ONNX against PyTorch (default: Set5).")
-    ] = None,
-    simplify: Annotated[bool, typer.Option(help="Simplify with onnxsim (else onnxslim).")] = True,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+    checkpoint: Checkpoint,
+    output: OutFile = None,
+    target_backend: TargetBackend = "onnxruntime",
+    lowering: LoweringOverride = None,
+    opset: Opset = 17,
+    check_images: Images = None,
+    simplify: Simplify = True,
+    force: Force = False,
 ) -> None:
     """Export a checkpoint to ONNX with every shift as a static op, checked against PyTorch.
 
@@ -36,23 +38,28 @@ def export(
     Example: edgeconv export runs/edge_sr_x2.pt -o out/edge_sr_x2.onnx --target-backend openvino
     """
     from rich.console import Console
+
+    from edgeconv.export.graph.from_checkpoint import ExportSettings, run_export
+
+    settings = ExportSettings(checkpoint, output, target_backend, lowering, opset, check_images, simplify)
+    settings.check()
+    refuse_overwrite(settings.output_path, force)
+    with Console(stderr=True).status(f"exporting {checkpoint.name} ..."):
+        done = run_export(settings)
+    _print_export(settings, done)
+
+
+def _print_export(settings: ExportSettings, done: CheckpointExport) -> None:
+    """One table: lowering, simplifier, audit, op histogram, the check against PyTorch, the metadata."""
+    from rich.console import Console
     from rich.table import Table
 
-    from edgeconv.export.graph.from_checkpoint import export_checkpoint
-
-    if lowering not in (None, "slice", "conv"):
-        raise UsageError("--lowering", f"unknown lowering {lowering!r}", "expected slice or conv")
-    output = output or checkpoint.with_suffix(".onnx")
-    refuse_overwrite(output, force)
-    with Console(stderr=True).status(f"exporting {checkpoint.name} ..."):
-        done = export_checkpoint(checkpoint, output, target_backend, lowering, simplify, opset, check_images)
-    console = Console()
     facts, simplifier = done.facts, done.export.simplifier
-    table = Table(title=f"{checkpoint} -> {output}", show_header=False)
+    table = Table(title=f"{settings.checkpoint} -> {settings.output_path}", show_header=False)
     rows = {
         "model": f"{facts.model} ({facts.task}, x{facts.scale})" if facts.scale else f"{facts.model} ({facts.task})",
-        "lowering": f"{done.export.lowering} for {target_backend}: {done.export.lowering_source}"
-        if lowering is None else lowering,
+        "lowering": f"{done.export.lowering} for {settings.target_backend}: {done.export.lowering_source}"
+        if settings.lowering is None else settings.lowering,
         "simplified by": {"none": "nothing (onnxsim and onnxslim failed)"}.get(simplifier, simplifier),
         "audit": "clean: no GridSample / ScatterND / ATen / custom ops",
         "ops": ", ".join(f"{op} {n}" for op, n in done.export.audit.histogram.most_common()),
@@ -63,4 +70,4 @@ def export(
     }
     for key, value in rows.items():
         table.add_row(key, value)
-    console.print(table)
+    Console().print(table)

@@ -15,9 +15,36 @@ from typing import Annotated
 
 import typer
 
+from edgeconv.cli.arguments import Force
 from edgeconv.errors import UsageError
 
 app = typer.Typer(help="Train models into edgeconv checkpoints.", no_args_is_help=True)
+
+OutCheckpoint = Annotated[Path, typer.Option("--out", "-o", help="Best checkpoint (.pt); resumable state as .last.pt.")]
+ModelName = Annotated[str, typer.Option(help="Registered model name.")]
+ModelConfig = Annotated[str, typer.Option("--model-config", help="JSON keyword arguments for the model.")]
+Seed = Annotated[int, typer.Option(help="Seed for weights, sampling and augmentation.")]
+MaxMinutes = Annotated[float | None, typer.Option(help="Stop after this many minutes (checkpoint saved).")]
+ValEvery = Annotated[int, typer.Option(help="Validate and checkpoint every N steps.")]
+Device = Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")]
+TorchThreads = Annotated[int | None, typer.Option(help="Torch CPU threads.")]
+Resume = Annotated[Path | None, typer.Option(help="Continue from a .last.pt checkpoint.")]
+SRData = Annotated[Path, typer.Option("--data", help="HR image folder (T91) or a DIV2K root.")]
+SRVal = Annotated[Path | None, typer.Option("--val", help="Evaluation folder (Set5) for PSNR-Y.")]
+Scale = Annotated[int, typer.Option(help="Upscaling factor: 2, 3 or 4.")]
+SRSteps = Annotated[int, typer.Option(help="Optimiser steps (cosine schedule over them).")]
+Patches = Annotated[int, typer.Option(help="Patches per step.")]
+LRPatch = Annotated[int, typer.Option(help="LR patch side.")]
+AdamLR = Annotated[float, typer.Option(help="Adam learning rate.")]
+LossOn = Annotated[str, typer.Option(help="L1 loss on 'y' (luma, what PSNR-Y scores) or 'rgb'.")]
+ClsDataRoot = Annotated[Path, typer.Option("--data", help="CIFAR-100 root (cifar-100-python) or an image-folder root.")]
+Dataset = Annotated[str, typer.Option(help="cifar100 or folder (root/<class>/<image>, DTD).")]
+ClsVal = Annotated[Path | None, typer.Option("--val", help="Validation root (folder datasets).")]
+Variant = Annotated[str, typer.Option(help="3x3 conv variant of the ResNet.")]
+ImageSize = Annotated[int, typer.Option(help="Side images are resized/cropped to (folder datasets).")]
+SGDSteps = Annotated[int, typer.Option(help="SGD steps (cosine schedule).")]
+ImagesPerStep = Annotated[int, typer.Option(help="Images per step.")]
+PeakLR = Annotated[float, typer.Option(help="Peak learning rate.")]
 
 
 @contextmanager
@@ -45,6 +72,7 @@ def is_rank_zero() -> bool:
 
 
 def report(message: str) -> None:
+    """Print ``message`` on rank 0 only, so a torchrun job says it once."""
     if is_rank_zero():
         typer.echo(message)
 
@@ -70,24 +98,24 @@ def parse_model_config(text: str) -> dict:
 
 @app.command("sr")
 def train_sr_command(
-    train_dir: Annotated[Path, typer.Option("--data", help="HR image folder (T91) or a DIV2K root.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Best checkpoint (.pt); resumable state as .last.pt.")],
-    model: Annotated[str, typer.Option(help="Registered model name.")] = "edge_sr",
-    model_config: Annotated[str, typer.Option("--model-config", help="JSON keyword arguments for the model.")] = "{}",
-    val_dir: Annotated[Path | None, typer.Option("--val", help="Evaluation folder (Set5) for PSNR-Y.")] = None,
-    scale: Annotated[int, typer.Option(help="Upscaling factor: 2, 3 or 4.")] = 2,
-    steps: Annotated[int, typer.Option(help="Optimiser steps (cosine schedule over them).")] = 20000,
-    batch_size: Annotated[int, typer.Option(help="Patches per step.")] = 16,
-    lr_patch: Annotated[int, typer.Option(help="LR patch side.")] = 32,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 2e-3,
-    seed: Annotated[int, typer.Option(help="Seed for weights and patch sampling.")] = 0,
-    max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (checkpoint saved).")] = None,
-    val_every: Annotated[int, typer.Option(help="Validate and checkpoint every N steps.")] = 1000,
-    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
-    threads: Annotated[int | None, typer.Option(help="Torch CPU threads.")] = None,
-    loss_on: Annotated[str, typer.Option(help="L1 loss on 'y' (luma, what PSNR-Y scores) or 'rgb'.")] = "y",
-    resume: Annotated[Path | None, typer.Option(help="Continue from a .last.pt checkpoint.")] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing --out.")] = False,
+    train_dir: SRData,
+    out: OutCheckpoint,
+    model: ModelName = "edge_sr",
+    model_config: ModelConfig = "{}",
+    val_dir: SRVal = None,
+    scale: Scale = 2,
+    steps: SRSteps = 20000,
+    batch_size: Patches = 16,
+    lr_patch: LRPatch = 32,
+    lr: AdamLR = 2e-3,
+    seed: Seed = 0,
+    max_minutes: MaxMinutes = None,
+    val_every: ValEvery = 1000,
+    device: Device = "cpu",
+    threads: TorchThreads = None,
+    loss_on: LossOn = "y",
+    resume: Resume = None,
+    force: Force = False,
 ) -> None:
     """Train an SR model with L1 loss on random patches; keep the best validation PSNR-Y.
 
@@ -95,10 +123,6 @@ def train_sr_command(
     """
     from edgeconv.models.train_sr import SRTrainConfig, train_sr
 
-    if scale not in (2, 3, 4):
-        raise UsageError("--scale", f"must be 2, 3 or 4, got {scale}")
-    if loss_on not in ("y", "rgb"):
-        raise UsageError("--loss-on", f"must be 'y' or 'rgb', got {loss_on!r}")
     check_output(out, force, resume)
     config = SRTrainConfig(
         model=model, model_config=parse_model_config(model_config), train_dir=str(train_dir),
@@ -109,30 +133,29 @@ def train_sr_command(
     with training_progress(steps, "PSNR-Y", lambda v: f"{v:.2f} dB") as on_step:
         result = train_sr(config, out, resume=resume, on_step=on_step)
     best = f"{result.best_psnr:.2f} dB" if result.best_psnr else "n/a"
-    why = " (stopped by --max-minutes)" if result.stopped_by_budget else ""
-    report(f"trained {result.steps} steps in {result.minutes:.1f} min{why}; best val PSNR-Y {best}; wrote {out}")
+    report_done(result.steps, result.minutes, result.stopped_by_budget, f"best val PSNR-Y {best}", out)
 
 
 @app.command("cls")
 def train_cls_command(
-    data: Annotated[Path, typer.Option("--data", help="CIFAR-100 root (cifar-100-python) or an image-folder root.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Best checkpoint (.pt); resumable state as .last.pt.")],
-    dataset: Annotated[str, typer.Option(help="cifar100 or folder (root/<class>/<image>, DTD).")] = "cifar100",
-    val_data: Annotated[Path | None, typer.Option("--val", help="Validation root (folder datasets).")] = None,
-    model: Annotated[str, typer.Option(help="Registered model name.")] = "resnet18_cifar",
-    variant: Annotated[str, typer.Option(help="3x3 conv variant of the ResNet.")] = "plain",
-    model_config: Annotated[str, typer.Option("--model-config", help="JSON keyword arguments for the model.")] = "{}",
-    image_size: Annotated[int, typer.Option(help="Side images are resized/cropped to (folder datasets).")] = 32,
-    steps: Annotated[int, typer.Option(help="SGD steps (cosine schedule).")] = 5000,
-    batch_size: Annotated[int, typer.Option(help="Images per step.")] = 128,
-    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 0.1,
-    seed: Annotated[int, typer.Option(help="Seed for weights, sampling and augmentation.")] = 0,
-    max_minutes: Annotated[float | None, typer.Option(help="Stop after this many minutes (checkpoint saved).")] = None,
-    val_every: Annotated[int, typer.Option(help="Validate and checkpoint every N steps.")] = 500,
-    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
-    threads: Annotated[int | None, typer.Option(help="Torch CPU threads.")] = None,
-    resume: Annotated[Path | None, typer.Option(help="Continue from a .last.pt checkpoint.")] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing --out.")] = False,
+    data: ClsDataRoot,
+    out: OutCheckpoint,
+    dataset: Dataset = "cifar100",
+    val_data: ClsVal = None,
+    model: ModelName = "resnet18_cifar",
+    variant: Variant = "plain",
+    model_config: ModelConfig = "{}",
+    image_size: ImageSize = 32,
+    steps: SGDSteps = 5000,
+    batch_size: ImagesPerStep = 128,
+    lr: PeakLR = 0.1,
+    seed: Seed = 0,
+    max_minutes: MaxMinutes = None,
+    val_every: ValEvery = 500,
+    device: Device = "cpu",
+    threads: TorchThreads = None,
+    resume: Resume = None,
+    force: Force = False,
 ) -> None:
     """Train a classifier (ResNet-18 with any conv variant) on CIFAR-100 or texture folders.
 
@@ -141,15 +164,19 @@ def train_cls_command(
     from edgeconv.models.train_cls import ClsTrainConfig, train_cls
 
     check_output(out, force, resume)
-    extra = {"variant": variant, **parse_model_config(model_config)}
     config = ClsTrainConfig(
-        model=model, model_config=extra, dataset=dataset, data=str(data),
-        val_data=str(val_data) if val_data else None, image_size=image_size, batch_size=batch_size,
+        model=model, model_config={"variant": variant, **parse_model_config(model_config)}, dataset=dataset,
+        data=str(data), val_data=str(val_data) if val_data else None, image_size=image_size, batch_size=batch_size,
         steps=steps, lr=lr, seed=seed, max_minutes=max_minutes, val_every=val_every, device=device,
         threads=threads,
     )
     with training_progress(steps, "acc", lambda v: f"{v:.1%}") as on_step:
         result = train_cls(config, out, resume=resume, on_step=on_step)
     best = f"{result.best_accuracy:.2%}" if result.best_accuracy is not None else "n/a"
-    why = " (stopped by --max-minutes)" if result.stopped_by_budget else ""
-    report(f"trained {result.steps} steps in {result.minutes:.1f} min{why}; best val accuracy {best}; wrote {out}")
+    report_done(result.steps, result.minutes, result.stopped_by_budget, f"best val accuracy {best}", out)
+
+
+def report_done(steps: int, minutes: float, stopped_by_budget: bool, best: str, out: Path) -> None:
+    """The one closing line of a training run (rank 0 only)."""
+    why = " (stopped by --max-minutes)" if stopped_by_budget else ""
+    report(f"trained {steps} steps in {minutes:.1f} min{why}; {best}; wrote {out}")

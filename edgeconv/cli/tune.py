@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgeconv.cli.arguments import parse_hw
-from edgeconv.errors import UsageError
+from edgeconv.cli.arguments import Checkpoint, Size, Threads, parse_hw
+
+if TYPE_CHECKING:
+    from edgeconv.export.deploy.lowering_tune import LoweringTuning, TuneSettings
+
+TuneBackend = Annotated[str, typer.Option(help="onnxruntime or openvino: the back end that will run the model.")]
+TuneRuns = Annotated[int, typer.Option(help="Timed runs per lowering and round (2 rounds, alternating).")]
 
 
 def tune(
-    checkpoint: Annotated[Path, typer.Argument(help="An edgeconv checkpoint (.pt).")],
-    backend: Annotated[str, typer.Option(help="onnxruntime or openvino: the back end that will run the model.")] = (
-        "onnxruntime"
-    ),
-    size: Annotated[str, typer.Option(help="HxW input the model will see (timing size).")] = "180x320",
-    threads: Annotated[int, typer.Option(help="Inference threads, as on the device.")] = 2,
-    runs: Annotated[int, typer.Option(help="Timed runs per lowering and round (2 rounds, alternating).")] = 20,
+    checkpoint: Checkpoint,
+    backend: TuneBackend = "onnxruntime",
+    size: Size = "180x320",
+    threads: Threads = 2,
+    runs: TuneRuns = 20,
 ) -> None:
     """Time both shift lowerings (slices, depthwise convs) of a model here and cache the faster one.
 
@@ -29,20 +31,22 @@ def tune(
     Example: edgeconv tune models/weights/default_sr_x2.pt --backend openvino --size 360x640
     """
     from rich.console import Console
+
+    from edgeconv.export.deploy.lowering_tune import TuneSettings, tune_checkpoint
+
+    settings = TuneSettings(checkpoint, backend, parse_hw(size, "--size"), threads, runs)
+    with Console(stderr=True).status(f"timing slice and conv lowerings of {checkpoint.name} in {backend} ..."):
+        done = tune_checkpoint(settings)
+    _print_tuning(settings, done)
+
+
+def _print_tuning(settings: TuneSettings, done: LoweringTuning) -> None:
+    """The two median times, the one kept, and where the choice is cached."""
+    from rich.console import Console
     from rich.table import Table
 
-    from edgeconv.export.deploy.lowering_tune import tune_lowering
-    from edgeconv.models.checkpoint import load_checkpoint
-
-    if backend not in ("onnxruntime", "openvino"):
-        raise UsageError("--backend", f"cannot tune for {backend!r} here", "expected onnxruntime or openvino")
-    if runs < 1 or threads < 0:
-        raise UsageError("--runs", "runs must be >= 1 and threads >= 0")
-    hw = parse_hw(size, "--size")
-    ckpt = load_checkpoint(checkpoint)
-    with Console(stderr=True).status(f"timing slice and conv lowerings of {ckpt.model_name} in {backend} ..."):
-        done = tune_lowering(ckpt.build_model(checkpoint), ckpt.model_name, backend, hw, threads, runs)
-    table = Table(title=f"{ckpt.model_name} on {backend}, {hw[0]}x{hw[1]}, {threads} threads ({done.signature})")
+    (h, w), backend = settings.hw, settings.backend
+    table = Table(title=f"{done.model} on {backend}, {h}x{w}, {settings.threads} threads ({done.signature})")
     for col in ("lowering", "median ms", ""):
         table.add_column(col)
     for name, ms in done.median_ms.items():

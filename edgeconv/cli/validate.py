@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgeconv.cli.arguments import parse_hw, refuse_overwrite
-from edgeconv.errors import UsageError
+from edgeconv.cli.arguments import (
+    Backends,
+    Force,
+    Images,
+    JsonOut,
+    Runs,
+    Size,
+    Threads,
+    parse_hw,
+    refuse_overwrite,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from edgeconv.runtime.validation.validator import ValidationResult
+
+Models = Annotated[list[Path], typer.Argument(help="ONNX models to validate (FP32, FP16, INT8 ...).")]
+ReferenceCheckpoint = Annotated[
+    Path | None, typer.Option("--checkpoint", help="PyTorch checkpoint as the reference (needs torch).")
+]
+ReferenceModel = Annotated[Path | None, typer.Option(help="FP32 ONNX reference (default: the first FP32 model).")]
+Warmup = Annotated[int, typer.Option(help="Untimed warm-up runs.")]
+Atol = Annotated[float | None, typer.Option(help="Gate: max abs error vs the reference.")]
+MaxPsnrDrop = Annotated[float | None, typer.Option(help="Gate: dB of PSNR-Y below the reference.")]
+MaxLatencyMs = Annotated[float | None, typer.Option(help="Gate: p50 latency in ms.")]
+ReportDir = Annotated[Path | None, typer.Option(help="Folder for a Markdown report with PNG plots.")]
 
 
-def torch_reference(checkpoint: Path):  # noqa: ANN201 - returns a Run
-    """The PyTorch checkpoint as a numpy function, or None when torch is not installed here."""
+def torch_reference(checkpoint: Path) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The PyTorch checkpoint as a numpy function (NCHW float32 in and out), or None when torch is not here.
+
+    Lives on the CLI side so the validation job stays torch-free: it receives this as a callable.
+    """
     try:
         import torch
     except ImportError:
@@ -21,7 +50,7 @@ def torch_reference(checkpoint: Path):  # noqa: ANN201 - returns a Run
 
     model = load_checkpoint(checkpoint).build_model(checkpoint)
 
-    def run(x):  # noqa: ANN001, ANN202
+    def run(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return model(torch.from_numpy(x)).numpy()
 
@@ -29,21 +58,21 @@ def torch_reference(checkpoint: Path):  # noqa: ANN201 - returns a Run
 
 
 def validate(
-    models: Annotated[list[Path], typer.Argument(help="ONNX models to validate (FP32, FP16, INT8 ...).")],
-    backend: Annotated[list[str], typer.Option(help="Back end(s): onnxruntime, openvino, tensorrt, or all.")] = ["all"],  # noqa: B006
-    images: Annotated[Path | None, typer.Option(help="Folder of real images (HR for SR). Default: Set5.")] = None,
-    checkpoint: Annotated[Path | None, typer.Option(help="PyTorch checkpoint as the reference (needs torch).")] = None,
-    reference: Annotated[Path | None, typer.Option(help="FP32 ONNX reference (default: the first FP32 model).")] = None,
-    threads: Annotated[int, typer.Option(help="Inference threads per back end.")] = 2,
-    runs: Annotated[int, typer.Option(help="Timed runs per model and back end.")] = 30,
-    warmup: Annotated[int, typer.Option(help="Untimed warm-up runs.")] = 5,
-    latency_size: Annotated[str, typer.Option(help="HxW input for latency.")] = "360x640",
-    atol: Annotated[float | None, typer.Option(help="Gate: max abs error vs the reference.")] = None,
-    max_psnr_drop: Annotated[float | None, typer.Option(help="Gate: dB of PSNR-Y below the reference.")] = None,
-    max_latency_ms: Annotated[float | None, typer.Option(help="Gate: p50 latency in ms.")] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON.")] = None,
-    report: Annotated[Path | None, typer.Option(help="Folder for a Markdown report with PNG plots.")] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite existing report files.")] = False,
+    models: Models,
+    backend: Backends = ["all"],  # noqa: B006
+    images: Images = None,
+    checkpoint: ReferenceCheckpoint = None,
+    reference: ReferenceModel = None,
+    threads: Threads = 2,
+    runs: Runs = 30,
+    warmup: Warmup = 5,
+    latency_size: Size = "360x640",
+    atol: Atol = None,
+    max_psnr_drop: MaxPsnrDrop = None,
+    max_latency_ms: MaxLatencyMs = None,
+    json_out: JsonOut = None,
+    report: ReportDir = None,
+    force: Force = False,
 ) -> None:
     """Run models on back ends with the same inputs; compare with one reference; time; apply gates.
 
@@ -55,92 +84,27 @@ def validate(
     from rich.console import Console
     from rich.markup import escape
 
-    from edgeconv.errors import BackendRefusal, EdgeConvError
-    from edgeconv.runtime.backends.base import BackendOptions
-    from edgeconv.runtime.backends.registry import backend_status, create_backend
-    from edgeconv.runtime.validation.report import rich_table, write_json, write_markdown
-    from edgeconv.runtime.validation.sr_eval import shared_sr_data
-    from edgeconv.runtime.validation.validator import Gates, validation_inputs
-    from edgeconv.runtime.validation.validator import validate as run_validation
+    from edgeconv.runtime.validation.job import Gates, ValidationSettings, run_validation
 
-    if runs < 1 or warmup < 0:
-        raise UsageError("--runs", "runs must be >= 1 and warm-up >= 0")
     latency_hw = parse_hw(latency_size, "--latency-size")  # arguments first, before any model loads
     refuse_overwrite(json_out, force)
-    if report is not None and (report / "report.md").exists() and not force:
-        raise UsageError(str(report / "report.md"), "already exists", "pass --force to overwrite it")
-    names = [b for b in backend if b != "all"]
-    if "all" in backend:
-        names = [name for name, usable, _ in backend_status() if usable]
-    options = BackendOptions(threads=threads)
-    runners = []
-    for m in models:
-        for name in names:
-            try:
-                runners.append(create_backend(name, m, options))
-            except BackendRefusal as exc:
-                if "all" not in backend:
-                    raise
-                Console(stderr=True).print(f"skipped: {escape(exc.one_line())}", highlight=False)
-    facts = runners[0].facts
-    if images is None:
-        shared = shared_sr_data()
-        if shared is None or not (shared / "Set5").is_dir():
-            raise UsageError("--images", "no folder given and no Set5 beside the checkout", "pass --images DIR")
-        images = shared / "Set5"
-    data = validation_inputs(images, facts)
-    ref_run, ref_name = None, ""
-    if checkpoint is not None:
-        ref_run, ref_name = torch_reference(checkpoint), f"PyTorch {checkpoint.name}"
-        if ref_run is None:
-            Console(stderr=True).print("torch is not installed here: using the FP32 ONNX model as the reference")
-    if ref_run is None:
-        ref_path = reference or next((r.path for r in runners if r.facts.precision == "fp32"), None)
-        if ref_path is None:
-            raise UsageError("reference", "none of the models is FP32", "pass --reference model.onnx or --checkpoint")
-        ref_runner = create_backend("onnxruntime", ref_path, options)
-        ref_run, ref_name = ref_runner.run, f"{ref_path.name} (FP32, onnxruntime)"
-    console = Console(width=max(130, Console().width))  # a 12-column table: wide even in pipes
-    with Console(stderr=True).status("validating ..."):
-        result = run_validation(runners, data, ref_run, ref_name, Gates(atol, max_psnr_drop, max_latency_ms),
-                                latency_hw, runs, warmup)
-    console.print(rich_table(result))
-    if json_out is not None:
-        write_json(result, json_out)
-    if report is not None:
-        console.print(f"report: {write_markdown(result, report)}")
-    if not result:
-        failed = next(r for r in result.rows if r.failures)
-        raise EdgeConvError(f"{failed.model} on {failed.backend}", failed.failures[0], "see the table above")
+    settings = ValidationSettings(models, backend, images, checkpoint, torch_reference, reference, threads, runs,
+                                  warmup, latency_hw, Gates(atol, max_psnr_drop, max_latency_ms), json_out, report,
+                                  force)
+    err = Console(stderr=True)
+    with err.status("validating ..."):
+        result = run_validation(settings, on_note=lambda line: err.print(escape(line), highlight=False))
+    _print_result(result)
+    result.raise_for_failures()
 
 
-def doctor() -> None:
-    """List the back ends and devices usable here, and why the others are not.
-
-    Example: edgeconv doctor
-    """
+def _print_result(result: ValidationResult) -> None:
+    """The validation table (wide even in pipes: 12 columns) and where the report went."""
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
-    from edgeconv.runtime.backends.registry import backend_status
-    from edgeconv.runtime.cpu.int8_targets import native_target
-    from edgeconv.runtime.profiling.device_facts import describe_machine
+    from edgeconv.runtime.validation.report import rich_table
 
-    table = Table(title="edgeconv doctor")
-    for col in ("back end", "usable", "details"):
-        table.add_column(col)
-    for name, usable, why in backend_status():
-        table.add_row(name, "yes" if usable else "no", escape(why))
-    try:
-        import torch
-
-        table.add_row("torch (export, train)", "yes", torch.__version__)
-    except ImportError:
-        table.add_row("torch (export, train)", "no",
-                      escape("runtime-only install; pip install 'edgeconv[export]' to export"))
-    machine = describe_machine()
-    table.add_row("machine", machine.arch, escape(machine.summary))
-    target, why = native_target()
-    table.add_row("CPU INT8", target, escape(f"{why}; quantize picks its scheme for this target by default"))
-    Console().print(table)
+    console = Console(width=max(130, Console().width))
+    console.print(rich_table(result))
+    if result.report_path is not None:
+        console.print(f"report: {result.report_path}")

@@ -20,12 +20,33 @@ import torch
 from torch import nn
 
 from edgeconv.dynamic import Lowering
+from edgeconv.errors import UsageError
 from edgeconv.export.deploy.lowering import cache_key, cache_path, read_cache
 from edgeconv.export.graph.from_module import export_deployed
+from edgeconv.models.checkpoint import load_checkpoint
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 from edgeconv.runtime.cpu.features import cpu_signature
 
 LOWERINGS: tuple[Lowering, ...] = ("slice", "conv")
+TUNABLE_BACKENDS = ("onnxruntime", "openvino")
+
+
+@dataclass
+class TuneSettings:
+    """One ``edgeconv tune`` request: the checkpoint, the back end that will run it, and how to time it."""
+
+    checkpoint: Path
+    backend: str = "onnxruntime"
+    hw: tuple[int, int] = (180, 320)
+    threads: int = 2
+    runs: int = 20
+
+    def check(self) -> None:
+        """Raise ``UsageError`` for a back end that cannot be tuned here or an impossible timing."""
+        if self.backend not in TUNABLE_BACKENDS:
+            raise UsageError("--backend", f"cannot tune for {self.backend!r} here", "expected onnxruntime or openvino")
+        if self.runs < 1 or self.threads < 0:
+            raise UsageError("--runs", "runs must be >= 1 and threads >= 0")
 
 
 @dataclass
@@ -72,3 +93,11 @@ def tune_lowering(
         tuning.cache.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(tuning.cache, json.dumps(cache, indent=2, sort_keys=True).encode())
     return tuning
+
+
+def tune_checkpoint(settings: TuneSettings) -> LoweringTuning:
+    """``edgeconv tune`` as one call: check, load the checkpoint safely, time, cache the faster lowering."""
+    settings.check()
+    ckpt = load_checkpoint(settings.checkpoint)
+    return tune_lowering(ckpt.build_model(settings.checkpoint), ckpt.model_name, settings.backend, settings.hw,
+                         settings.threads, settings.runs)

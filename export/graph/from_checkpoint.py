@@ -10,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import onnx
@@ -26,9 +29,11 @@ from edgeconv.models.checkpoint import Checkpoint, load_checkpoint
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 from edgeconv.runtime.imaging.images import center_crop, image_files, read_image, resize_center_crop
 from edgeconv.runtime.model_facts import ModelFacts
+from edgeconv.runtime.validation.sr_eval import default_images
 from edgeconv.runtime.validation.validator import output_psnr
 
 EXPORT_ATOL = 1e-4
+LOWERINGS: tuple[str, ...] = get_args(Lowering)
 
 
 @dataclass
@@ -42,6 +47,29 @@ class CheckpointExport:
     output_psnr_db: float
     checked_on: str
     images: int
+
+
+@dataclass
+class ExportSettings:
+    """One ``edgeconv export`` request, named as the command's options."""
+
+    checkpoint: Path
+    output: Path | None = None
+    target_backend: str = "onnxruntime"
+    lowering: str | None = None  # None: the measured (or tabled) fastest for ``target_backend``
+    opset: int = DEFAULT_OPSET
+    check_images: Path | None = None  # None: ``default_images`` (Set5, else scikit-image photos)
+    simplify: bool = True
+
+    def check(self) -> None:
+        """Raise ``UsageError`` for a lowering the exporter does not know."""
+        if self.lowering not in (None, *LOWERINGS):
+            raise UsageError("--lowering", f"unknown lowering {self.lowering!r}", "expected slice or conv")
+
+    @property
+    def output_path(self) -> Path:
+        """``output``, else the checkpoint's path with ``.onnx``."""
+        return self.output or self.checkpoint.with_suffix(".onnx")
 
 
 def file_sha256(path: Path) -> str:
@@ -86,26 +114,31 @@ def set_metadata(model: onnx.ModelProto, props: dict[str, str]) -> None:
 
 
 def check_images(facts: ModelFacts, folder: Path | None, max_side: int) -> tuple[list[np.ndarray], str]:
-    """uint8 RGB inputs for the PyTorch-vs-ONNX check: ``folder``, else Set5, else scikit-image's."""
-    from edgeconv.models.sr_data import shared_sr_data
+    """uint8 RGB inputs for the PyTorch-vs-ONNX check, and where they came from.
 
-    if folder is not None:
-        images, source = [read_image(p) for p in image_files(folder)], str(folder)
-    elif (shared := shared_sr_data()) is not None and (shared / "Set5").is_dir():
-        images, source = [read_image(p) for p in image_files(shared / "Set5")], str(shared / "Set5")
-    else:
-        try:
-            from skimage import data
-        except ImportError as exc:
-            raise UsageError(
-                "check images", "none given (--check-images), no Set5 beside the checkout, no scikit-image",
-                "pass --check-images DIR with a few real images",
-            ) from exc
-        images, source = [data.astronaut(), data.coffee()], "skimage.data astronaut, coffee"
+    ``folder``, else the default images (``default_images``: Set5, else scikit-image's photos, written to a
+    temporary folder that is gone when this returns - the pixels stay in memory).
+    """
+    with tempfile.TemporaryDirectory(prefix="edgeconv-check-") as tmp:
+        if folder is None:
+            folder, source = default_images("--check-images", "Set5", photos_into=Path(tmp))
+        else:
+            source = str(folder)
+        images = [read_image(p) for p in image_files(folder)]
     if facts.task == "cls":
         size = int(facts.extra.get("input_size", 32))
         return [resize_center_crop(img, size) for img in images], source
     return [center_crop(img, max_side) for img in images], source
+
+
+def torch_runner(model: torch.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+    """``model`` as a numpy function (NCHW float32 in and out, no autograd): a reference for ONNX runs."""
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(x)).numpy()
+
+    return run
 
 
 def export_checkpoint(
@@ -140,11 +173,10 @@ def export_checkpoint(
     serialized = result.model.SerializeToString()
 
     session = ort.InferenceSession(serialized, providers=["CPUExecutionProvider"])
-    worst, worst_psnr = 0.0, math.inf
+    worst, worst_psnr, run_torch = 0.0, math.inf, torch_runner(model)
     for image in images:
         x = facts.to_input(image)
-        with torch.no_grad():
-            reference = model(torch.from_numpy(x)).numpy()
+        reference = run_torch(x)
         got = session.run(None, {session.get_inputs()[0].name: x})[0]
         worst = max(worst, float(np.abs(got - reference).max()))
         worst_psnr = min(worst_psnr, output_psnr(reference, got))
@@ -157,3 +189,10 @@ def export_checkpoint(
     if path is not None:
         write_bytes_atomic(path, serialized)
     return CheckpointExport(path, facts, result, worst, worst_psnr, checked_on, len(images))
+
+
+def run_export(settings: ExportSettings) -> CheckpointExport:
+    """``edgeconv export`` as one call: check ``settings``, export, check against PyTorch, write ``output_path``."""
+    settings.check()
+    return export_checkpoint(settings.checkpoint, settings.output_path, settings.target_backend,
+                             settings.lowering, settings.simplify, settings.opset, settings.check_images)

@@ -1,5 +1,8 @@
 """What ``edgeconv quantize`` does, step by step: load safely, calibrate, quantize, score, choose, report.
 
+``quantize_file(settings)`` is the one path that writes a quantized artifact: ``edgeconv quantize`` and the
+pipeline's INT8 step both call it, so the same settings give the same bytes.
+
 Every artifact is checked before it is kept: ``onnx.checker``, a session in ONNX Runtime (and in
 OpenVINO when installed), and its outputs against the FP32 model's on the calibration crops - an
 INT8 model whose output PSNR against FP32 falls under ``COLLAPSE_DB`` is reported as collapsed
@@ -33,6 +36,7 @@ from edgeconv.export.quantization.precision import Candidate, ort_latency_ms, pi
 from edgeconv.export.quantization.ptq import Int8Config, convert_fp16, quantize_int8
 from edgeconv.export.quantization.schemes import SchemeChoice, choose_scheme, ort_runner, runner_for
 from edgeconv.export.quantization.sensitivity import LayerSensitivity, layer_sensitivity
+from edgeconv.export.quantization.settings import QuantizeSettings
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 from edgeconv.runtime.cpu.int8_targets import TARGET_WHY, Scheme, native_target
 from edgeconv.runtime.model_facts import PREFIX, ModelFacts
@@ -374,3 +378,36 @@ class QuantizeJob:
             console.print(f"kept in FP32 (largest PSNR drop when quantized alone): {kept_names}")
         if outcome.loads_in:
             console.print(f"checked: onnx.checker passes; loads in {', '.join(outcome.loads_in)}")
+
+
+@dataclass
+class QuantizeResult:
+    """One quantization job done: the job (for its report), what it measured, and where the artifact went."""
+
+    job: QuantizeJob
+    outcome: QuantizeOutcome
+    output: Path
+
+    @property
+    def ok(self) -> bool:
+        """Whether the chosen artifact met the budget (and so was written)."""
+        return self.outcome.ok
+
+
+def quantize_file(settings: QuantizeSettings) -> QuantizeResult:
+    """Check ``settings``, build and measure the artifact, write the JSON report, and the artifact when in budget.
+
+    The only writer of quantized artifacts. Nothing is written at ``settings.output_path`` when the chosen
+    candidate misses the budget (``result.ok`` is False and ``outcome.failure`` says by how much).
+    """
+    settings.check()
+    pinned = settings.pinned()
+    job = QuantizeJob(settings.model, settings.int8_config(), settings.calib, settings.val, settings.calib_crop,
+                      settings.max_calib_images, settings.budget_db, target=settings.target_name(),
+                      search_scheme=not pinned)
+    outcome = job.run(settings.precision, settings.threads, settings.latency_hw)
+    if settings.report is not None:
+        write_bytes_atomic(settings.report, json.dumps(outcome.as_json(), indent=2).encode())
+    if outcome.ok:
+        job.write(outcome, settings.output_path)
+    return QuantizeResult(job, outcome, settings.output_path)

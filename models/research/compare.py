@@ -60,6 +60,7 @@ class CompareSettings:
 
     @property
     def metric(self) -> str:
+        """The task metric every run records: PSNR-Y (SR) or top-1 accuracy."""
         return "psnr_y_db" if self.task == "sr" else "accuracy"
 
 
@@ -79,6 +80,15 @@ class RunRecord:
     minutes: float
     steps: int
     stopped_by_budget: bool
+
+
+@dataclass
+class TaskOutcome:
+    """One task's comparison, done: its settings, one summary row per variant, CPU minutes of all its runs."""
+
+    settings: CompareSettings
+    rows: list[dict]
+    minutes: float
 
 
 def _model_spec(settings: CompareSettings, variant: str) -> tuple[str, dict]:
@@ -140,17 +150,15 @@ def erf_inputs(settings: CompareSettings) -> np.ndarray:
 
 
 def measure_run(settings: CompareSettings, ckpt: Path, inputs: np.ndarray) -> tuple[int, float, dict[str, float]]:
-    """(params, MACs per input pixel, ERF measures) of a trained checkpoint."""
+    """(params, MACs per input pixel of the deploy form, ERF measures) of a trained checkpoint."""
     from edgeconv.export import to_deploy
-    from edgeconv.models.checkpoint import load_checkpoint
     from edgeconv.models.checkpoint_erf import checkpoint_gradient_erf
-    from edgeconv.models.complexity import count_macs, count_params
+    from edgeconv.models.checkpoint_info import describe_checkpoint
 
-    model = load_checkpoint(ckpt).build_model(ckpt)
     side = 64 if settings.task == "sr" else 32
-    macs = count_macs(to_deploy(model), (1, 3, side, side)) / (side * side)
+    cost = describe_checkpoint(ckpt, (side, side), to_deploy)
     erf = checkpoint_gradient_erf(ckpt, inputs, target="features").measures.to_dict()
-    return count_params(model), macs, erf
+    return cost.parameters, cost.macs_per_pixel, erf
 
 
 def variant_latencies(settings: CompareSettings, latency: LatencyFn, rounds: int = 2) -> dict[str, float]:

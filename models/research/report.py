@@ -48,6 +48,7 @@ class Comparison:
 
     @property
     def t(self) -> float:
+        """Welch's t of ``mean_a - mean_b`` (infinite when both spreads are zero and the means differ)."""
         se = math.sqrt(self.std_a**2 / self.n_a + self.std_b**2 / self.n_b)
         diff = self.mean_a - self.mean_b
         if se == 0:
@@ -56,6 +57,7 @@ class Comparison:
 
     @property
     def dof(self) -> float:
+        """Welch-Satterthwaite degrees of freedom of ``t``."""
         va, vb = self.std_a**2 / self.n_a, self.std_b**2 / self.n_b
         if va + vb == 0:
             return float(self.n_a + self.n_b - 2)
@@ -64,10 +66,12 @@ class Comparison:
 
     @property
     def points_claimed_way(self) -> bool:
+        """The means differ in the claimed direction, significant or not."""
         return (self.mean_a > self.mean_b) == self.higher_is_claimed and self.mean_a != self.mean_b
 
     @property
     def verdict(self) -> str:
+        """confirmed / not confirmed at this scale / inconclusive, at the two-sided 5 % level."""
         if min(self.n_a, self.n_b) < 2:
             return INCONCLUSIVE
         signed = self.t if self.higher_is_claimed else -self.t
@@ -109,6 +113,7 @@ ERF_COLUMNS = ("r20", "r30", "r50", "r99", "anisotropy", "orientation_deg", "ang
 
 
 def runs_csv(records: list) -> str:  # noqa: ANN001 - RunRecord list
+    """One CSV row per run: the run's facts, then its ERF measures."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow([*RUN_COLUMNS, *ERF_COLUMNS])

@@ -1,12 +1,28 @@
-"""docs/RESULTS.md: the study's claims one by one, each with our measured numbers and a verdict."""
+"""docs/RESULTS.md: the study's claims one by one, each with our measured numbers and a verdict.
+
+The page is committed, so every path it names is relative to the repository that holds it
+(``../shared/data/sr/T91``), never an absolute path of the machine that ran the comparison.
+"""
 
 from __future__ import annotations
 
+import os
 import platform
+import shutil
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
+from edgeconv.models.research.compare import TaskOutcome
 from edgeconv.models.research.report import Comparison, combine, compare, summary_markdown
+from edgeconv.runtime.atomic_write import write_bytes_atomic
+
+RESULT_FILES = ("summary.md", "summary.json", "runs.csv", "summary.png", "erf_grid.png")
+TEXTURE_STAND_IN = (
+    "DTD is absent: 8 grey texture classes cut from scikit-image's real images (brick, grass, gravel, moon, "
+    "cell, immunohistochemistry, hubble_deep_field, retina); train crops from the left 60 % of each image, "
+    "val crops from the right 40 % (120 / 40 per class, 24-64 px regions resized to 64, fed at 32)"
+)
 
 
 @dataclass
@@ -20,6 +36,7 @@ class Claim:
 
     @property
     def verdict(self) -> str:
+        """The claim's verdict from its comparisons, or 'not tested' when none ran."""
         if not self.comparisons:
             return "not tested (no data for it in this run)"
         return combine([c.verdict for _, c in self.comparisons], [c.points_claimed_way for _, c in self.comparisons])
@@ -120,10 +137,63 @@ def _comparison_table(claim: Claim) -> str:
     return "\n".join(lines)
 
 
+def repository_root(page: Path) -> Path:
+    """The repository a page belongs to: the nearest folder above it with ``.git`` or ``pyproject.toml``,
+    else the page's own folder."""
+    page = Path(page).resolve()
+    for folder in page.parents:
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
+            return folder
+    return page.parent
+
+
+def repo_path(path: Path, root: Path) -> str:
+    """``path`` as a committed page names it: relative to the repository ``root``, POSIX separators."""
+    return Path(os.path.relpath(Path(path).resolve(), Path(root).resolve())).as_posix()
+
+
+def data_sources(outcomes: list[TaskOutcome], root: Path, textures_built: bool) -> dict[str, str]:
+    """The page's Data section, one line per task (paths relative to ``root``); CIFAR-100 says when it did not run."""
+    sources = {}
+    for outcome in outcomes:
+        s = outcome.settings
+        if s.task == "sr":
+            sources["sr"] = (f"train on {repo_path(s.data, root)} (91 images), "
+                             f"score PSNR-Y x2 on {repo_path(s.val or s.data, root)}")
+        elif s.task == "texture":
+            sources["texture"] = TEXTURE_STAND_IN if textures_built else f"image folders at {repo_path(s.data, root)}"
+        else:
+            sources["cifar100"] = f"CIFAR-100 python files at {repo_path(s.data, root)}"
+    sources.setdefault("cifar100", "not run: the CIFAR-100 files are not on this machine (no downloads)")
+    return sources
+
+
+def write_results_page(page: Path, outcomes: list[TaskOutcome], textures_built: bool) -> Path:
+    """Copy each task's tables and plots to ``<page folder>/results/<task>/`` and write the page; returns ``page``."""
+    root = repository_root(page)
+    for outcome in outcomes:
+        source, target = outcome.settings.out / outcome.settings.task, page.parent / "results" / outcome.settings.task
+        target.mkdir(parents=True, exist_ok=True)
+        for name in RESULT_FILES:
+            if (source / name).is_file():
+                shutil.copyfile(source / name, target / name)
+    tasks = {o.settings.task: o.rows for o in outcomes}
+    budget = {o.settings.task: {"variants": len(o.settings.variants), "seeds": len(o.settings.seeds),
+                                "steps": o.settings.steps, "batch": o.settings.batch_size, "minutes": o.minutes}
+              for o in outcomes}
+    seeds = max((len(o.settings.seeds) for o in outcomes), default=0)
+    command = f"edgeconv compare --tasks {','.join(tasks)} --seeds {seeds} --results {repo_path(page, root)}"
+    text = results_markdown(tasks, budget, command, data_sources(outcomes, root, textures_built),
+                            plots=repo_path(page.parent / "results", root))
+    write_bytes_atomic(page, text.encode())
+    return page
+
+
 def results_markdown(
-    tasks: dict[str, list[dict]], budget: dict[str, dict], command: str, sources: dict[str, str]
+    tasks: dict[str, list[dict]], budget: dict[str, dict], command: str, sources: dict[str, str],
+    plots: str = "docs/results",
 ) -> str:
-    """The whole page."""
+    """The whole page; ``plots`` is the repository-relative folder holding ``<task>/summary.png``."""
     claims = build_claims(tasks)
     verdict, sentence = diversity_finding(tasks.get("texture", []))
     out = [
@@ -164,8 +234,8 @@ def results_markdown(
             f"Verdict: **{verdict}**. {sentence}", ""]
     for task, rows in tasks.items():
         out += [f"## Table: {task}", "", summary_markdown(rows),
-                f"Plots: `docs/results/{task}/summary.png` (metric per variant; metric vs ERF r(50 %)), "
-                f"`docs/results/{task}/erf_grid.png` (seed-0 ERF heat maps, one colour scale).", ""]
+                f"Plots: `{plots}/{task}/summary.png` (metric per variant; metric vs ERF r(50 %)), "
+                f"`{plots}/{task}/erf_grid.png` (seed-0 ERF heat maps, one colour scale).", ""]
     out += [
         "## Method",
         "",

@@ -5,6 +5,9 @@ Modes: RGB as is; grey (L, 1, I, I;16, F) is fed as three equal channels and sav
 transparency); CMYK becomes RGB; an alpha channel is upscaled on its own with bicubic - the
 model was trained on colour, not masks - and re-attached. EXIF orientation is applied first, so
 the output is upright. Pillow's decompression-bomb limit stays on.
+
+``upscale_path(settings)`` is ``edgeconv upscale`` as one call: an image or a folder (resumable: finished
+outputs are kept), tiled with an overlap from the model's measured receptive field.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps
 
-from edgeconv.errors import UsageError
+from edgeconv.errors import UsageError, first_line
 from edgeconv.runtime.atomic_write import write_atomic
 from edgeconv.runtime.imaging.images import IMAGE_SUFFIXES
 from edgeconv.runtime.imaging.tiling import Run, run_tiles
 from edgeconv.runtime.model_facts import ModelFacts
 
 GREY_MODES = ("L", "1", "I", "I;16", "I;16B", "I;16L", "F")
+OnProgress = Callable[[str, int, int | None], None]  # (what, done, total or None when not known yet)
 
 
 @dataclass
@@ -47,10 +51,10 @@ def decode(path: Path) -> DecodedImage:
             img.load()
     except Image.DecompressionBombError as exc:
         raise UsageError(
-            str(path), f"is too large to decode safely: {exc}", "Pillow's decompression-bomb limit stays on"
+            str(path), f"is too large to decode safely: {first_line(exc)}", "Pillow's decompression-bomb limit stays on"
         ) from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        raise UsageError(str(path), f"cannot be read as an image: {exc}") from exc
+        raise UsageError(str(path), f"cannot be read as an image: {first_line(exc)}") from exc
     alpha = None
     if img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
@@ -131,3 +135,82 @@ def folder_jobs(src: Path, dst: Path) -> tuple[list[tuple[Path, Path]], int]:
     todo = [(p, dst / f"{p.stem}.png") for p in files]
     remaining = [(a, b) for a, b in todo if not b.exists()]
     return remaining, len(todo) - len(remaining)
+
+
+@dataclass
+class UpscaleSettings:
+    """One ``edgeconv upscale`` request: the SR model and where it runs, the input, the output, the tiling."""
+
+    model: Path
+    source: Path  # an image file, or a folder of images
+    target: Path  # an image file (or a folder to put it in), or the output folder for a folder
+    backend: str = "onnxruntime"
+    device: str = "CPU"
+    threads: int = 0
+    tile: int = 256  # tile side in input pixels; 0: the whole image at once
+
+    def check(self) -> None:
+        """Raise ``UsageError`` for a tiling, input or output that cannot work (before the model loads)."""
+        if self.tile < 0:
+            raise UsageError("--tile", f"must be >= 0, got {self.tile}")
+        if not self.source.exists():
+            raise UsageError(str(self.source), "does not exist")
+        if self.source.is_dir():
+            if self.target.exists() and not self.target.is_dir():
+                raise UsageError(str(self.target), "is a file, but the input is a folder", "give an output folder")
+            if not self.target.parent.is_dir():
+                raise UsageError(str(self.target), f"its parent folder {self.target.parent} does not exist")
+
+    @property
+    def output_file(self) -> Path | None:
+        """The file a single image is written to (``TARGET/NAME.png`` for a target folder); None for a folder."""
+        if self.source.is_dir() or not self.source.exists():
+            return None
+        return self.target / f"{self.source.stem}.png" if self.target.is_dir() else self.target
+
+
+@dataclass
+class UpscaleResult:
+    """What ``upscale_path`` wrote, and how."""
+
+    target: Path  # the output file, or the output folder
+    written: int
+    already_done: int
+    scale: int
+    backend: str  # the back end's label
+    tile: int
+    overlap: int
+
+
+def upscale_path(settings: UpscaleSettings, progress: OnProgress | None = None) -> UpscaleResult:
+    """Upscale ``settings.source`` (an image, or every image in a folder not done yet) into ``settings.target``.
+
+    ``progress(what, done, total)`` hears of every tile of a single image, or every image of a folder.
+    """
+    from edgeconv.runtime.backends.base import BackendOptions
+    from edgeconv.runtime.backends.registry import create_backend
+    from edgeconv.runtime.imaging.tiling import receptive_radius
+
+    settings.check()
+    runner = create_backend(settings.backend, settings.model,
+                            BackendOptions(threads=settings.threads, device=settings.device))
+    facts = runner.facts
+    if facts.task != "sr" or not facts.scale:
+        raise UsageError(str(settings.model), f"is not a super-resolution model (task {facts.task!r})",
+                         "export an SR checkpoint with edgeconv export")
+    overlap = receptive_radius(runner.run, facts.scale) + 1 if settings.tile else 0
+    done = UpscaleResult(settings.target, 0, 0, facts.scale, runner.label, settings.tile, overlap)
+    if (output := settings.output_file) is not None:
+        on_tile = None if progress is None else lambda i, n: progress(f"{settings.source.name} tiles", i, n)
+        upscale_file(runner.run, facts, settings.source, output, settings.tile, overlap, on_tile)
+        done.target, done.written = output, 1
+        return done
+    settings.target.mkdir(exist_ok=True)
+    jobs, done.already_done = folder_jobs(settings.source, settings.target)
+    total = len(jobs) + done.already_done
+    for src, dst in jobs:
+        if progress is not None:
+            progress(src.name, done.already_done + done.written, total)
+        upscale_file(runner.run, facts, src, dst, settings.tile, overlap)
+        done.written += 1
+    return done

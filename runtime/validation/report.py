@@ -51,6 +51,7 @@ def rich_table(result: ValidationResult) -> Table:
 
 
 def write_json(result: ValidationResult, path: Path) -> None:
+    """``path`` holds the result as JSON (atomically), for CI gates and ``profile``-style comparisons."""
     write_bytes_atomic(path, json.dumps(result.as_json(), indent=2).encode())
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeconv.errors import EdgeConvError
 from edgeconv.runtime.backends.base import Backend
 from edgeconv.runtime.imaging.images import image_files, read_image, resize_center_crop
 from edgeconv.runtime.model_facts import ModelFacts
@@ -63,11 +64,20 @@ class ValidationResult:
     gates: Gates
     inputs: str
     latency_input: tuple[int, int]
+    report_path: Path | None = None  # the Markdown report, once written
 
     def __bool__(self) -> bool:
         return all(not r.failures for r in self.rows)
 
+    def raise_for_failures(self, note: str = "see the table above") -> None:
+        """Raise one ``EdgeConvError`` naming the first failed gate (model on back end: why); a pass raises nothing."""
+        failed = next((r for r in self.rows if r.failures), None)
+        if failed is not None:
+            raise EdgeConvError(f"{failed.model} on {failed.backend}", failed.failures[0], note)
+
     def as_json(self) -> dict:
+        """The result as plain JSON values (NaN and infinity as null), what ``--json`` writes."""
+
         def clean(value: object) -> object:
             if isinstance(value, float):
                 return None if math.isnan(value) or math.isinf(value) else round(value, 6)

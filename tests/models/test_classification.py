@@ -105,3 +105,42 @@ def test_classification_training_is_seeded_and_checkpoints(tmp_path: Path) -> No
     assert 0.0 <= ckpt.metrics["best_accuracy"] <= 1.0
     model = ckpt.build_model(tmp_path / "a.pt")
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 100)
+
+
+def test_folder_datasets_are_normalised_with_their_own_mean_and_std(tmp_path: Path) -> None:
+    """Not CIFAR-100's: the training images' per-channel mean/std, used for train and val, kept in the checkpoint."""
+    from edgeconv.models.cls_data import CIFAR100_MEAN
+    from edgeconv.models.train_cls import load_cls_data
+
+    rng = np.random.default_rng(0)
+    for root, n in (("train", 5), ("val", 2)):
+        for cls, base in (("dark", (30, 60, 20)), ("bright", (220, 140, 90))):
+            (tmp_path / root / cls).mkdir(parents=True)
+            for i in range(n):
+                pixels = np.clip(rng.normal(base, 25, (20, 20, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(tmp_path / root / cls / f"{i}.png")
+    cfg = ClsTrainConfig(model="resnet18_cifar", model_config={"width": 4}, dataset="folder",
+                         data=str(tmp_path / "train"), val_data=str(tmp_path / "val"), image_size=16,
+                         batch_size=4, steps=2, val_every=2, threads=1)
+    images, _, _ = load_image_folder(tmp_path / "train", 16)
+    pixels = images.reshape(-1, 3).astype(np.float64) / 255
+    data = load_cls_data(cfg)
+    assert data.mean == pytest.approx(tuple(pixels.mean(0))) and data.std == pytest.approx(tuple(pixels.std(0)))
+    assert data.mean != pytest.approx(CIFAR100_MEAN, abs=0.01)
+    torch.testing.assert_close(data.x_train.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-4, rtol=0)
+    torch.testing.assert_close(data.x_train.std(dim=(0, 2, 3), correction=0), torch.ones(3), atol=1e-4, rtol=0)
+    val, _, _ = load_image_folder(tmp_path / "val", 16)  # validation images use the training statistics
+    want = (val[0, 3, 5] / 255 - np.asarray(data.mean)) / np.asarray(data.std)
+    torch.testing.assert_close(data.x_val[0, :, 3, 5], torch.tensor(want, dtype=torch.float32))
+    train_cls(cfg, tmp_path / "t.pt")
+    assert load_checkpoint(tmp_path / "t.pt").normalization == {"mean": list(data.mean), "std": list(data.std)}
+
+
+def test_a_constant_channel_is_not_divided_by_zero() -> None:
+    from edgeconv.models.train_cls import channel_stats
+
+    images = np.zeros((2, 4, 4, 3), np.uint8)
+    images[..., 0] = 255
+    images[1, ..., 1] = 51
+    mean, std = channel_stats(images)
+    assert mean == pytest.approx((1.0, 0.1, 0.0)) and std == pytest.approx((1.0, 0.1, 1.0))

@@ -123,3 +123,63 @@ def test_validate_scores_a_grey_image_on_its_own_values(default_onnx: Path, tmp_
     got = json.loads(out.read_text())["rows"][0]["psnr_y_db"]
     assert got == pytest.approx(want, abs=1e-4)
     assert abs(got - as_rgb) > 0.05  # the two readings differ: the test can tell which one ran
+
+
+def test_backend_all_skips_a_backend_that_refuses_the_model(default_onnx: Path, photos: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--backend all`` notes and skips a refusing back end; naming that back end fails with its reason."""
+    from edgeconv.errors import BackendRefusal
+    from edgeconv.runtime.validation import job
+
+    real = job.create_backend
+
+    def create(name: str, model: Path, options=None):  # noqa: ANN001, ANN202
+        if name == "openvino":
+            raise BackendRefusal(str(model), "computes this model wrong here", "use onnxruntime")
+        return real(name, model, options)
+
+    monkeypatch.setattr(job, "backend_status", lambda: [("onnxruntime", True, ""), ("openvino", True, "")])
+    monkeypatch.setattr(job, "create_backend", create)
+    notes: list[str] = []
+    settings = job.ValidationSettings([default_onnx], images=photos, runs=1, warmup=0, latency_hw=(16, 16))
+    result = job.run_validation(settings, notes.append)
+    assert result and [r.backend for r in result.rows] == ["onnxruntime"]
+    assert notes == [f"skipped: {default_onnx} | computes this model wrong here. Note: use onnxruntime"]
+    settings.backends = ["openvino"]
+    with pytest.raises(BackendRefusal, match="computes this model wrong here"):
+        job.run_validation(settings)
+
+
+def test_validate_runs_without_torch_and_a_checkpoint_falls_back_to_onnx(default_onnx: Path, photos: Path,
+                                                                         tmp_path: Path) -> None:
+    """The job is torch-free: with torch blocked, ``--checkpoint`` says so and the FP32 ONNX model is the reference."""
+    from tests.runtime.test_no_torch import run_without_torch
+
+    out = tmp_path / "val.json"
+    code = (
+        "from edgeconv.cli.app import app\n"
+        "from typer.testing import CliRunner\n"
+        f"res = CliRunner().invoke(app, ['validate', {str(default_onnx)!r}, '--images', {str(photos)!r},"
+        f" '--backend', 'onnxruntime', '--checkpoint', {str(DEFAULT_CHECKPOINT)!r}, '--runs', '1',"
+        f" '--latency-size', '16x16', '--json', {str(out)!r}])\n"
+        "assert res.exit_code == 0, res.output\n"
+        "assert 'torch is not installed here' in res.output, res.output\n"
+        "assert 'torch' not in sys.modules\n"
+        "print('ok')"
+    )
+    result = run_without_torch(code)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert json.loads(out.read_text())["reference"] == f"{default_onnx.name} (FP32, onnxruntime)"
+
+
+def test_validate_without_images_or_shared_data_names_the_option(default_onnx: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.conftest import EDGECONV
+
+    env = {**os.environ, "EDGECONV_SR_DATA": str(tmp_path / "no-shared-data")}
+    result = subprocess.run([*EDGECONV, "validate", str(default_onnx), "--backend", "onnxruntime"],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: --images | not given, and no Set5 beside the checkout" in result.stderr

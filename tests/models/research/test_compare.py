@@ -99,6 +99,8 @@ def test_compare_end_to_end_and_resume(tiny_textures: Path, tmp_path: Path) -> N
         assert title in text
     assert "not tested" in text  # SR did not run here, and the page says so
     assert "CIFAR-100 files are not on this machine" in text
+    assert str(tmp_path) not in text and str(tiny_textures) not in text  # paths relative to the page's repository
+    assert "--results RESULTS.md`" in text and "image folders at ../../" in text
     assert (page.parent / "results" / "texture" / "summary.md").is_file()
     assert (folder / "erf_grid.png").stat().st_size > 1000
 

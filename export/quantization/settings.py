@@ -1,0 +1,92 @@
+"""What one quantization job is asked to do (``edgeconv quantize``, and the pipeline's INT8 step), checked.
+
+The settings are plain typed values, named as the command's options; ``check()`` raises the one-line
+``UsageError`` for a request that cannot run (an INT8 job without calibration images, a budget without
+validation images), before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgeconv.errors import UsageError
+from edgeconv.export.quantization.ptq import Int8Config
+from edgeconv.runtime.cpu.int8_targets import check_target
+
+PRECISIONS = ("int8", "fp16", "auto")
+REDUCE_RANGE = {"auto": None, "on": True, "off": False}
+AUTO_BUDGET_DB = 0.1  # --precision auto without --max-psnr-drop: FP16/INT8 must stay this close to FP32
+
+
+@dataclass
+class QuantizeSettings:
+    """One quantization request: the FP32 model, its images, the precision and INT8 scheme pins, the budget.
+
+    ``per_channel``, ``reduce_range`` (``auto``/``on``/``off``), ``activation_type`` and ``weight_type``
+    pin the INT8 scheme; left unset, the scheme is measured for ``target`` (``auto``: this CPU).
+    """
+
+    model: Path
+    calib: Path | None = None
+    val: Path | None = None
+    output: Path | None = None
+    precision: str = "int8"
+    method: str = "percentile"
+    target: str = "auto"
+    per_channel: bool | None = None
+    reduce_range: str = "auto"
+    activation_type: str | None = None
+    weight_type: str | None = None
+    quant_format: str = "qdq"
+    calib_crop: int = 128
+    max_calib_images: int = 64
+    max_psnr_drop: float | None = None
+    threads: int = 2
+    latency_hw: tuple[int, int] = (360, 640)
+    report: Path | None = None
+
+    def check(self) -> None:
+        """Raise ``UsageError`` naming the option for a request that cannot run; loads nothing."""
+        if self.precision not in PRECISIONS:
+            raise UsageError("--precision", f"unknown precision {self.precision!r}",
+                             f"expected {', '.join(PRECISIONS)}")
+        if self.precision in ("int8", "auto") and self.calib is None:
+            raise UsageError("--calib", f"{self.precision} needs calibration images",
+                             "pass --calib DIR (e.g. training images)")
+        if self.max_psnr_drop is not None and (math.isnan(self.max_psnr_drop) or self.max_psnr_drop < 0):
+            raise UsageError("--max-psnr-drop", f"must be >= 0 dB, got {self.max_psnr_drop}")
+        if (self.max_psnr_drop is not None or self.precision == "auto") and self.val is None:
+            raise UsageError("--val", "the accuracy budget needs validation images",
+                             "pass --val DIR with HR images (Set5)")
+        if self.max_calib_images < 1:
+            raise UsageError("--max-calib-images", f"must be >= 1, got {self.max_calib_images}")
+        self.int8_config().check()
+        self.target_name()
+
+    @property
+    def output_path(self) -> Path:
+        """Where the artifact goes: ``output``, else ``MODEL.<precision>.onnx`` beside the model."""
+        return self.output or self.model.with_name(f"{self.model.stem}.{self.precision}.onnx")
+
+    @property
+    def budget_db(self) -> float | None:
+        """The PSNR-Y budget the job enforces (``--precision auto`` always has one)."""
+        return AUTO_BUDGET_DB if self.max_psnr_drop is None and self.precision == "auto" else self.max_psnr_drop
+
+    def pinned(self) -> dict[str, object]:
+        """The scheme settings the user fixed (none: the scheme is measured for the target)."""
+        if self.reduce_range not in REDUCE_RANGE:
+            raise UsageError("--reduce-range", f"unknown value {self.reduce_range!r}", "expected auto, on or off")
+        pins = {"per_channel": self.per_channel, "reduce_range": REDUCE_RANGE[self.reduce_range],
+                "activation_type": self.activation_type, "weight_type": self.weight_type}
+        return {k: v for k, v in pins.items() if v is not None}
+
+    def int8_config(self) -> Int8Config:
+        """The INT8 knobs: calibration method and format, plus any pinned scheme settings."""
+        return Int8Config(method=self.method, quant_format=self.quant_format, **self.pinned())  # type: ignore[arg-type]
+
+    def target_name(self) -> str | None:
+        """The INT8 target asked for (``UsageError`` when unknown), or None for this CPU's."""
+        return None if self.target == "auto" else check_target(self.target)

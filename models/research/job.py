@@ -1,0 +1,169 @@
+"""The comparison job behind ``edgeconv compare``: every task, variant and seed, then the claims page.
+
+Per task: train and measure the runs not done yet (``run_compare``), time the deploy graphs back to
+back, summarise, write ``runs.csv`` / ``summary.*`` and the seed-0 ERF grid into ``<out>/<task>/``.
+With ``results`` set, the claims page and copies of those files follow (``write_results_page``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgeconv.errors import MissingExtraError, UsageError
+from edgeconv.models.research.compare import (
+    CLS_VARIANTS,
+    SR_VARIANTS,
+    TASKS,
+    CompareSettings,
+    TaskOutcome,
+    erf_inputs,
+    run_compare,
+    summarise,
+    variant_latencies,
+)
+from edgeconv.models.research.report import write_task_outputs
+from edgeconv.runtime.validation.sr_eval import default_images
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class ComparisonSettings:
+    """One ``edgeconv compare`` invocation: identical hyper-parameters for every variant and seed of a task."""
+
+    tasks: list[str] = field(default_factory=lambda: ["sr", "texture"])
+    seeds: int = 3
+    sr_variants: list[str] = field(default_factory=list)  # empty: all of SR_VARIANTS
+    cls_variants: list[str] = field(default_factory=list)  # empty: all of CLS_VARIANTS
+    sr_steps: int = 2000
+    cls_steps: int = 300
+    sr_batch: int = 32
+    cls_batch: int = 64
+    width: int = 16
+    sr_data: Path | None = None  # holds T91/ and Set5/; None: the shared SR data
+    textures: Path | None = None  # DTD layout; None: built from scikit-image under ``out``
+    cifar: Path | None = None
+    threads: int = 2
+    max_minutes_per_run: float | None = None
+    out: Path = Path("out/compare")
+    results: Path | None = None  # the claims page (docs/RESULTS.md)
+
+
+@dataclass
+class ComparisonResult:
+    """Every task's outcome, in the order asked, and the page written (if any)."""
+
+    outcomes: list[TaskOutcome]
+    results: Path | None
+
+
+def run_comparison(
+    settings: ComparisonSettings, say: Say | None = None, on_task: Callable[[TaskOutcome], None] | None = None
+) -> ComparisonResult:
+    """Run every task (finished runs are reused), write its files and, when asked, the claims page.
+
+    ``say`` hears progress lines (one per run: trained or reused); ``on_task`` gets each task as it ends.
+    """
+    say = say or (lambda _line: None)
+    _check(settings)
+    built = settings.textures is None and "texture" in settings.tasks
+    plans = [_plan(task, settings, say) for task in settings.tasks]
+    outcomes = []
+    for plan in plans:
+        outcomes.append(_run_task(plan, say))
+        if on_task is not None:
+            on_task(outcomes[-1])
+    if settings.results is not None:
+        from edgeconv.models.research.results_page import write_results_page
+
+        write_results_page(settings.results, outcomes, built)
+    return ComparisonResult(outcomes, settings.results)
+
+
+def _check(settings: ComparisonSettings) -> None:
+    """Refuse unknown tasks and too few seeds before anything runs."""
+    for task in settings.tasks:
+        if task not in TASKS:
+            raise UsageError("--tasks", f"unknown task {task!r}", f"known: {', '.join(TASKS)}")
+    if settings.seeds < 1:
+        raise UsageError("--seeds", f"is {settings.seeds}", "use 1 or more (3 or more for verdicts)")
+    if settings.results is not None and settings.seeds < 3:
+        raise UsageError("--results", f"needs >= 3 seeds per variant, got {settings.seeds}")
+
+
+def _plan(task: str, s: ComparisonSettings, say: Say) -> CompareSettings:
+    """One task's ``CompareSettings``, its data found (or, for textures, built) and checked."""
+    common = {"out": s.out, "seeds": list(range(s.seeds)), "threads": s.threads,
+              "max_minutes_per_run": s.max_minutes_per_run}
+    if task == "sr":
+        train, val = _sr_folders(s.sr_data)
+        return CompareSettings("sr", variants=s.sr_variants or list(SR_VARIANTS), steps=s.sr_steps, data=train,
+                               val=val, batch_size=s.sr_batch, erf_size=48, **common)
+    variants = s.cls_variants or list(CLS_VARIANTS)
+    if task == "texture":
+        root = s.textures or _built_textures(s.out, say)
+        return CompareSettings("texture", variants=variants, steps=s.cls_steps, data=root, batch_size=s.cls_batch,
+                               width=s.width, erf_count=8, erf_size=64, **common)
+    if s.cifar is None or not s.cifar.is_dir():
+        raise UsageError("--cifar", "not given or not a folder", "cifar100 needs torchvision's cifar-100-python/")
+    return CompareSettings("cifar100", variants=variants, steps=s.cls_steps, data=s.cifar, batch_size=s.cls_batch,
+                           width=s.width, erf_count=8, erf_size=32, **common)
+
+
+def _sr_folders(root: Path | None) -> tuple[Path, Path]:
+    """(T91, Set5): under ``--sr-data`` when given, else the shared SR data (``default_images``)."""
+    if root is None:
+        return default_images("--sr-data", "T91")[0], default_images("--sr-data", "Set5")[0]
+    if not (root / "T91").is_dir() or not (root / "Set5").is_dir():
+        raise UsageError("--sr-data", f"{root} lacks T91/ and Set5/")
+    return root / "T91", root / "Set5"
+
+
+def _built_textures(out: Path, say: Say) -> Path:
+    """The scikit-image texture task under ``out/textures`` (kept between runs)."""
+    from edgeconv.models.research.texture_data import make_texture_folders
+
+    root = out / "textures"
+    make_texture_folders(root, on_class=lambda name: say(f"texture crops: {name}"))
+    return root
+
+
+def _run_task(settings: CompareSettings, say: Say) -> TaskOutcome:
+    """Train and measure one task, time its deploy graphs, write its files and ERF grid."""
+    from edgeconv.export.graph.latency import deployed_latency_ms
+
+    total, done, started = len(settings.variants) * len(settings.seeds), [0], time.perf_counter()
+
+    def on_run(variant: str, seed: int, what: str) -> None:
+        done[0] += 1
+        elapsed = (time.perf_counter() - started) / 60
+        say(f"[{settings.task}] {done[0]}/{total} {variant} seed {seed}: {what} ({elapsed:.1f} min so far)")
+
+    records = run_compare(settings, on_run=on_run)
+    say(f"[{settings.task}] timing the deploy graphs in ONNX Runtime, all variants back to back")
+    latencies = variant_latencies(settings, lambda m, shape: deployed_latency_ms(m, shape, threads=settings.threads))
+    rows = summarise(records, latencies)
+    folder = settings.out / settings.task
+    write_task_outputs(records, rows, folder)
+    write_erf_grid(settings, folder)
+    return TaskOutcome(settings, rows, sum(r.minutes for r in records))
+
+
+def write_erf_grid(settings: CompareSettings, folder: Path) -> None:
+    """``folder/erf_grid.png``: seed-0 ERF maps of every variant on one colour scale (skipped without matplotlib)."""
+    from edgeconv.models.checkpoint_erf import checkpoint_gradient_erf
+
+    inputs = erf_inputs(settings)
+    maps = {}
+    for variant in settings.variants:
+        result = checkpoint_gradient_erf(folder / variant / f"seed{settings.seeds[0]}.pt", inputs, "features")
+        maps[variant] = (result.contributions, result.measures)
+    try:
+        from edgeconv.runtime.erf.plot import plot_erf_grid
+
+        plot_erf_grid(maps, folder / "erf_grid.png")
+    except MissingExtraError:
+        pass

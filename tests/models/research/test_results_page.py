@@ -1,0 +1,68 @@
+"""The claims page names paths relative to the repository, never an absolute path of the machine that wrote it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from edgeconv.models.research.compare import CompareSettings, RunRecord, TaskOutcome, summarise
+from edgeconv.models.research.results_page import TEXTURE_STAND_IN, repo_path, repository_root, write_results_page
+
+REPO = Path(__file__).resolve().parents[3]
+ABSOLUTE = re.compile(r"(^|[\s`('\"=])/[A-Za-z0-9_.-]+/")  # "/work/...", "`/tmp/x`"; not "120 / 40"
+
+
+def outcome(task: str, out: Path, data: Path, val: Path | None = None) -> TaskOutcome:
+    """A finished task of two variants x three seeds, with made-up numbers."""
+    erf = {"r20": 0.01, "r30": 0.02, "r50": 0.05, "r99": 0.3, "anisotropy": 1.1, "orientation_deg": 10.0,
+           "angular_spread": 0.9, "effective_area_px": 40.0}
+    records = [RunRecord(task, variant, seed, "m", "accuracy", 0.5 + 0.1 * i + 0.01 * seed, 1000, 2000.0,
+                         {**erf, "r50": erf["r50"] * (1 + i)}, 0.1, 4, False)
+               for i, variant in enumerate(("plain", "jitter-random")) for seed in range(3)]
+    settings = CompareSettings(task, out, ["plain", "jitter-random"], [0, 1, 2], 4, data, val)
+    (out / task).mkdir(parents=True, exist_ok=True)
+    (out / task / "summary.md").write_text("table\n")
+    return TaskOutcome(settings, summarise(records, {"plain": 1.0, "jitter-random": 2.0}), 0.6)
+
+
+def test_the_page_names_data_relative_to_its_repository(tmp_path: Path) -> None:
+    repo, shared = tmp_path / "checkout", tmp_path / "shared" / "data" / "sr"
+    (repo / "docs").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text("[project]\n")
+    page = repo / "docs" / "RESULTS.md"
+    runs = repo / "out" / "compare"
+    outcomes = [outcome("sr", runs, shared / "T91", shared / "Set5"),
+                outcome("texture", runs, tmp_path / "dtd"), outcome("cifar100", runs, tmp_path / "cifar")]
+    write_results_page(page, outcomes, textures_built=False)
+    text = page.read_text()
+    assert str(tmp_path) not in text and not ABSOLUTE.search(text), ABSOLUTE.search(text)
+    assert "train on ../shared/data/sr/T91 (91 images), score PSNR-Y x2 on ../shared/data/sr/Set5" in text
+    assert "image folders at ../dtd" in text and "CIFAR-100 python files at ../cifar" in text
+    assert "--seeds 3 --results docs/RESULTS.md`" in text and "`docs/results/sr/summary.png`" in text
+    assert (repo / "docs" / "results" / "texture" / "summary.md").read_text() == "table\n"
+
+
+def test_built_textures_and_missing_cifar_are_described_not_located(tmp_path: Path) -> None:
+    page = tmp_path / "RESULTS.md"  # no repository above: paths relative to the page's folder
+    write_results_page(page, [outcome("texture", tmp_path / "runs", tmp_path / "runs" / "textures")], True)
+    text = page.read_text()
+    assert TEXTURE_STAND_IN in text and "not run: the CIFAR-100 files are not on this machine" in text
+    assert str(tmp_path) not in text and "--results RESULTS.md`" in text
+
+
+@pytest.mark.parametrize(("path", "want"), [("/a/b/shared/data/sr/T91", "shared/data/sr/T91"),
+                                            ("/a/shared/Set5", "../shared/Set5"), ("/a/b", ".")])
+def test_repo_path(path: str, want: str) -> None:
+    assert repo_path(Path(path), Path("/a/b")) == want
+
+
+def test_repository_root_is_the_folder_with_the_project_file() -> None:
+    assert repository_root(REPO / "docs" / "RESULTS.md") == REPO
+
+
+def test_the_committed_page_names_no_absolute_path() -> None:
+    text = (REPO / "docs" / "RESULTS.md").read_text()
+    found = [line for line in text.splitlines() if ABSOLUTE.search(line)]
+    assert not found, found
