@@ -18,10 +18,10 @@ import numpy as np
 from rich.console import Console
 
 from edgeconv.errors import EdgeConvError, UsageError
-from edgeconv.export.graph.from_checkpoint import CheckpointExport, ExportSettings, run_export, torch_runner
+from edgeconv.export.graph.from_checkpoint import CheckpointExport, ExportSettings, run_export
 from edgeconv.export.quantization.job import QuantizeResult, quantize_file
 from edgeconv.export.quantization.settings import QuantizeSettings
-from edgeconv.models.checkpoint import load_checkpoint
+from edgeconv.models.checkpoint import checkpoint_runner
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
 from edgeconv.runtime.backends.registry import usable_backends
 from edgeconv.runtime.imaging.images import image_files
@@ -117,7 +117,7 @@ def run_pipeline(settings: PipelineSettings, console: Console | None = None) -> 
 
 def _torch_model(checkpoint: Path) -> Callable[[np.ndarray], np.ndarray]:
     """The checkpoint's PyTorch model as a numpy function: the validation reference."""
-    return torch_runner(load_checkpoint(checkpoint).build_model(checkpoint))
+    return checkpoint_runner(checkpoint)
 
 
 def _image_folders(settings: PipelineSettings, console: Console) -> tuple[Path, Path]:

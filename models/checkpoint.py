@@ -17,10 +17,12 @@ from __future__ import annotations
 import io
 import pickle
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -184,3 +186,18 @@ def _from_dict(raw: Any, path: Path) -> Checkpoint:
         metrics=raw.get("metrics") or {},
         extra=raw.get("extra") or {},
     )
+
+
+def numpy_runner(model: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+    """``model`` as a numpy function (NCHW float32 in and out, no autograd): the PyTorch reference for ONNX runs."""
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+
+    return run
+
+
+def checkpoint_runner(path: str | Path) -> Callable[[np.ndarray], np.ndarray]:
+    """The model of a checkpoint file as a numpy function (see ``numpy_runner``)."""
+    return numpy_runner(load_checkpoint(path).build_model(path))

@@ -43,18 +43,12 @@ def torch_reference(checkpoint: Path) -> Callable[[np.ndarray], np.ndarray] | No
     Lives on the CLI side so the validation job stays torch-free: it receives this as a callable.
     """
     try:
-        import torch
+        import torch  # noqa: F401 - only asks whether torch is here
     except ImportError:
         return None
-    from edgeconv.models.checkpoint import load_checkpoint
+    from edgeconv.models.checkpoint import checkpoint_runner
 
-    model = load_checkpoint(checkpoint).build_model(checkpoint)
-
-    def run(x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return model(torch.from_numpy(x)).numpy()
-
-    return run
+    return checkpoint_runner(checkpoint)
 
 
 def validate(

@@ -11,7 +11,6 @@ import hashlib
 import json
 import math
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
@@ -25,7 +24,7 @@ from edgeconv.dynamic import Lowering
 from edgeconv.errors import EdgeConvError, UsageError
 from edgeconv.export.graph.from_module import ExportResult, export_deployed
 from edgeconv.export.graph.trace import DEFAULT_OPSET
-from edgeconv.models.checkpoint import Checkpoint, load_checkpoint
+from edgeconv.models.checkpoint import Checkpoint, load_checkpoint, numpy_runner
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 from edgeconv.runtime.imaging.images import center_crop, image_files, read_image, resize_center_crop
 from edgeconv.runtime.model_facts import ModelFacts
@@ -131,16 +130,6 @@ def check_images(facts: ModelFacts, folder: Path | None, max_side: int) -> tuple
     return [center_crop(img, max_side) for img in images], source
 
 
-def torch_runner(model: torch.nn.Module) -> Callable[[np.ndarray], np.ndarray]:
-    """``model`` as a numpy function (NCHW float32 in and out, no autograd): a reference for ONNX runs."""
-
-    def run(x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return model(torch.from_numpy(x)).numpy()
-
-    return run
-
-
 def export_checkpoint(
     checkpoint: str | Path,
     output: str | Path | None,
@@ -173,7 +162,7 @@ def export_checkpoint(
     serialized = result.model.SerializeToString()
 
     session = ort.InferenceSession(serialized, providers=["CPUExecutionProvider"])
-    worst, worst_psnr, run_torch = 0.0, math.inf, torch_runner(model)
+    worst, worst_psnr, run_torch = 0.0, math.inf, numpy_runner(model)
     for image in images:
         x = facts.to_input(image)
         reference = run_torch(x)

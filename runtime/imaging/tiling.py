@@ -70,18 +70,3 @@ def run_tiles(
             done += 1
             if on_tile is not None:
                 on_tile(done, total)
-
-
-def upscale_tiled(run: Run, x: np.ndarray, scale: int, tile: int, overlap: int) -> np.ndarray:
-    """``run`` over a (1, C, H, W) array in tiles; equals ``run(x)`` up to float rounding when
-    ``overlap`` >= the receptive radius."""
-    n, _, h, w = x.shape
-    out: list[np.ndarray] = []
-
-    def write(y0: int, y1: int, x0: int, x1: int, core: np.ndarray) -> None:
-        if not out:
-            out.append(np.empty((n, core.shape[1], h * scale, w * scale), dtype=core.dtype))
-        out[0][:, :, y0:y1, x0:x1] = core
-
-    run_tiles(run, h, w, scale, tile, overlap, lambda a, b, c, d: x[:, :, a:b, c:d], write)
-    return out[0]

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from edgeconv.runtime.backends.registry import create_backend
-from edgeconv.runtime.imaging.tiling import receptive_radius, upscale_tiled
+from edgeconv.runtime.imaging.tiling import receptive_radius
+from edgeconv.runtime.imaging.upscale import DecodedImage, upscale_image
 from tests.conftest import EDGECONV, run_cli
 
 
@@ -44,24 +45,37 @@ def test_default_model_radius(runner) -> None:  # noqa: ANN001
     assert receptive_radius(runner.run, scale=2) == 5
 
 
+def upscaled_pixels(runner, image: np.ndarray, tile: int, overlap: int) -> np.ndarray:  # noqa: ANN001
+    """What `edgeconv upscale` writes (upscale_image, the CLI's path), as an array; tile 0 = whole image."""
+    mode = "I;16" if image.dtype == np.uint16 else ("L" if image.ndim == 2 else "RGB")
+    return np.asarray(upscale_image(runner.run, runner.facts, DecodedImage(image, None, mode), tile, overlap))
+
+
 @settings(max_examples=25, deadline=None)
-@given(tile=st.integers(8, 72), extra=st.integers(0, 3))
-def test_tiled_equals_whole_image(runner, tile: int, extra: int) -> None:  # noqa: ANN001
+@given(tile=st.integers(8, 72), extra=st.integers(0, 3), mode=st.sampled_from(["RGB", "L", "I;16"]))
+def test_tiled_equals_whole_image(runner, tile: int, extra: int, mode: str) -> None:  # noqa: ANN001
+    """Tiles with an overlap >= the receptive radius give the whole image's pixels (8/16-bit rounding aside)."""
     from skimage import data
 
     image = data.astronaut()[180:270, 200:317]  # 90 x 117, odd sizes on purpose
-    x = runner.facts.to_input(image)
-    whole = runner.run(x)
-    tiled = upscale_tiled(runner.run, x, 2, tile, 5 + extra)
-    assert np.abs(tiled - whole).max() <= 1e-4
+    if mode != "RGB":
+        image = image.mean(axis=2).astype(np.uint8)
+    if mode == "I;16":
+        image = image.astype(np.uint16) * 257
+    whole = upscaled_pixels(runner, image, 0, 0).astype(np.int64)
+    tiled = upscaled_pixels(runner, image, tile, 5 + extra).astype(np.int64)
+    assert tiled.shape == whole.shape == (180, 234, *image.shape[2:])
+    assert np.abs(tiled - whole).max() <= 1  # float differences <= 1e-4 can flip a rounding
+    assert (tiled != whole).mean() < 1e-3
 
 
 def test_set5_tiled_equals_whole(runner, sr_data: Path) -> None:  # noqa: ANN001
     from edgeconv.runtime.imaging.images import read_image
 
-    x = runner.facts.to_input(read_image(sr_data / "Set5" / "butterfly.png"))
+    image = read_image(sr_data / "Set5" / "butterfly.png")
+    whole = upscaled_pixels(runner, image, 0, 0).astype(np.int64)
     for tile in (32, 100, 255):
-        assert np.abs(upscale_tiled(runner.run, x, 2, tile, 6) - runner.run(x)).max() <= 1e-4
+        assert np.abs(upscaled_pixels(runner, image, tile, 6).astype(np.int64) - whole).max() <= 1
 
 
 def make_mode_images(folder: Path) -> dict[str, tuple[str, tuple[int, int]]]:
