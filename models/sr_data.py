@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from edgeconv.errors import UsageError
+from edgeconv.runtime.imaging.degradations import TRAINING_PROTOCOLS, degrade
 from edgeconv.runtime.imaging.images import IMAGE_SUFFIXES, bicubic_downscale, crop_to_multiple, image_files, read_image
 from edgeconv.runtime.validation.sr_eval import shared_sr_data
 
@@ -80,11 +81,19 @@ class PatchSampler:
     Deterministic for a given seed: every random choice comes from ``generator``.
     """
 
-    def __init__(self, pairs: list[SRPair], scale: int, lr_patch: int, generator: torch.Generator) -> None:
+    def __init__(self, pairs: list[SRPair], scale: int, lr_patch: int, generator: torch.Generator,
+                 degradation: str = "bicubic") -> None:
+        """``degradation``: ``bicubic`` uses each pair's LR; any other protocol of
+        ``edgeconv.runtime.imaging.degradations`` (``mixed`` included) makes each LR patch from its HR
+        patch, with parameters drawn from the same generator."""
         usable = [p for p in pairs if min(p.lr.shape[:2]) >= lr_patch]
         if not usable:
             raise UsageError("training images", f"none is at least {lr_patch} px on each side after downscaling")
+        if degradation not in TRAINING_PROTOCOLS:
+            raise UsageError("--degradation", f"unknown protocol {degradation!r}",
+                             f"expected one of {', '.join(TRAINING_PROTOCOLS)}")
         self.pairs, self.scale, self.patch, self.gen = usable, scale, lr_patch, generator
+        self.degradation = degradation
 
     def _randint(self, high: int) -> int:
         return int(torch.randint(high, (1,), generator=self.gen))
@@ -97,8 +106,12 @@ class PatchSampler:
             pair = self.pairs[self._randint(len(self.pairs))]
             y = self._randint(pair.lr.shape[0] - p + 1)
             x = self._randint(pair.lr.shape[1] - p + 1)
-            lr = pair.lr[y : y + p, x : x + p]
             hr = pair.hr[y * s : (y + p) * s, x * s : (x + p) * s]
+            if self.degradation == "bicubic":
+                lr = pair.lr[y : y + p, x : x + p]
+            else:
+                rng = np.random.default_rng(self._randint(2**31))
+                lr = degrade(np.ascontiguousarray(hr), s, self.degradation, rng)
             flips = self._randint(8)
             if flips & 1:
                 lr, hr = lr[:, ::-1], hr[:, ::-1]

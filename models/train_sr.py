@@ -43,6 +43,7 @@ class SRTrainConfig:
     device: str = "cpu"
     threads: int | None = None
     loss_on: str = "y"  # "y": L1 on BT.601 luma (what PSNR-Y scores), "rgb": L1 on RGB
+    degradation: str = "bicubic"  # how training LR patches are made (edgeconv.runtime.imaging.degradations)
 
     def __post_init__(self) -> None:
         self.check()
@@ -109,7 +110,7 @@ def train_sr(
     model_config = {"scale": config.scale, **config.model_config}
     model = create_model(config.model, **model_config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sampler = PatchSampler(train_pairs, config.scale, config.lr_patch, generator)
+    sampler = PatchSampler(train_pairs, config.scale, config.lr_patch, generator, config.degradation)
 
     def batch_loss(train_model: nn.Module) -> torch.Tensor:
         lr_batch, hr_batch = sampler.batch(config.batch_size)

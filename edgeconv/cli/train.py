@@ -37,6 +37,7 @@ Patches = Annotated[int, typer.Option(help="Patches per step.")]
 LRPatch = Annotated[int, typer.Option(help="LR patch side.")]
 AdamLR = Annotated[float, typer.Option(help="Adam learning rate.")]
 LossOn = Annotated[str, typer.Option(help="L1 loss on 'y' (luma, what PSNR-Y scores) or 'rgb'.")]
+Degradation = Annotated[str, typer.Option(help="How LR patches are made: bicubic, cubic-aliased, ..., mixed.")]
 ClsDataRoot = Annotated[Path, typer.Option("--data", help="CIFAR-100 root (cifar-100-python) or an image-folder root.")]
 Dataset = Annotated[str, typer.Option(help="cifar100 or folder (root/<class>/<image>, DTD).")]
 ClsVal = Annotated[Path | None, typer.Option("--val", help="Validation root (folder datasets).")]
@@ -114,6 +115,7 @@ def train_sr_command(
     device: Device = "cpu",
     threads: TorchThreads = None,
     loss_on: LossOn = "y",
+    degradation: Degradation = "bicubic",
     resume: Resume = None,
     force: Force = False,
 ) -> None:
@@ -128,7 +130,7 @@ def train_sr_command(
         model=model, model_config=parse_model_config(model_config), train_dir=str(train_dir),
         val_dir=str(val_dir) if val_dir else None, scale=scale, lr_patch=lr_patch, batch_size=batch_size,
         steps=steps, lr=lr, seed=seed, max_minutes=max_minutes, val_every=val_every, device=device,
-        threads=threads, loss_on=loss_on,
+        threads=threads, loss_on=loss_on, degradation=degradation,
     )
     with training_progress(steps, "PSNR-Y", lambda v: f"{v:.2f} dB") as on_step:
         result = train_sr(config, out, resume=resume, on_step=on_step)

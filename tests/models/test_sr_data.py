@@ -88,3 +88,30 @@ def test_patches_are_aligned_seeded_and_augmented(tmp_path: Path, astronaut: np.
     # each LR patch is the bicubic downscale of its HR patch, up to border effects of the crop
     down = torch.nn.functional.avg_pool2d(hr, 2)
     assert float((down - lr)[..., 2:-2, 2:-2].abs().mean()) < 0.03
+
+
+def test_patch_sampler_makes_lr_with_a_degradation_protocol() -> None:
+    import numpy as np
+    import torch
+
+    from edgeconv.models.sr_data import PatchSampler, SRPair
+    from edgeconv.runtime.imaging.degradations import aliased_downscale
+    from edgeconv.runtime.imaging.images import bicubic_downscale
+
+    rng = np.random.default_rng(0)
+    hr = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    pairs = [SRPair("a", hr, bicubic_downscale(hr, 2))]
+    aliased = PatchSampler(pairs, 2, 8, torch.Generator().manual_seed(3), "cubic-aliased")
+    lr, hr_patch = aliased.batch(4)
+    for i in range(4):  # each LR patch is the aliased cubic downscale of its own HR patch
+        hr_u8 = np.round(hr_patch[i].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+        want = aliased_downscale(hr_u8, 2).astype(np.float32) / 255
+        np.testing.assert_allclose(lr[i].permute(1, 2, 0).numpy(), want, atol=1e-6)
+    mixed = [PatchSampler(pairs, 2, 8, torch.Generator().manual_seed(5), "mixed").batch(6)[0] for _ in range(2)]
+    torch.testing.assert_close(mixed[0], mixed[1])  # one seed, one stream of protocols and parameters
+    import pytest
+
+    from edgeconv.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown protocol 'sinc'"):
+        PatchSampler(pairs, 2, 8, torch.Generator(), "sinc")
