@@ -20,6 +20,7 @@ _LAZY_OPS = {
     "ShiftwiseConv": "edgeconv.shiftwise_conv",
     "PixelMix": "edgeconv.pixel_mix",
     "DynamicModule": "edgeconv.dynamic",
+    "RepConv": "edgeconv.rep_conv",
 }
 
 __all__ = ["EdgeConvError", "__version__", *_LAZY_OPS]

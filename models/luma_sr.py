@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from edgeconv.jitter_conv import JitterConv
 from edgeconv.models.registry import register_model
 from edgeconv.pixel_mix import PixelMix
+from edgeconv.rep_conv import RepConv
 from edgeconv.shiftwise_conv import ShiftwiseConv
 
 LUMA_WEIGHTS = (65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0)
@@ -159,6 +160,16 @@ def plain_edge_sr(scale: int = 2, channels: int = 16, blocks: int = 1) -> LumaSR
     for _ in range(blocks):
         layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.PReLU(channels)]
     return LumaSR(nn.Sequential(*layers, _tail(channels, scale)), scale)
+
+
+@register_model
+def rep_edge_sr(scale: int = 2, channels: int = 16, blocks: int = 1, expand: int = 4) -> LumaSR:
+    """``plain_edge_sr``'s deploy graph, trained with re-parameterised convs (``RepConv``: expand-squeeze,
+    1x1 and identity branches) that the deploy rewrite folds into its plain convs: same MACs, more capacity."""
+    layers: list[nn.Module] = [RepConv(1, channels, 3, expand), nn.PReLU(channels)]
+    for _ in range(blocks):
+        layers += [RepConv(channels, channels, 3, expand), nn.PReLU(channels)]
+    return LumaSR(nn.Sequential(*layers, RepConv(channels, scale * scale, 3, expand)), scale)
 
 
 @register_model
