@@ -16,7 +16,8 @@ from edgeconv.errors import UsageError
 from edgeconv.runtime.sizes import parse_hw  # noqa: F401 - re-exported: the library parses sizes too
 
 Force = Annotated[bool, typer.Option(help="Overwrite existing output files.")]
-Threads = Annotated[int, typer.Option(help="Inference threads (0: the back end's default).")]
+# 0 is every inference command's default: the back end's own choice (every core), as a device runs it
+Threads = Annotated[int, typer.Option(help="Inference threads (0: the back end's own choice, every core).")]
 Runs = Annotated[int, typer.Option(help="Timed runs per model and back end, after warm-up.")]
 Backends = Annotated[
     list[str], typer.Option("--backend", help="Back ends to run: onnxruntime, openvino, tensorrt, or all usable.")

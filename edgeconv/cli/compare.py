@@ -47,7 +47,7 @@ def compare(
     sr_data: SRData = None,
     textures: Textures = None,
     cifar: Cifar = None,
-    threads: Threads = 2,
+    threads: Threads = 2,  # the harness: identical settings for every variant, not the device's choice
     max_minutes_per_run: MaxMinutesPerRun = None,
     out: OutDir = Path("out/compare"),
     results: Results = None,

@@ -29,7 +29,7 @@ def pipeline(
     calib: Calib = None,
     val: Val = None,
     max_psnr_drop: Budget = 0.1,
-    threads: Threads = 2,
+    threads: Threads = 0,
     runs: Runs = 20,
     force: Force = False,
 ) -> None:

@@ -36,7 +36,7 @@ MaxPsnrDrop = Annotated[
     float | None, typer.Option(help="Budget (dB of PSNR-Y on --val): keep sensitive layers FP32 to meet it.")
 ]
 Val = Annotated[Path | None, typer.Option(help="Folder of HR validation images (e.g. Set5) for the budget.")]
-LatencyThreads = Annotated[int, typer.Option(help="Threads for the latency measurement of --precision auto.")]
+LatencyThreads = Annotated[int, typer.Option(help="Threads for the latency measurement of --precision auto (0: all).")]
 LatencySize = Annotated[str, typer.Option(help="HxW input for the latency measurement of --precision auto.")]
 Report = Annotated[Path | None, typer.Option(help="Also write the report (sensitivity, attempts) as JSON.")]
 
@@ -58,7 +58,7 @@ def quantize(
     max_calib_images: MaxCalibImages = 64,
     max_psnr_drop: MaxPsnrDrop = None,
     val: Val = None,
-    threads: LatencyThreads = 2,
+    threads: LatencyThreads = 0,
     latency_size: LatencySize = "360x640",
     report: Report = None,
     force: Force = False,

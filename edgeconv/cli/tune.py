@@ -19,7 +19,7 @@ def tune(
     checkpoint: Checkpoint,
     backend: TuneBackend = "onnxruntime",
     size: Size = "180x320",
-    threads: Threads = 2,
+    threads: Threads = 0,
     runs: TuneRuns = 20,
 ) -> None:
     """Time both shift lowerings (slices, depthwise convs) of a model here and cache the faster one.

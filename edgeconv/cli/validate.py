@@ -57,7 +57,7 @@ def validate(
     images: Images = None,
     checkpoint: ReferenceCheckpoint = None,
     reference: ReferenceModel = None,
-    threads: Threads = 2,
+    threads: Threads = 0,
     runs: Runs = 30,
     warmup: Warmup = 5,
     latency_size: Size = "360x640",
