@@ -35,6 +35,7 @@ Atol = Annotated[float | None, typer.Option(help="Gate: max abs error vs the ref
 MaxPsnrDrop = Annotated[float | None, typer.Option(help="Gate: dB of PSNR-Y below the reference.")]
 MaxLatencyMs = Annotated[float | None, typer.Option(help="Gate: p50 latency in ms.")]
 ReportDir = Annotated[Path | None, typer.Option(help="Folder for a Markdown report with PNG plots.")]
+Degradation = Annotated[str, typer.Option(help="How SR inputs are made: bicubic (benchmarks), cubic-aliased, jpeg...")]
 
 
 def torch_reference(checkpoint: Path) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -66,6 +67,7 @@ def validate(
     max_latency_ms: MaxLatencyMs = None,
     json_out: JsonOut = None,
     report: ReportDir = None,
+    degradation: Degradation = "bicubic",
     force: Force = False,
 ) -> None:
     """Run models on back ends with the same inputs; compare with one reference; time; apply gates.
@@ -84,7 +86,7 @@ def validate(
     refuse_overwrite(json_out, force)
     settings = ValidationSettings(models, backend, images, checkpoint, torch_reference, reference, threads, runs,
                                   warmup, latency_hw, Gates(atol, max_psnr_drop, max_latency_ms), json_out, report,
-                                  force)
+                                  force, degradation)
     err = Console(stderr=True)
     with err.status("validating ..."):
         result = run_validation(settings, on_note=lambda line: err.print(escape(line), highlight=False))

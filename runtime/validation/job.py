@@ -39,6 +39,7 @@ class ValidationSettings:
     json_out: Path | None = None
     report: Path | None = None  # folder for report.md and its plots
     force: bool = False
+    degradation: str = "bicubic"  # how SR inputs are made from the HR images (benchmark protocol: bicubic)
 
 
 def run_validation(settings: ValidationSettings, on_note: Note | None = None) -> ValidationResult:
@@ -51,7 +52,7 @@ def run_validation(settings: ValidationSettings, on_note: Note | None = None) ->
     _check(settings)
     runners = _load_runners(settings, note)
     images = settings.images or default_images("--images", "Set5")[0]
-    data = validation_inputs(images, runners[0].facts)
+    data = validation_inputs(images, runners[0].facts, degradation=settings.degradation)
     reference, reference_name = _reference(settings, runners, note)
     result = validate(runners, data, reference, reference_name, settings.gates, settings.latency_hw,
                       settings.runs, settings.warmup)

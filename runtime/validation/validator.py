@@ -101,10 +101,12 @@ class ValidationInputs:
     source: str
 
 
-def validation_inputs(folder: Path, facts: ModelFacts, max_images: int = 32) -> ValidationInputs:
-    """SR: HR images -> bicubic LR inputs (+ HR for PSNR-Y); classification: resized centre crops."""
+def validation_inputs(
+    folder: Path, facts: ModelFacts, max_images: int = 32, degradation: str = "bicubic"
+) -> ValidationInputs:
+    """SR: HR images -> LR inputs made by ``degradation`` (+ HR for PSNR-Y); classification: resized centre crops."""
     if facts.task == "sr" and facts.scale:
-        pairs = sr_validation_pairs(folder, facts, max_images)
+        pairs = sr_validation_pairs(folder, facts, max_images, degradation=degradation)
         return ValidationInputs([p.lr_input for p in pairs], pairs, str(folder))
     size = int(facts.extra.get("input_size", 224))
     images = [resize_center_crop(read_image(p), size) for p in image_files(folder)[:max_images]]

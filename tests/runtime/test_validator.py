@@ -183,3 +183,16 @@ def test_validate_without_images_or_shared_data_names_the_option(default_onnx: P
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "error: --images | not given, and no Set5 beside the checkout" in result.stderr
+
+
+def test_validate_scores_any_degradation_protocol(default_onnx: Path, photos: Path, tmp_path: Path) -> None:
+    rows = {}
+    for protocol in ("bicubic", "cubic-aliased"):
+        out = tmp_path / f"{protocol}.json"
+        result = run_cli("validate", str(default_onnx), "--images", str(photos), "--backend", "onnxruntime",
+                         "--runs", "1", "--latency-size", "16x16", "--degradation", protocol, "--json", str(out))
+        assert result.returncode == 0, result.stderr
+        rows[protocol] = json.loads(out.read_text())["rows"][0]["psnr_y_db"]
+    assert abs(rows["bicubic"] - rows["cubic-aliased"]) > 0.1  # other LR images, the same scorer
+    bad = run_cli("validate", str(default_onnx), "--images", str(photos), "--degradation", "sinc")
+    assert bad.returncode == 2 and "unknown protocol 'sinc'" in bad.stderr and "Traceback" not in bad.stderr
