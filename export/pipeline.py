@@ -42,7 +42,7 @@ class PipelineSettings:
     calib: Path | None = None  # None: T91 beside the checkout, else scikit-image photos (``default_images``)
     val: Path | None = None  # None: Set5 beside the checkout, else scikit-image photos
     max_psnr_drop: float = 0.1
-    threads: int = 2
+    threads: int = 0  # the back end's own choice (every core), as the CLI
     runs: int = 20
     force: bool = False
 

@@ -38,7 +38,7 @@ class TuneSettings:
     checkpoint: Path
     backend: str = "onnxruntime"
     hw: tuple[int, int] = (180, 320)
-    threads: int = 2
+    threads: int = 0  # the back end's own choice (every core), as the CLI
     runs: int = 20
 
     def check(self) -> None:

@@ -43,7 +43,7 @@ class QuantizeSettings:
     calib_crop: int = 128
     max_calib_images: int = 64
     max_psnr_drop: float | None = None
-    threads: int = 2
+    threads: int = 0  # latency of --precision auto: the back end's own choice, as the CLI
     latency_hw: tuple[int, int] = (360, 640)
     report: Path | None = None
 

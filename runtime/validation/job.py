@@ -31,7 +31,7 @@ class ValidationSettings:
     checkpoint: Path | None = None  # the PyTorch reference, loaded by ``load_reference``
     load_reference: Callable[[Path], Run | None] | None = None  # returns None where torch is not installed
     reference: Path | None = None  # FP32 ONNX reference; None: the first FP32 model
-    threads: int = 2
+    threads: int = 0  # the back end's own choice (every core), as the CLI
     runs: int = 30
     warmup: int = 5
     latency_hw: tuple[int, int] = (360, 640)
