@@ -18,12 +18,25 @@ VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 ARM_DOT_FLAGS = ("asimddp", "i8mm")
 
 
+def cpuinfo_path() -> Path:
+    """``$EDGECONV_CPUINFO`` or ``/proc/cpuinfo``: qemu-user passes the host's file through, so an emulated
+    CPU is described by a file of its own."""
+    return Path(os.environ.get(CPUINFO_ENV) or "/proc/cpuinfo")
+
+
+def read_cpuinfo() -> str:
+    """This CPU's cpuinfo text (see ``cpuinfo_path``); empty when it cannot be read."""
+    path = cpuinfo_path()
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
 def cpu_flags(cpuinfo: str | None = None) -> tuple[str, set[str]]:
     """``(arch, flags)`` from ``/proc/cpuinfo`` (x86 ``flags``, ARM ``Features``); empty set if unknown."""
     if cpuinfo is None:
-        # qemu-user passes the host's /proc/cpuinfo through: an emulated CPU is described by a file
-        path = Path(os.environ.get(CPUINFO_ENV) or "/proc/cpuinfo")
-        cpuinfo = path.read_text(errors="replace") if path.is_file() else ""
+        cpuinfo = read_cpuinfo()
     flags: set[str] = set()
     for line in cpuinfo.splitlines():
         key, _, value = line.partition(":")
@@ -45,8 +58,7 @@ SIGNATURE_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "as
 def cpu_signature(cpuinfo: str | None = None) -> str:
     """What a speed measured here is a fact about: architecture, CPU model, cores and the ISA flags that matter."""
     if cpuinfo is None:
-        path = Path(os.environ.get(CPUINFO_ENV) or "/proc/cpuinfo")
-        cpuinfo = path.read_text(errors="replace") if path.is_file() else ""
+        cpuinfo = read_cpuinfo()
     arch, flags = cpu_flags(cpuinfo)
     model = "unknown"
     for line in cpuinfo.splitlines():

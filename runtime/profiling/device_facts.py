@@ -9,7 +9,6 @@ Anything missing reads "unknown"; nothing here raises on an unfamiliar machine.
 
 from __future__ import annotations
 
-import os
 import platform
 import re
 import shutil
@@ -19,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeconv.runtime.cpu.features import CPUINFO_ENV
+from edgeconv.runtime.cpu.features import cpu_flags, cpuinfo_path
 
 CommandRunner = Callable[[list[str]], str | None]
 UNKNOWN = "unknown"
@@ -45,8 +44,8 @@ def run_command(cmd: list[str], timeout: float = 5.0) -> str | None:
 
 def _read(root: Path, rel: str) -> str | None:
     path = root / rel.lstrip("/")
-    if rel == "/proc/cpuinfo" and root == Path("/") and os.environ.get(CPUINFO_ENV):
-        path = Path(os.environ[CPUINFO_ENV])  # an emulated CPU (qemu-user shows the host's cpuinfo)
+    if rel == "/proc/cpuinfo" and root == Path("/"):
+        path = cpuinfo_path()  # an emulated CPU is described by $EDGECONV_CPUINFO
     try:
         return path.read_text(errors="replace").strip("\x00\n ")
     except OSError:
@@ -155,11 +154,7 @@ ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimd", 
 
 def isa_flags(cpuinfo: str) -> list[str]:
     """The instruction-set flags that decide speed and INT8 exactness (a number is a fact about these)."""
-    flags = set()
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip().lower() in ("flags", "features"):
-            flags.update(value.split())
+    _, flags = cpu_flags(cpuinfo)
     return [f for f in ISA_FLAGS if f in flags]
 
 
