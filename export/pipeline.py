@@ -152,5 +152,5 @@ def _sample(settings: PipelineSettings, validation: ValidationResult, val: Path,
     """Upscale the first validation image with the FP32 model on the back end that ran it fastest."""
     fastest = min((r for r in validation.rows if r.precision == "fp32"), key=lambda r: r.latency.p50)
     source = image_files(val)[0]
-    return upscale_path(UpscaleSettings(settings.fp32_path, source, settings.out / f"{source.stem}_x{scale}.png",
+    return upscale_path(UpscaleSettings(source, settings.out / f"{source.stem}_x{scale}.png", settings.fp32_path,
                                         backend=fastest.backend, threads=settings.threads, tile=SAMPLE_TILE))

@@ -1,4 +1,10 @@
-"""Where the shipped, trained default model lives and how to get it."""
+"""The shipped, trained checkpoints: where they live and how to get one by name.
+
+``photo`` (the default of ``upscale`` and ``pipeline``) is trained on mixed degradations so it never
+does worse than a bicubic resize on real photos; ``bicubic`` is the benchmark model (PIL bicubic
+downscales, the Set5/Set14 protocol); ``jitter`` is the study's shift model, kept as the worked example
+of the shift rewrite. How each was made: ``weights/TRAINING.md``.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,27 @@ from pathlib import Path
 from edgeconv.errors import UsageError
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
-DEFAULT_CHECKPOINT = WEIGHTS_DIR / "default_sr_x2.pt"
+SHIPPED_CHECKPOINTS = {
+    "photo": WEIGHTS_DIR / "sr_x2_photo.pt",
+    "bicubic": WEIGHTS_DIR / "sr_x2_bicubic.pt",
+    "jitter": WEIGHTS_DIR / "jitter_sr_x2.pt",
+}
+DEFAULT_MODEL = "photo"
+DEFAULT_CHECKPOINT = SHIPPED_CHECKPOINTS[DEFAULT_MODEL]
+JITTER_CHECKPOINT = SHIPPED_CHECKPOINTS["jitter"]
+
+
+def shipped_checkpoint(name: str = DEFAULT_MODEL) -> Path:
+    """The bundled x2 checkpoint called ``name`` (photo, bicubic or jitter); ``UsageError`` if unknown or missing."""
+    if name not in SHIPPED_CHECKPOINTS:
+        raise UsageError(name, "is not a shipped model", f"choose one of {', '.join(SHIPPED_CHECKPOINTS)}")
+    path = SHIPPED_CHECKPOINTS[name]
+    if not path.is_file():
+        raise UsageError(str(path), "is missing from this installation",
+                         "reinstall edgeconv or pass a checkpoint path explicitly")
+    return path
 
 
 def default_checkpoint() -> Path:
-    """The bundled x2 shift-family SR checkpoint (see weights/TRAINING.md for how it was made)."""
-    if not DEFAULT_CHECKPOINT.is_file():
-        raise UsageError(
-            str(DEFAULT_CHECKPOINT), "is missing from this installation",
-            "reinstall edgeconv or pass a checkpoint path explicitly",
-        )
-    return DEFAULT_CHECKPOINT
+    """The default x2 checkpoint (``photo``)."""
+    return shipped_checkpoint(DEFAULT_MODEL)

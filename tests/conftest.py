@@ -105,3 +105,14 @@ def default_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = folder / "default.onnx"
     export_checkpoint(DEFAULT_CHECKPOINT, path, target_backend="onnxruntime", check_folder=folder)
     return path
+
+
+@pytest.fixture(scope="session")
+def jitter_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped shift model (``jitter``: learnable shifts, rewritten to fixed depthwise convs) exported."""
+    from edgeconv.export.graph.from_checkpoint import export_checkpoint
+    from edgeconv.models.default_model import JITTER_CHECKPOINT
+
+    path = tmp_path_factory.mktemp("jitter_onnx") / "jitter.onnx"
+    export_checkpoint(JITTER_CHECKPOINT, path, target_backend="onnxruntime")
+    return path

@@ -23,7 +23,7 @@ HASWELL=(env EDGECONV_CPUINFO="$REPO/tools/cpus/haswell.cpuinfo" qemu-x86_64-sta
 quiet() { grep -v "TCG doesn't support" || true; }
 
 say "export (host)"
-"${EC[@]}" export models/weights/default_sr_x2.pt -o "$OUT/d.onnx" --check-images "$SR/Set5" --force >/dev/null
+"${EC[@]}" export models/weights/sr_x2_photo.pt -o "$OUT/d.onnx" --check-images "$SR/Set5" --force >/dev/null
 say "VNNI-machine artifact: U8S8 full range (pinned), made on the host"
 "${EC[@]}" quantize "$OUT/d.onnx" --calib "$SR/T91" --target x86-vnni --activation-type u8 --weight-type s8 \
   --reduce-range off -o "$OUT/vnni_u8s8.int8.onnx" --force > "$OUT/vnni_u8s8.log" 2>&1

@@ -51,7 +51,7 @@ def erf(
     """Measure the ERF of each model: r(20/30/50/99 %), anisotropy, orientation, angular spread,
     effective area; write heat maps on one colour scale and a comparison grid.
 
-    Example: edgeconv erf models/weights/default_sr_x2.pt out/demo/model.int8.onnx --out out/erf
+    Example: edgeconv erf models/weights/jitter_sr_x2.pt out/demo/model.int8.onnx --out out/erf
     """
     from rich.console import Console
 

@@ -28,7 +28,7 @@ def tune(
     another CPU (or without a measurement) it falls back to the committed table. The cache lives in
     $EDGECONV_CACHE_DIR (default ~/.cache/edgeconv), keyed by this CPU's model and ISA flags.
 
-    Example: edgeconv tune models/weights/default_sr_x2.pt --backend openvino --size 360x640
+    Example: edgeconv tune models/weights/jitter_sr_x2.pt --backend openvino --size 360x640
     """
     from rich.console import Console
 

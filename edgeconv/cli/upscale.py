@@ -1,4 +1,4 @@
-"""``edgeconv upscale MODEL IN OUT``: super-resolve an image or a folder on the device (no torch)."""
+"""``edgeconv upscale IN [OUT] [--model M]``: super-resolve an image or a folder on the device (no torch)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,24 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgeconv.cli.arguments import Force, OneBackend, OnnxModel, Threads, refuse_overwrite
+from edgeconv.cli.arguments import Force, OneBackend, Threads, refuse_overwrite
 
 if TYPE_CHECKING:
     from edgeconv.runtime.imaging.upscale import UpscaleResult
 
 Source = Annotated[Path, typer.Argument(help="An image file, or a folder of images.")]
-Target = Annotated[Path, typer.Argument(help="Output image file, or output folder for a folder.")]
+Target = Annotated[Path | None, typer.Argument(
+    help="Output image file, or output folder for a folder (default: NAME_x2.png / NAME_x2 beside the input).")]
+Model = Annotated[str, typer.Option(
+    "--model", "-m", help="A shipped model (photo: real photos; bicubic: the benchmark protocol) or an .onnx file.")]
 Device = Annotated[str, typer.Option(help="Back-end device (CPU; GPU/NPU for OpenVINO; CUDA for ORT).")]
 Tile = Annotated[int, typer.Option(help="Tile side in input pixels (0: whole image at once).")]
 
 
 def upscale(
-    model: OnnxModel,
     source: Source,
-    target: Target,
+    target: Target = None,
+    model: Model = "photo",
     backend: OneBackend = "onnxruntime",
     device: Device = "CPU",
     threads: Threads = 0,
@@ -34,14 +37,18 @@ def upscale(
     result equals whole-image inference. A folder run that was interrupted resumes: finished
     images are kept (every file is written atomically) and only the rest are done.
 
-    Example: edgeconv upscale out/sr.onnx photos/ photos_x2/ --backend openvino
+    The default model, photo, is trained on aliased, blurred, JPEG and noisy downscales: it is never
+    worse than a bicubic resize on them. --model bicubic is the benchmark model (PIL bicubic downscales).
+
+    Example: edgeconv upscale photo.jpg
+    Example: edgeconv upscale photos/ photos_x2/ --model out/sr.int8.onnx --backend openvino
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from edgeconv.runtime.imaging.upscale import UpscaleSettings, upscale_path
 
-    settings = UpscaleSettings(model, source, target, backend, device, threads, tile)
+    settings = UpscaleSettings(source, target, model, backend, device, threads, tile)
     settings.check()
     refuse_overwrite(settings.output_file, force)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

@@ -24,7 +24,8 @@ from edgeconv.errors import UsageError, first_line
 from edgeconv.runtime.atomic_write import write_atomic
 from edgeconv.runtime.imaging.images import IMAGE_SUFFIXES
 from edgeconv.runtime.imaging.tiling import Run, run_tiles
-from edgeconv.runtime.model_facts import ModelFacts
+from edgeconv.runtime.model_facts import ModelFacts, read_model_facts
+from edgeconv.runtime.shipped_models import DEFAULT_MODEL, resolve_model
 
 GREY_MODES = ("L", "1", "I", "I;16", "I;16B", "I;16L", "F")
 OnProgress = Callable[[str, int, int | None], None]  # (what, done, total or None when not known yet)
@@ -139,21 +140,32 @@ def folder_jobs(src: Path, dst: Path) -> tuple[list[tuple[Path, Path]], int]:
 
 @dataclass
 class UpscaleSettings:
-    """One ``edgeconv upscale`` request: the SR model and where it runs, the input, the output, the tiling."""
+    """One ``edgeconv upscale`` request: the SR model and where it runs, the input, the output, the tiling.
 
-    model: Path
+    ``model`` is a shipped model's name (``photo``, the default; ``bicubic``) or an .onnx path; ``target``
+    None writes ``NAME_xS.png`` beside an image, or the folder ``NAME_xS`` beside a folder.
+    """
+
     source: Path  # an image file, or a folder of images
-    target: Path  # an image file (or a folder to put it in), or the output folder for a folder
+    target: Path | None = None  # an image file (or a folder to put it in), or the output folder for a folder
+    model: str | Path = DEFAULT_MODEL
     backend: str = "onnxruntime"
     device: str = "CPU"
     threads: int = 0
     tile: int = 256  # tile side in input pixels; 0: the whole image at once
 
+    def __post_init__(self) -> None:
+        self.model = resolve_model(self.model)
+        if self.target is None and self.source.exists():
+            scale = read_model_facts(self.model).scale or 0
+            suffix = "" if self.source.is_dir() else ".png"
+            self.target = self.source.with_name(f"{self.source.stem}_x{scale}{suffix}")
+
     def check(self) -> None:
         """Raise ``UsageError`` for a tiling, input or output that cannot work (before the model loads)."""
         if self.tile < 0:
             raise UsageError("--tile", f"must be >= 0, got {self.tile}")
-        if not self.source.exists():
+        if not self.source.exists() or self.target is None:
             raise UsageError(str(self.source), "does not exist")
         if self.source.is_dir():
             if self.target.exists() and not self.target.is_dir():
@@ -164,7 +176,7 @@ class UpscaleSettings:
     @property
     def output_file(self) -> Path | None:
         """The file a single image is written to (``TARGET/NAME.png`` for a target folder); None for a folder."""
-        if self.source.is_dir() or not self.source.exists():
+        if self.source.is_dir() or not self.source.exists() or self.target is None:
             return None
         return self.target / f"{self.source.stem}.png" if self.target.is_dir() else self.target
 

@@ -79,7 +79,7 @@ def custom_op_model(path: Path) -> None:
 
 def external_outside_model(default_onnx: Path, path: Path) -> None:
     model = onnx.load(default_onnx)
-    weight = next(t for t in model.graph.initializer if t.name == "body.1.conv.weight")
+    weight = next(t for t in model.graph.initializer if t.name == "body.1.weight")
     (path.parent.parent / "weights.bin").write_bytes(weight.raw_data)
     weight.ClearField("raw_data")
     weight.data_location = onnx.TensorProto.EXTERNAL
@@ -104,7 +104,7 @@ def test_bad_onnx_file(kind: str, message: str, default_onnx: Path, photo: Path,
     else:
         external_outside_model(default_onnx, model)
     out = tmp_path / "out.png"
-    assert_clean_failure(run_cli("upscale", str(model), str(photo), str(out)), 2, message, out)
+    assert_clean_failure(run_cli("upscale", str(photo), str(out), "--model", str(model)), 2, message, out)
 
 
 # --- model inputs (validate) --------------------------------------------------------------------
@@ -156,7 +156,8 @@ def test_image_past_the_decompression_limit(default_onnx: Path, tmp_path: Path) 
     bomb = tmp_path / "bomb.png"
     png_header_only(bomb, 20000, 20000)
     out = tmp_path / "bomb_x2.png"
-    assert_clean_failure(run_cli("upscale", str(default_onnx), str(bomb), str(out)), 2, r"too large to decode", out)
+    assert_clean_failure(run_cli("upscale", str(bomb), str(out), "--model", str(default_onnx)), 2,
+                         r"too large to decode", out)
 
 
 def test_non_image_file_in_an_image_folder(default_onnx: Path, photo: Path, tmp_path: Path) -> None:
@@ -164,7 +165,7 @@ def test_non_image_file_in_an_image_folder(default_onnx: Path, photo: Path, tmp_
     folder.mkdir()
     Image.open(photo).save(folder / "a.png")
     (folder / "b.png").write_text("this is a text file with an image suffix")
-    result = run_cli("upscale", str(default_onnx), str(folder), str(out))
+    result = run_cli("upscale", str(folder), str(out), "--model", str(default_onnx))
     assert_clean_failure(result, 2, r"b\.png \| cannot be read as an image", out / "b.png")
     with Image.open(out / "a.png") as done:  # the image before it is complete and kept
         assert done.size == (64, 48)
@@ -182,7 +183,7 @@ def test_odd_image_modes_are_handled(name: str, make, mode: str, default_onnx: P
     src, out = tmp_path / name, tmp_path / "out.png"
     image = make(np.random.default_rng(1).integers(0, 255, (20, 28, 3), dtype=np.uint8))
     image.save(src)
-    result = run_cli("upscale", str(default_onnx), str(src), str(out))
+    result = run_cli("upscale", str(src), str(out), "--model", str(default_onnx))
     assert result.returncode == 0, result.stderr
     with Image.open(out) as done:
         assert done.mode == mode and done.size == (image.width * 2, image.height * 2)
@@ -194,7 +195,7 @@ def test_exif_rotated_image_comes_out_upright(default_onnx: Path, tmp_path: Path
     exif = image.getexif()
     exif[0x0112] = 6
     image.save(src, exif=exif)
-    assert run_cli("upscale", str(default_onnx), str(src), str(out)).returncode == 0
+    assert run_cli("upscale", str(src), str(out), "--model", str(default_onnx)).returncode == 0
     with Image.open(out) as done:
         assert done.size == (40, 56)
 
@@ -216,7 +217,7 @@ def test_back_end_not_installed(default_onnx: Path, photo: Path, tmp_path: Path)
     except ImportError:
         pass
     out = tmp_path / "o.png"
-    result = run_cli("upscale", str(default_onnx), str(photo), str(out), "--backend", "tensorrt")
+    result = run_cli("upscale", str(photo), str(out), "--model", str(default_onnx), "--backend", "tensorrt")
     assert_clean_failure(result, 1, r"pip install 'edgeconv\[tensorrt\]'", out)
 
 
@@ -230,17 +231,19 @@ def test_device_that_does_not_exist(backend: str, device: str, message: str, def
     if backend == "openvino":
         pytest.importorskip("openvino", reason="the openvino extra is not installed")
     out = tmp_path / "o.png"
-    result = run_cli("upscale", str(default_onnx), str(photo), str(out), "--backend", backend, "--device", device)
+    result = run_cli("upscale", str(photo), str(out), "--model", str(default_onnx), "--backend", backend,
+                     "--device", device)
     assert_clean_failure(result, 2, message, out)
 
 
 def test_output_folder_missing_or_read_only(default_onnx: Path, photo: Path, tmp_path: Path) -> None:
     missing = tmp_path / "nope" / "o.png"
-    assert_clean_failure(run_cli("upscale", str(default_onnx), str(photo), str(missing)), 2, r"does not exist", None)
+    assert_clean_failure(run_cli("upscale", str(photo), str(missing), "--model", str(default_onnx)), 2,
+                         r"does not exist", None)
     assert not missing.parent.exists()
     # /proc refuses new files even for root: a read-only folder on every Linux machine
     read_only = Path("/proc/edgeconv-test-output.png")
     if not Path("/proc").is_dir():
         pytest.skip("no /proc on this system to stand in for a read-only folder")
-    result = run_cli("upscale", str(default_onnx), str(photo), str(read_only))
+    result = run_cli("upscale", str(photo), str(read_only), "--model", str(default_onnx))
     assert_clean_failure(result, 1, r"cannot be written", read_only)

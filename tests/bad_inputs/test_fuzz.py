@@ -38,8 +38,8 @@ def test_random_bytes_never_give_a_traceback(default_onnx: Path, data: bytes, su
         junk.write_bytes(data)
         out = Path(tmp) / "out"
         out.mkdir()
-        assert_no_traceback(["upscale", str(default_onnx), str(junk), str(out / "o.png")])  # as an image
-        assert_no_traceback(["upscale", str(junk), str(default_onnx), str(out / "o2.png")])  # as a model
+        assert_no_traceback(["upscale", str(junk), str(out / "o.png"), "--model", str(default_onnx)])  # as an image
+        assert_no_traceback(["upscale", str(default_onnx), str(out / "o2.png"), "--model", str(junk)])  # as a model
         assert_no_traceback(["validate", str(junk), "--images", tmp, "--backend", "onnxruntime", "--runs", "1"])
         assert_no_traceback(["export", str(junk), "-o", str(out / "m.onnx")])  # as a checkpoint
         assert not list(out.glob(".*.tmp"))
@@ -58,7 +58,7 @@ def test_random_small_images_upscale(default_onnx: Path, h: int, w: int, mode: s
         src, out = Path(tmp) / "in.png", Path(tmp) / "out.png"
         image.save(src) if mode != "CMYK" else image.save(src.with_suffix(".jpg"))
         src = src if mode != "CMYK" else src.with_suffix(".jpg")
-        result = RUNNER.invoke(app, ["upscale", str(default_onnx), str(src), str(out), "--tile", "8"])
+        result = RUNNER.invoke(app, ["upscale", str(src), str(out), "--model", str(default_onnx), "--tile", "8"])
         assert result.exit_code == 0, (mode, h, w, repr(result.exception), result.output)
         with Image.open(out) as done:
             assert done.size == (2 * w, 2 * h)

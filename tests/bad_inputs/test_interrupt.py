@@ -23,11 +23,11 @@ def test_interrupted_folder_upscale_resumes(default_onnx: Path, tmp_path: Path) 
     for i in range(20):
         Image.fromarray(base[i * 10 : i * 10 + 200, i * 8 : i * 8 + 300]).save(src / f"img{i:02d}.png")
     reference = tmp_path / "reference"
-    assert run_cli("upscale", str(default_onnx), str(src), str(reference), "--tile", "64").returncode == 0
+    assert run_cli("upscale", str(src), str(reference), "--model", str(default_onnx), "--tile", "64").returncode == 0
 
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([*EDGECONV, "upscale", str(default_onnx), str(src), str(out), "--tile", "64"],
+    proc = subprocess.Popen([*EDGECONV, "upscale", str(src), str(out), "--model", str(default_onnx), "--tile", "64"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     deadline = time.time() + 60
     while time.time() < deadline and len(list(out.glob("*.png"))) < 3:
@@ -39,7 +39,7 @@ def test_interrupted_folder_upscale_resumes(default_onnx: Path, tmp_path: Path) 
     assert "Traceback" not in err.decode()
     assert 3 <= len(done_first) < 20
     assert not list(out.glob(".*.tmp"))
-    second = run_cli("upscale", str(default_onnx), str(src), str(out), "--tile", "64")
+    second = run_cli("upscale", str(src), str(out), "--model", str(default_onnx), "--tile", "64")
     assert second.returncode == 0, second.stderr
     assert f"{len(done_first)} already done" in second.stdout
     for ref in sorted(reference.glob("*.png")):

@@ -13,7 +13,7 @@ from PIL import Image
 
 from edgeconv.export.graph.from_checkpoint import export_checkpoint
 from edgeconv.models.checkpoint import load_checkpoint
-from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+from edgeconv.models.default_model import JITTER_CHECKPOINT
 from edgeconv.runtime.model_facts import ModelFacts, read_model_facts
 from edgeconv.runtime.profiling.layer_names import module_path
 from tests.conftest import run_cli
@@ -32,7 +32,7 @@ def check_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_export_cli_writes_a_checked_graph_with_facts(tmp_path: Path, check_folder: Path) -> None:
     out = tmp_path / "default.onnx"
-    result = run_cli("export", str(DEFAULT_CHECKPOINT), "-o", str(out), "--check-images", str(check_folder))
+    result = run_cli("export", str(JITTER_CHECKPOINT), "-o", str(out), "--check-images", str(check_folder))
     assert result.returncode == 0, result.stderr
     assert "onnxsim" in result.stdout and "max abs error" in result.stdout
     model = onnx.load(out)
@@ -49,7 +49,7 @@ def test_export_cli_writes_a_checked_graph_with_facts(tmp_path: Path, check_fold
     image = np.asarray(Image.open(check_folder / "coffee.png").convert("RGB"))
     x = facts.to_input(image)
     got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
-    model_pt = load_checkpoint(DEFAULT_CHECKPOINT).build_model()
+    model_pt = load_checkpoint(JITTER_CHECKPOINT).build_model()
     with torch.no_grad():
         want = model_pt(torch.from_numpy(x)).numpy()
     assert got.shape == (1, 3, 240, 400)
@@ -59,10 +59,10 @@ def test_export_cli_writes_a_checked_graph_with_facts(tmp_path: Path, check_fold
 def test_export_refuses_to_overwrite_and_bad_paths(tmp_path: Path, check_folder: Path) -> None:
     out = tmp_path / "m.onnx"
     out.write_bytes(b"keep me")
-    again = run_cli("export", str(DEFAULT_CHECKPOINT), "-o", str(out), "--check-images", str(check_folder))
+    again = run_cli("export", str(JITTER_CHECKPOINT), "-o", str(out), "--check-images", str(check_folder))
     assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
     assert out.read_bytes() == b"keep me"
-    missing = run_cli("export", str(DEFAULT_CHECKPOINT), "-o", str(tmp_path / "no" / "m.onnx"))
+    missing = run_cli("export", str(JITTER_CHECKPOINT), "-o", str(tmp_path / "no" / "m.onnx"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"\x00" * 100)
@@ -72,7 +72,7 @@ def test_export_refuses_to_overwrite_and_bad_paths(tmp_path: Path, check_folder:
 
 
 def test_export_api_returns_checks_without_writing(check_folder: Path) -> None:
-    done = export_checkpoint(DEFAULT_CHECKPOINT, None, target_backend="openvino", check_folder=check_folder)
+    done = export_checkpoint(JITTER_CHECKPOINT, None, target_backend="openvino", check_folder=check_folder)
     assert done.path is None and done.images == 2
     assert done.max_abs_error <= 1e-4 and done.output_psnr_db > 80
     assert done.export.lowering == "conv" and done.export.audit  # clean audit

@@ -72,7 +72,7 @@ def test_lowering_cache_hit_miss_and_fallback(lowering_cache, monkeypatch: pytes
     from edgeconv.export.deploy.lowering import choose_lowering
     from edgeconv.export.deploy.lowering_tune import tune_lowering
     from edgeconv.models.checkpoint import load_checkpoint
-    from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+    from edgeconv.models.default_model import JITTER_CHECKPOINT
     from edgeconv.runtime.cpu.features import cpu_signature
 
     table = json.loads(TABLE_PATH.read_text())["lowering"]
@@ -80,8 +80,8 @@ def test_lowering_cache_hit_miss_and_fallback(lowering_cache, monkeypatch: pytes
     assert miss.lowering == table["onnxruntime"] and miss.source.startswith("committed table")
     assert choose_lowering("tensorrt", "jitter_edge_sr").source.startswith("default")
 
-    ckpt = load_checkpoint(DEFAULT_CHECKPOINT)
-    done = tune_lowering(ckpt.build_model(DEFAULT_CHECKPOINT), ckpt.model_name, "onnxruntime", (24, 32), runs=3)
+    ckpt = load_checkpoint(JITTER_CHECKPOINT)
+    done = tune_lowering(ckpt.build_model(JITTER_CHECKPOINT), ckpt.model_name, "onnxruntime", (24, 32), runs=3)
     assert done.cache == lowering_cache and set(done.median_ms) == {"slice", "conv"}
     assert done.lowering == min(done.median_ms, key=done.median_ms.get)
     hit = choose_lowering("onnxruntime", "jitter_edge_sr")
@@ -101,15 +101,15 @@ def test_lowering_cache_hit_miss_and_fallback(lowering_cache, monkeypatch: pytes
 
 
 def test_export_uses_the_measured_choice(lowering_cache, tmp_path) -> None:
-    from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+    from edgeconv.models.default_model import JITTER_CHECKPOINT
     from tests.conftest import run_cli
 
-    tuned = run_cli("tune", str(DEFAULT_CHECKPOINT), "--size", "24x32", "--runs", "2")
+    tuned = run_cli("tune", str(JITTER_CHECKPOINT), "--size", "24x32", "--runs", "2")
     assert tuned.returncode == 0, tuned.stderr
     chosen = json.loads(lowering_cache.read_text())
     (entry,) = chosen.values()
-    exported = run_cli("export", str(DEFAULT_CHECKPOINT), "-o", str(tmp_path / "m.onnx"))
+    exported = run_cli("export", str(JITTER_CHECKPOINT), "-o", str(tmp_path / "m.onnx"))
     assert exported.returncode == 0, exported.stderr
     text = " ".join(exported.stdout.split())
     assert f"{entry['lowering']} for onnxruntime: measured on this CPU by edgeconv tune" in text
-    assert run_cli("tune", str(DEFAULT_CHECKPOINT), "--backend", "tensorrt").returncode == 2
+    assert run_cli("tune", str(JITTER_CHECKPOINT), "--backend", "tensorrt").returncode == 2

@@ -94,13 +94,23 @@ def test_export_tune_and_upscale_settings(tmp_path: Path) -> None:
         TuneSettings(tmp_path / "m.pt", backend="tensorrt").check()
     with pytest.raises(UsageError, match=r"--runs \| runs must be >= 1"):
         TuneSettings(tmp_path / "m.pt", runs=0).check()
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"")
     with pytest.raises(UsageError, match=r"--tile \| must be >= 0"):
-        UpscaleSettings(tmp_path / "m.onnx", tmp_path, tmp_path / "out", tile=-1).check()
+        UpscaleSettings(tmp_path, tmp_path / "out", model, tile=-1).check()
     with pytest.raises(UsageError, match=r"does not exist"):
-        UpscaleSettings(tmp_path / "m.onnx", tmp_path / "nope.png", tmp_path / "out.png").check()
+        UpscaleSettings(tmp_path / "nope.png", tmp_path / "out.png", model).check()
+    with pytest.raises(UsageError, match=r"nope\.onnx \| does not exist\. Note: .*photo, bicubic"):
+        UpscaleSettings(tmp_path, tmp_path / "out", tmp_path / "nope.onnx")
+    with pytest.raises(UsageError, match=r"grainy \| does not exist"):
+        UpscaleSettings(tmp_path, tmp_path / "out", "grainy")
     (tmp_path / "a.png").write_bytes(b"")
-    assert UpscaleSettings(tmp_path / "m.onnx", tmp_path / "a.png", tmp_path).output_file == tmp_path / "a.png"
-    assert UpscaleSettings(tmp_path / "m.onnx", tmp_path, tmp_path / "o").output_file is None
+    assert UpscaleSettings(tmp_path / "a.png", tmp_path, model).output_file == tmp_path / "a.png"
+    assert UpscaleSettings(tmp_path, tmp_path / "o", model).output_file is None
+    # no target: beside the source, named by the (shipped, x2) model's scale
+    assert UpscaleSettings(tmp_path / "a.png").output_file == tmp_path / "a_x2.png"
+    assert UpscaleSettings(tmp_path / "a.png", model="bicubic").model.name == "sr_x2_bicubic.onnx"
+    assert UpscaleSettings(tmp_path).target == tmp_path.with_name(f"{tmp_path.name}_x2")
 
 
 def test_export_check_images_default_to_photos_without_set5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

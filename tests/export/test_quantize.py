@@ -77,7 +77,7 @@ def test_int8_and_fp16_artifacts_load_everywhere(fp32_model: Path, calib_folder:
         ops = {n.op_type for n in int8.graph.node}
         assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
         weights = {t.name: t for t in int8.graph.initializer}
-        assert weights["body.1.conv.weight_quantized"].data_type == onnx.TensorProto.INT8
+        assert weights["body.1.weight_quantized"].data_type == onnx.TensorProto.INT8
         session = ort.InferenceSession(int8.SerializeToString(), providers=["CPUExecutionProvider"])
         got = session.run(None, {"input": x})[0]
         assert 10 * np.log10(1 / np.mean((got - want) ** 2)) > 35, method
@@ -105,7 +105,7 @@ def test_collapse_is_caught(fp32_model: Path, calib_folder: Path) -> None:
     assert job._collapse_check(good, feeds) > COLLAPSE_DB
     broken = onnx.ModelProto()
     broken.CopyFrom(good)
-    scale = next(t for t in broken.graph.initializer if t.name == "body.1.conv.weight_scale")
+    scale = next(t for t in broken.graph.initializer if t.name == "body.1.weight_scale")
     values = onnx.numpy_helper.to_array(scale) * 1000
     scale.CopyFrom(onnx.numpy_helper.from_array(values.astype(np.float32), scale.name))
     assert job._collapse_check(broken, feeds) < COLLAPSE_DB
@@ -130,7 +130,7 @@ def test_quantize_cli_budget_on_set5(fp32_model: Path, sr_data: Path, tmp_path: 
     data = json.loads(report.read_text())
     int8 = data["candidates"][0]
     assert int8["precision"] == "int8" and data["fp32_psnr_y_db"] - int8["psnr_y_db"] <= 0.1
-    assert data["fp32_psnr_y_db"] > 36.4
+    assert data["fp32_psnr_y_db"] > 36.0  # the photo model: bicubic upscaling (33.67) + 2.3 dB
     assert data["sensitivity"] and all(s["module"] for s in data["sensitivity"])
     assert set(data["loads_in"]) >= {"onnxruntime"}
     model = onnx.load(out)
@@ -147,10 +147,10 @@ def test_quantize_cli_budget_on_set5(fp32_model: Path, sr_data: Path, tmp_path: 
     assert abs(data["fp32_psnr_y_db"] - data["candidates"][0]["psnr_y_db"]) <= 0.01
 
 
-def test_budget_that_cannot_be_met_writes_nothing(fp32_model: Path, calib_folder: Path, sr_data: Path,
+def test_budget_that_cannot_be_met_writes_nothing(jitter_onnx: Path, calib_folder: Path, sr_data: Path,
                                                   tmp_path: Path) -> None:
-    out = tmp_path / "int8.onnx"
-    result = run_cli("quantize", str(fp32_model), "--calib", str(calib_folder), "--val", str(sr_data / "Set5"),
+    out = tmp_path / "int8.onnx"  # the jitter model: its INT8 loses PSNR-Y on Set5 (the photo model's does not)
+    result = run_cli("quantize", str(jitter_onnx), "--calib", str(calib_folder), "--val", str(sr_data / "Set5"),
                      "--max-psnr-drop", "0", "--calib-crop", "64", "-o", str(out))
     assert result.returncode == 1, result.stdout
     assert "misses the budget" in result.stderr and "short by" in result.stderr
@@ -175,7 +175,7 @@ def test_bad_input_gets_one_line_and_no_output(kind: str, fp32_model: Path, tmp_
         model.write_text("this is a text file, not a protobuf\n" * 10)
     elif kind == "external_outside":
         proto = onnx.load(fp32_model)
-        weight = next(t for t in proto.graph.initializer if t.name == "body.1.conv.weight")
+        weight = next(t for t in proto.graph.initializer if t.name == "body.1.weight")
         weight.ClearField("raw_data")
         weight.data_location = onnx.TensorProto.EXTERNAL
         entry = weight.external_data.add()

@@ -132,8 +132,8 @@ def test_runtime_warns_once_when_the_cpu_lacks_vnni(arm_and_vnni_artifacts: dict
     env_before = os.environ.get(CPUINFO_ENV)
     os.environ[CPUINFO_ENV] = str(CPUS / "haswell.cpuinfo")
     try:
-        result = run_cli("upscale", str(vnni_model), str(image), str(tmp_path / "out.png"))
-        fine = run_cli("upscale", str(arm_and_vnni_artifacts["arm"][0]), str(image), str(tmp_path / "b.png"))
+        result = run_cli("upscale", str(image), str(tmp_path / "out.png"), "--model", str(vnni_model))
+        fine = run_cli("upscale", str(image), str(tmp_path / "b.png"), "--model", str(arm_and_vnni_artifacts["arm"][0]))
     finally:
         os.environ.pop(CPUINFO_ENV) if env_before is None else os.environ.__setitem__(CPUINFO_ENV, env_before)
     assert result.returncode == 0, result.stderr

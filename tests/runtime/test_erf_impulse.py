@@ -87,12 +87,13 @@ def test_deployed_erf_matches_the_pytorch_erf(default_onnx: Path, sr_data: Path,
     gradient, fp32, quantised = report["models"]
     assert (gradient["method"], fp32["method"], quantised["method"]) == ("gradient", "impulse", "impulse")
     assert quantised["settings"]["precision"] == "int8" and quantised["settings"]["dither"] > 1
+    pixel = 1 / 48**2  # the ratios are areas of the 48x48 crop: a compact ERF's r20 is under one pixel
     for name in RATIOS:
         ref = gradient["measures"][name]
-        assert fp32["measures"][name] == pytest.approx(ref, rel=0.10), name
-        assert quantised["measures"][name] == pytest.approx(ref, rel=0.20), name
+        assert fp32["measures"][name] == pytest.approx(ref, rel=0.10, abs=pixel), name
+        assert quantised["measures"][name] == pytest.approx(ref, rel=0.20, abs=pixel), name
     assert (out / "grid.png").stat().st_size > 1000
-    assert {p.name for p in out.glob("*.png")} >= {"default_sr_x2.gradient.png", "default.impulse.png"}
+    assert {p.name for p in out.glob("*.png")} >= {"sr_x2_photo.gradient.png", "default.impulse.png"}
 
 
 def test_erf_cli_refuses_bad_input(tmp_path: Path, default_onnx: Path) -> None:

@@ -81,7 +81,7 @@ def test_device_commands_run_without_torch(default_onnx, astronaut, tmp_path) ->
     Image.fromarray(astronaut[100:164, 200:264]).save(images / "a.png")
     out = tmp_path / "a_x2.png"
     calls = [
-        ["upscale", str(default_onnx), str(images / "a.png"), str(out)],
+        ["upscale", str(images / "a.png"), str(out), "--model", str(default_onnx)],
         ["validate", str(default_onnx), "--images", str(images), "--backend", "onnxruntime", "--runs", "1",
          "--latency-size", "16x16"],
         ["profile", str(default_onnx), "--backend", "onnxruntime", "--threads", "1", "--sizes", "16x16",

@@ -29,10 +29,16 @@ def test_runtime_only_install_runs_an_exported_model(default_onnx: Path, tmp_pat
     model = device / "sr.onnx"
     model.write_bytes(default_onnx.read_bytes())
     Image.new("RGB", (40, 30), (120, 30, 200)).save(device / "in.png")
-    up = subprocess.run([str(edgeconv), "upscale", str(model), str(device / "in.png"), str(device / "out.png")],
+    up = subprocess.run([str(edgeconv), "upscale", str(device / "in.png"), str(device / "out.png"),
+                         "--model", str(model)],
                         capture_output=True, text=True, timeout=300)
     assert up.returncode == 0, up.stderr
     with Image.open(device / "out.png") as img:
+        assert img.size == (80, 60)
+    shipped = subprocess.run([str(edgeconv), "upscale", str(device / "in.png")], capture_output=True, text=True,
+                             timeout=300)  # the default model ships in the wheel; output beside the input
+    assert shipped.returncode == 0 and "in_x2.png" in shipped.stdout, shipped.stderr
+    with Image.open(device / "in_x2.png") as img:
         assert img.size == (80, 60)
     prof = subprocess.run([str(edgeconv), "profile", str(model), "--threads", "1", "--sizes", "16x16", "--runs", "2",
                            "-o", str(device / "p.json")], capture_output=True, text=True, timeout=300)

@@ -41,8 +41,7 @@ def test_receptive_radius_of_known_stacks(tmp_path: Path) -> None:
 
 
 def test_default_model_radius(runner) -> None:  # noqa: ANN001
-    # bicubic: 5x5 (2); body: head 3x3, shift 3x3, conv 3x3, shift 3x3, tail 3x3 (5)
-    assert receptive_radius(runner.run, scale=2) == 5
+    assert receptive_radius(runner.run, scale=2) == 3  # three 3x3 convs (the 5x5 bicubic skip: 2)
 
 
 def upscaled_pixels(runner, image: np.ndarray, tile: int, overlap: int) -> np.ndarray:  # noqa: ANN001
@@ -103,7 +102,7 @@ def test_every_image_mode_upscales(default_onnx: Path, tmp_path: Path) -> None:
     src, dst = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     expected = make_mode_images(src)
-    result = run_cli("upscale", str(default_onnx), str(src), str(dst), "--tile", "24")
+    result = run_cli("upscale", str(src), str(dst), "--model", str(default_onnx), "--tile", "24")
     assert result.returncode == 0, result.stderr
     for name, (mode, (w, h)) in expected.items():
         with Image.open(dst / f"{name}.png") as img:
@@ -116,11 +115,26 @@ def test_every_image_mode_upscales(default_onnx: Path, tmp_path: Path) -> None:
 def test_single_file_refuses_overwrite(default_onnx: Path, tmp_path: Path, astronaut: np.ndarray) -> None:
     src, dst = tmp_path / "a.png", tmp_path / "a_x2.png"
     Image.fromarray(astronaut[:32, :32]).save(src)
-    assert run_cli("upscale", str(default_onnx), str(src), str(dst)).returncode == 0
-    again = run_cli("upscale", str(default_onnx), str(src), str(dst))
+    assert run_cli("upscale", str(src), str(dst), "--model", str(default_onnx)).returncode == 0
+    again = run_cli("upscale", str(src), str(dst), "--model", str(default_onnx))
     assert again.returncode == 2 and "already exists" in again.stderr
-    missing = run_cli("upscale", str(default_onnx), str(src), str(tmp_path / "nope" / "x.png"))
+    missing = run_cli("upscale", str(src), str(tmp_path / "nope" / "x.png"), "--model", str(default_onnx))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_upscale_defaults_to_the_shipped_photo_model_beside_the_input(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """``edgeconv upscale photo.png``: the shipped photo model, ``photo_x2.png`` beside it; ``-m bicubic`` differs."""
+    src = tmp_path / "photo.png"
+    Image.fromarray(astronaut[:40, :48]).save(src)
+    result = run_cli("upscale", str(src))
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {tmp_path / 'photo_x2.png'} (x2" in result.stdout
+    assert run_cli("upscale", str(src), str(tmp_path / "b.png"), "-m", "bicubic").returncode == 0
+    photo, bicubic = (np.asarray(Image.open(tmp_path / n), np.int16) for n in ("photo_x2.png", "b.png"))
+    assert photo.shape == bicubic.shape == (80, 96, 3) and np.abs(photo - bicubic).max() > 2  # two different nets
+    unknown = run_cli("upscale", str(src), str(tmp_path / "c.png"), "-m", "grainy")
+    assert unknown.returncode == 2 and "grainy | does not exist" in unknown.stderr
+    assert "photo, bicubic" in unknown.stderr
 
 
 def test_4k_upscale_peak_memory(default_onnx: Path, tmp_path: Path) -> None:
@@ -129,7 +143,7 @@ def test_4k_upscale_peak_memory(default_onnx: Path, tmp_path: Path) -> None:
 
     src = tmp_path / "uhd.png"
     Image.fromarray(data.astronaut()).resize((3840, 2160), Image.BICUBIC).save(src)
-    cli = [*EDGECONV, "upscale", str(default_onnx), str(src), str(tmp_path / "uhd_x2.png")]
+    cli = [*EDGECONV, "upscale", str(src), str(tmp_path / "uhd_x2.png"), "--model", str(default_onnx)]
     # a wrapper process runs the real CLI and reports its child's peak RSS (only that child is waited on)
     code = (
         "import resource, subprocess, sys\n"

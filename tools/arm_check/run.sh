@@ -74,7 +74,7 @@ rm -rf "$WORK"; mkdir -p "$WORK/val" "$WORK/Set5"
 cp "$SR"/Set5/*.png "$WORK/Set5/"
 ls "$SR"/BSD200/*.png | sort | awk 'NR % 10 == 1' | xargs -I{} cp {} "$WORK/val/"   # the fixed 10 % split
 EC="$REPO/.venv/bin/edgeconv"
-"$EC" export "$REPO/models/weights/default_sr_x2.pt" -o "$WORK/d.onnx" --check-images "$WORK/Set5" >/dev/null
+"$EC" export "$REPO/models/weights/sr_x2_photo.pt" -o "$WORK/d.onnx" --check-images "$WORK/Set5" >/dev/null
 "$EC" quantize "$WORK/d.onnx" --calib "$SR/T91" --target arm --val "$WORK/val" --max-psnr-drop 0.1 \
   -o "$WORK/arm.int8.onnx" --report "$WORK/arm_quantize.json" > "$WORK/arm_quantize.log"
 grep -E "^scheme:|kept in FP32" "$WORK/arm_quantize.log" || true
@@ -111,9 +111,9 @@ import json; from edgeconv.runtime.profiling.device_facts import read_device_fac
 json.dump(read_device_facts(), open('/work/arm_facts.json', 'w'), default=str)" 2>&1 | quiet
 
 SAMPLE=$(ls "$WORK/Set5" | sort | head -1)
-say "aarch64: edgeconv upscale Set5/$SAMPLE (FP32, then the ARM INT8 artifact)"
-"${IN[@]}" "${E[@]}" upscale /work/d.onnx "/work/Set5/$SAMPLE" /work/sample_x2.png --force 2>&1 | quiet
-"${IN[@]}" "${E[@]}" upscale /work/arm.int8.onnx "/work/Set5/$SAMPLE" /work/sample_x2.int8.png --force 2>&1 | quiet
+say "aarch64: edgeconv upscale Set5/$SAMPLE (the shipped default model from the wheel, then the ARM INT8 artifact)"
+"${IN[@]}" "${E[@]}" upscale "/work/Set5/$SAMPLE" /work/sample_x2.png --force 2>&1 | quiet
+"${IN[@]}" "${E[@]}" upscale "/work/Set5/$SAMPLE" /work/sample_x2.int8.png --model /work/arm.int8.onnx --force 2>&1 | quiet
 test -s "$WORK/sample_x2.png" && test -s "$WORK/sample_x2.int8.png"
 
 say "aarch64: edgeconv validate FP32 + ARM INT8 on Set5, every back end (accuracy columns only count)"

@@ -1,0 +1,35 @@
+"""The shipped SR models as FP32 ONNX files, so the device can upscale without torch or an export step.
+
+``photo`` is the default of ``edgeconv upscale``: trained on mixed degradations (aliased, blurred, JPEG,
+noisy downscales), never worse than a bicubic resize on any of them. ``bicubic`` is the benchmark
+model (PIL bicubic downscales). Each file is ``edgeconv export`` of the checkpoint of the same name in
+``edgeconv/models/weights`` (``tools/ship_models.py`` writes them; a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgeconv.errors import UsageError
+
+SHIPPED_DIR = Path(__file__).with_name("shipped")
+SHIPPED_MODELS = {"photo": SHIPPED_DIR / "sr_x2_photo.onnx", "bicubic": SHIPPED_DIR / "sr_x2_bicubic.onnx"}
+DEFAULT_MODEL = "photo"
+
+
+def resolve_model(spec: str | Path) -> Path:
+    """A shipped model's name (photo, bicubic) or a path to an .onnx file -> the file to load.
+
+    A name that is not shipped and is not an existing file raises ``UsageError`` listing both choices.
+    """
+    text = str(spec)
+    if text in SHIPPED_MODELS:
+        path = SHIPPED_MODELS[text]
+        if not path.is_file():
+            raise UsageError(str(path), "is missing from this installation", "reinstall edgeconv")
+        return path
+    path = Path(spec)
+    if not path.exists():
+        raise UsageError(text, "does not exist",
+                         f"give an .onnx file or a shipped model: {', '.join(SHIPPED_MODELS)}")
+    return path

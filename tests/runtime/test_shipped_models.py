@@ -1,0 +1,34 @@
+"""The shipped ONNX models are exactly the shipped checkpoints, exported (so upscale needs no torch)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from edgeconv.models.checkpoint import checkpoint_runner
+from edgeconv.models.default_model import SHIPPED_CHECKPOINTS
+from edgeconv.runtime.shipped_models import DEFAULT_MODEL, SHIPPED_MODELS, resolve_model
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
+def test_shipped_onnx_is_its_checkpoint_exported(name: str) -> None:
+    onnx_path, ckpt_path = SHIPPED_MODELS[name], SHIPPED_CHECKPOINTS[name]
+    props = {p.key: p.value for p in onnx.load(onnx_path).metadata_props}
+    sha = hashlib.sha256(ckpt_path.read_bytes()).hexdigest()
+    assert props["edgeconv.source_checkpoint_sha256"] == sha, "stale: run tools/ship_models.py"
+    assert (props["edgeconv.task"], props["edgeconv.scale"], props["edgeconv.precision"]) == ("sr", "2", "fp32")
+    x = np.random.default_rng(0).random((1, 3, 37, 53), dtype=np.float32)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(got, checkpoint_runner(ckpt_path)(x), atol=1e-5)
+
+
+def test_resolve_model_takes_a_name_or_a_path(tmp_path) -> None:
+    assert DEFAULT_MODEL == "photo" and resolve_model("photo") == SHIPPED_MODELS["photo"]
+    own = tmp_path / "mine.onnx"
+    own.write_bytes(b"x")
+    assert resolve_model(own) == own and resolve_model(str(own)) == own

@@ -1,0 +1,24 @@
+"""Write the shipped FP32 ONNX models (``runtime/shipped``) from the shipped checkpoints (``models/weights``).
+
+Run after a shipped checkpoint changes: ``.venv/bin/python tools/ship_models.py``. Each file is what
+``edgeconv export CKPT`` writes (checked against PyTorch); ``tests/runtime/test_shipped_models.py``
+fails when a file and its checkpoint disagree.
+"""
+
+from __future__ import annotations
+
+from edgeconv.export.graph.from_checkpoint import export_checkpoint
+from edgeconv.models.default_model import SHIPPED_CHECKPOINTS
+from edgeconv.runtime.shipped_models import SHIPPED_MODELS
+
+
+def main() -> None:
+    for name, onnx_path in SHIPPED_MODELS.items():
+        onnx_path.unlink(missing_ok=True)
+        done = export_checkpoint(SHIPPED_CHECKPOINTS[name], onnx_path, target_backend="onnxruntime")
+        print(f"{name}: {SHIPPED_CHECKPOINTS[name].name} -> {onnx_path} ({onnx_path.stat().st_size / 1024:.1f} KiB, "
+              f"max abs vs PyTorch {done.max_abs_error:.1e})")
+
+
+if __name__ == "__main__":
+    main()
