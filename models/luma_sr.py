@@ -34,18 +34,17 @@ def cubic_weight(t: float, a: float = -0.75) -> float:
     return 0.0
 
 
-class BicubicUpsample(nn.Module):
-    """``F.interpolate(x, scale, mode="bicubic", align_corners=False)`` as a fixed conv + pixel shuffle.
+class BicubicPhases(nn.Module):
+    """The bicubic upsample before its pixel shuffle: (N, C, H, W) -> (N, C * s^2, H, W), colour-major.
 
     Output pixel ``s * i + p`` samples the input at ``i + (p + 0.5) / s - 0.5``: four cubic taps
     within ``i - 2 .. i + 2``. So each of the s^2 output phases is a fixed 5x5 separable kernel on
-    the edge-padded input (PyTorch clamps indices at the border, i.e. replicates). ONNX
-    Runtime's cubic Resize took 326 ms at 640x360 -> 1280x720 on this CPU; this takes a few.
+    the edge-padded input (PyTorch clamps indices at the border, i.e. replicates).
     """
 
     def __init__(self, scale: int, channels: int = 3) -> None:
         super().__init__()
-        self.scale, self.channels = scale, channels
+        self.channels = channels
         taps = torch.zeros(scale, 5, dtype=torch.float64)
         for p in range(scale):
             x = 2 + (p + 0.5) / scale - 0.5  # sample position relative to tap 0 = i - 2
@@ -53,31 +52,57 @@ class BicubicUpsample(nn.Module):
                 taps[p, k] = cubic_weight(x - k)
         kernel = torch.einsum("yi,xj->yxij", taps, taps).reshape(scale * scale, 1, 5, 5)
         self.register_buffer("kernel", kernel.repeat(channels, 1, 1, 1).float(), persistent=False)
-        self.shuffle = nn.PixelShuffle(scale)
 
     def forward(self, x: Tensor) -> Tensor:
         padded = F.pad(x, (2, 2, 2, 2), mode="replicate")
-        return self.shuffle(F.conv2d(padded, self.kernel.to(x.dtype), groups=self.channels))
+        return F.conv2d(padded, self.kernel.to(x.dtype), groups=self.channels)
+
+
+class BicubicUpsample(nn.Module):
+    """``F.interpolate(x, scale, mode="bicubic", align_corners=False)`` as a fixed conv + pixel shuffle.
+
+    ONNX Runtime's cubic Resize took 326 ms at 640x360 -> 1280x720 on this CPU; this takes a few.
+    """
+
+    def __init__(self, scale: int, channels: int = 3) -> None:
+        super().__init__()
+        self.scale, self.channels = scale, channels
+        self.phases = BicubicPhases(scale, channels)
+        self.shuffle = nn.PixelShuffle(scale)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.shuffle(self.phases(x))
 
 
 class LumaSR(nn.Module):
-    """RGB -> Y -> ``body`` (Y features -> scale^2 residual channels) -> pixel shuffle -> RGB."""
+    """RGB -> Y -> ``body`` (Y features -> scale^2 residual channels) -> pixel shuffle -> RGB.
+
+    The residual is added to the bicubic upsample *before* the one pixel shuffle, at LR size: both are
+    (colour, phase) maps in PixelShuffle's channel order, so ``shuffle(bicubic_phases + [r, r, r])``
+    equals ``shuffle(bicubic_phases) + shuffle(r)`` broadcast over colours, with one DepthToSpace and no
+    full-resolution Add in the exported graph.
+    """
 
     def __init__(self, body: nn.Module, scale: int) -> None:
         super().__init__()
         self.scale = scale
         self.register_buffer("luma", torch.tensor(LUMA_WEIGHTS).view(1, 3, 1, 1))
         self.body = body
-        self.upsampler = nn.PixelShuffle(scale)
-        self.bicubic = BicubicUpsample(scale)
+        self.upsampler = nn.PixelShuffle(scale)  # the residual alone as an image (analysis, tests)
+        self.bicubic = BicubicPhases(scale)  # called from here, so exported nodes read /bicubic/... and /shuffle/
+        self.shuffle = nn.PixelShuffle(scale)
+
+    def upsample(self, x: Tensor) -> Tensor:
+        """The bicubic upsample alone (what the residual is added to)."""
+        return self.shuffle(self.bicubic(x))
 
     def features(self, x: Tensor) -> Tensor:
         """The last feature map: the body's scale^2 residual channels at LR size (what ERF analysis reads)."""
         return self.body(F.conv2d(x, self.luma))
 
     def forward(self, x: Tensor) -> Tensor:
-        residual = self.upsampler(self.features(x)) * (1.0 / LUMA_GAIN)
-        return self.bicubic(x) + residual
+        residual = self.features(x) * (1.0 / LUMA_GAIN)
+        return self.shuffle(self.bicubic(x) + torch.cat([residual] * 3, dim=1))
 
 
 class ShiftMixBlock(nn.Module):

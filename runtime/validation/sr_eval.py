@@ -75,22 +75,29 @@ class SRValidationPair:
     lr_input: np.ndarray
 
 
+def selection_split(sr_root: Path) -> list[Path]:
+    """The fixed images that pick best steps and INT8 budgets, never Set5: every 10th BSD200 file, sorted (20)."""
+    return sorted((sr_root / "BSD200").glob("*.png"))[::10]
+
+
 def sr_validation_pairs(
-    folder: str | Path, facts: ModelFacts, max_images: int = 32, max_side: int = 512, degradation: str = "bicubic"
+    folder: str | Path | list[Path], facts: ModelFacts, max_images: int = 32, max_side: int = 512,
+    degradation: str = "bicubic",
 ) -> list[SRValidationPair]:
     """Set5-style validation: HR images (centre crop of ``max_side`` px), LR made by ``degradation``
-    (``edgeconv.runtime.imaging.degradations``; the benchmark protocol is ``bicubic``)."""
+    (``edgeconv.runtime.imaging.degradations``; the benchmark protocol is ``bicubic``). ``folder``
+    may also be a list of image files."""
     if facts.task != "sr" or not facts.scale:
         raise UsageError(
             "--val", f"PSNR validation needs a super-resolution model; this one's task is {facts.task!r}",
             "export the model with edgeconv export so its metadata names task and scale",
         )
     pairs = []
-    for path in image_files(folder)[:max_images]:
+    for path in (folder if isinstance(folder, list) else image_files(folder))[:max_images]:
         name, image = path.name, read_image(path, keep_grey=True)  # a grey image is scored on its own values
         hr = crop_to_multiple(center_crop(image, max_side), facts.scale)
         if min(hr.shape[:2]) < 4 * facts.scale:
-            raise UsageError(str(Path(folder) / name), f"is too small to validate x{facts.scale} SR")
+            raise UsageError(str(path), f"is too small to validate x{facts.scale} SR")
         lr = degrade(hr, facts.scale, degradation)
         pairs.append(SRValidationPair(name, hr, facts.to_input(lr if lr.ndim == 3 else np.repeat(lr[..., None], 3, 2))))
     return pairs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -84,9 +85,12 @@ def test_ddp_two_cpu_processes_end_with_the_same_weights(sr_folders, tmp_path: P
     script = tmp_path / "ddp_train.py"
     script.write_text(_ddp_script())
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    with socket.socket() as probe:  # a port free now (a fixed one collides with other runs on the machine)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-         "--master_port", str(29500 + os.getpid() % 1000), str(script), str(train), str(tmp_path)],
+         "--master_port", str(port), str(script), str(train), str(tmp_path)],
         capture_output=True, text=True, timeout=600, env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -21,6 +21,12 @@ def test_shipped_onnx_is_its_checkpoint_exported(name: str) -> None:
     sha = hashlib.sha256(ckpt_path.read_bytes()).hexdigest()
     assert props["edgeconv.source_checkpoint_sha256"] == sha, "stale: run tools/ship_models.py"
     assert (props["edgeconv.task"], props["edgeconv.scale"], props["edgeconv.precision"]) == ("sr", "2", "fp32")
+    graph = onnx.load(onnx_path).graph
+    # one DepthToSpace (the residual joins the bicubic phases at LR size), no full-size Add of two images;
+    # the tail conv's weights (the residual gain folded in by onnxsim) keep their module's name
+    assert [n.op_type for n in graph.node].count("DepthToSpace") == 1
+    assert not any(n.op_type == "Constant" for n in graph.node)
+    assert {"body.3.weight", "body.3.bias", "bicubic.weight"} <= {t.name for t in graph.initializer}
     x = np.random.default_rng(0).random((1, 3, 37, 53), dtype=np.float32)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
