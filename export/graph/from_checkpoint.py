@@ -80,7 +80,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def checkpoint_facts(ckpt: Checkpoint, source: Path, lowering: Lowering, opset: int) -> ModelFacts:
+def checkpoint_facts(ckpt: Checkpoint, source: Path, lowering: Lowering, opset: int,
+                     prelu: str = "prelu") -> ModelFacts:
     """The facts ``metadata_props`` carries for a model exported from ``ckpt``."""
     extra = {
         "config": json.dumps(ckpt.config, sort_keys=True),
@@ -88,6 +89,7 @@ def checkpoint_facts(ckpt: Checkpoint, source: Path, lowering: Lowering, opset: 
         "source_checkpoint_sha256": file_sha256(source),
         "edgeconv_version": __version__,
         "lowering": lowering,
+        "prelu": prelu,
         "opset": str(opset),
     }
     if ckpt.task == "cls":
@@ -157,7 +159,7 @@ def export_checkpoint(
     example = torch.from_numpy(probe.to_input(images[0]))
     result = export_deployed(model, example, None, target_backend=target_backend, lowering=lowering,
                              simplify=simplify, opset=opset, model_name=ckpt.model_name)
-    facts = checkpoint_facts(ckpt, source, result.lowering, opset)
+    facts = checkpoint_facts(ckpt, source, result.lowering, opset, result.prelu)
     set_metadata(result.model, facts.to_props())
     serialized = result.model.SerializeToString()
 

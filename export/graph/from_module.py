@@ -17,6 +17,7 @@ from edgeconv.dynamic import Lowering
 from edgeconv.errors import EdgeConvError
 from edgeconv.export.deploy.lowering import LoweringChoice, choose_lowering
 from edgeconv.export.deploy.rewrite import to_deploy
+from edgeconv.export.graph.activations import prelu_as_max
 from edgeconv.export.graph.audit import GraphAudit, audit_graph
 from edgeconv.export.graph.simplify import simplify_onnx
 from edgeconv.export.graph.trace import DEFAULT_OPSET, export_onnx
@@ -32,6 +33,7 @@ class ExportResult:
     simplifier: str
     audit: GraphAudit
     lowering_source: str = "given"
+    prelu: str = "prelu"  # "max": PReLU written as Mul + Max (the ONNX Runtime export; activations.py)
 
 
 def export_deployed(
@@ -50,7 +52,8 @@ def export_deployed(
         model: a model built from edgeconv ops (left untouched).
         example: an NCHW float input; batch, H and W stay dynamic in the graph.
         path: where to write the ``.onnx`` file (atomically), or None.
-        target_backend: ``onnxruntime``, ``openvino`` or ``tensorrt``: picks the lowering.
+        target_backend: ``onnxruntime``, ``openvino`` or ``tensorrt``: picks the lowering (and, for
+            ONNX Runtime, PReLU as ``Mul`` + ``Max``).
         lowering: overrides the back end's choice.
         model_name: the registry name, to find this CPU's measured choice (``edgeconv tune``).
     """
@@ -60,6 +63,10 @@ def export_deployed(
     tool = "none"
     if simplify:
         proto, tool = simplify_onnx(proto)
+    prelu = "prelu"
+    if target_backend == "onnxruntime":
+        proto, rewritten = prelu_as_max(proto)
+        prelu = "max" if rewritten else prelu
     audit = audit_graph(proto)
     if not audit:
         raise EdgeConvError(
@@ -69,4 +76,4 @@ def export_deployed(
         )
     if path is not None:
         write_bytes_atomic(Path(path), proto.SerializeToString())
-    return ExportResult(proto, chosen, tool, audit, choice.source)
+    return ExportResult(proto, chosen, tool, audit, choice.source, prelu)
