@@ -30,25 +30,9 @@ def prelu_as_max(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int]:
         if slope is None or slope.size == 0 or not np.all(np.isfinite(slope)):
             nodes.append(node)
             continue
-        scope = node.name.rsplit("/", 1)[0] if "/" in node.name else node.name
-        x, y = node.input[0], node.output[0]
-
-        def constant(suffix: str, value: np.ndarray) -> str:
-            out.graph.initializer.append(numpy_helper.from_array(value.astype(np.float32), f"{y}_{suffix}"))
-            return f"{y}_{suffix}"
-
-        def op(kind: str, inputs: list[str], output: str, suffix: str = "") -> None:
-            nodes.append(onnx.helper.make_node(kind, inputs, [output], name=f"{scope}/{kind}{suffix}"))
-
-        if np.all(slope <= 1):
-            op("Mul", [x, node.input[1]], f"{y}_ax")
-            op("Max", [x, f"{y}_ax"], y)
-        else:  # s = -1 where a > 1: y = s * max(s x, s a x)
-            sign = np.where(slope > 1, -1.0, 1.0)
-            op("Mul", [x, constant("sign", sign)], f"{y}_sx", "_in")
-            op("Mul", [x, constant("sign_slope", sign * slope)], f"{y}_sax")
-            op("Max", [f"{y}_sx", f"{y}_sax"], f"{y}_max")
-            op("Mul", [f"{y}_max", f"{y}_sign"], y, "_out")
+        new_nodes, constants = _max_form(node, slope)
+        nodes.extend(new_nodes)
+        out.graph.initializer.extend(constants)
         rewritten += 1
     del out.graph.node[:]
     out.graph.node.extend(nodes)
@@ -57,3 +41,24 @@ def prelu_as_max(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int]:
     del out.graph.initializer[:]
     out.graph.initializer.extend(kept)
     return out, rewritten
+
+
+def _max_form(node: onnx.NodeProto, slope: np.ndarray) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto]]:
+    """The nodes (and new constants) computing ``node``'s PReLU with one ``Max``."""
+    scope = node.name.rsplit("/", 1)[0] if "/" in node.name else node.name
+    x, y = node.input[0], node.output[0]
+
+    def op(kind: str, inputs: list[str], output: str, suffix: str = "") -> onnx.NodeProto:
+        return onnx.helper.make_node(kind, inputs, [output], name=f"{scope}/{kind}{suffix}")
+
+    if np.all(slope <= 1):
+        return [op("Mul", [x, node.input[1]], f"{y}_ax"), op("Max", [x, f"{y}_ax"], y)], []
+    sign = np.where(slope > 1, -1.0, 1.0).astype(np.float32)  # y = s * max(s x, s a x), s = -1 where a > 1
+    constants = [numpy_helper.from_array(sign, f"{y}_sign"),
+                 numpy_helper.from_array((sign * slope).astype(np.float32), f"{y}_sign_slope")]
+    return [
+        op("Mul", [x, f"{y}_sign"], f"{y}_sx", "_in"),
+        op("Mul", [x, f"{y}_sign_slope"], f"{y}_sax"),
+        op("Max", [f"{y}_sx", f"{y}_sax"], f"{y}_max"),
+        op("Mul", [f"{y}_max", f"{y}_sign"], y, "_out"),
+    ], constants
