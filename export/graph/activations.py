@@ -16,6 +16,10 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+# marks the nodes of a rewritten PReLU: INT8 quantization leaves them in float, as ONNX Runtime leaves a PRelu
+# (a quantized Mul would add a rounding step inside the activation)
+PRELU_DOC = "edgeconv: PReLU as Max"
+
 
 def prelu_as_max(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int]:
     """``(new model, PReLUs rewritten)``: each ``PRelu`` with a constant slope becomes ``Mul`` + ``Max``
@@ -49,7 +53,7 @@ def _max_form(node: onnx.NodeProto, slope: np.ndarray) -> tuple[list[onnx.NodePr
     x, y = node.input[0], node.output[0]
 
     def op(kind: str, inputs: list[str], output: str, suffix: str = "") -> onnx.NodeProto:
-        return onnx.helper.make_node(kind, inputs, [output], name=f"{scope}/{kind}{suffix}")
+        return onnx.helper.make_node(kind, inputs, [output], name=f"{scope}/{kind}{suffix}", doc_string=PRELU_DOC)
 
     if np.all(slope <= 1):
         return [op("Mul", [x, node.input[1]], f"{y}_ax"), op("Max", [x, f"{y}_ax"], y)], []

@@ -20,6 +20,7 @@ from typing import Literal
 import onnx
 
 from edgeconv.errors import UsageError
+from edgeconv.export.graph.activations import PRELU_DOC
 from edgeconv.export.quantization.calibration import Feed, FeedReader
 from edgeconv.runtime.cpu.int8_targets import Scheme, native_target
 
@@ -140,6 +141,7 @@ def quantize_int8(
     if config.symmetric_activations:
         extra["ActivationSymmetric"] = True
     prepared = constants_to_initializers(model)
+    activations = [n.name for n in prepared.graph.node if n.doc_string == PRELU_DOC]  # float, like a PRelu
     with tempfile.TemporaryDirectory(prefix="edgeconv-quant-") as tmp:
         src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save(prepared, src)
@@ -149,7 +151,7 @@ def quantize_int8(
                 quant_format=QuantFormat.QDQ if config.quant_format == "qdq" else QuantFormat.QOperator,
                 per_channel=config.per_channel, reduce_range=reduce_range,
                 activation_type=_quant_type(config.activation_type), weight_type=_quant_type(config.weight_type),
-                nodes_to_exclude=list(config.exclude), nodes_to_quantize=config.only,
+                nodes_to_exclude=[*config.exclude, *activations], nodes_to_quantize=config.only,
                 calibrate_method=method, extra_options=extra,
                 calibration_cache_path=cache,
             )

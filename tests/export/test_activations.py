@@ -49,3 +49,17 @@ def test_onnxruntime_export_uses_it_and_says_so(default_onnx: Path) -> None:
     props = {p.key: p.value for p in model.metadata_props}
     assert props["edgeconv.prelu"] == "max" and "PRelu" not in {n.op_type for n in model.graph.node}
     assert {"/body/body.2/Max", "/body/body.0/body.0.1/Max"} <= {n.name for n in model.graph.node}
+
+
+def test_int8_leaves_the_rewritten_prelu_in_float(default_onnx: Path) -> None:
+    """Like a PRelu, the Mul + Max stay float between the conv's DequantizeLinear and the next QuantizeLinear."""
+    from edgeconv.export.quantization.ptq import Int8Config, quantize_int8
+
+    rng = np.random.default_rng(0)
+    feeds = [{"input": rng.random((1, 3, 24, 24), dtype=np.float32)} for _ in range(4)]
+    quantized = quantize_int8(onnx.load(default_onnx), feeds, Int8Config())
+    products = {n.output[0] for n in quantized.graph.node if n.op_type == "Mul"}
+    assert len(products) == 2
+    assert not any(n.op_type == "QuantizeLinear" and n.input[0] in products for n in quantized.graph.node)
+    assert sum(n.op_type == "Conv" for n in quantized.graph.node) == 5  # the convs themselves are quantized
+    assert sum(n.op_type == "DequantizeLinear" for n in quantized.graph.node) > 5
