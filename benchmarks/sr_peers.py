@@ -22,9 +22,9 @@ timed calls each, every contestant back to back in this one process. Pillow's re
 
 Run::
 
-    edgeconv export models/weights/default_sr_x2.pt -o /tmp/default_sr_x2.onnx
-    python benchmarks/sr_peers.py --models /tmp/default_sr_x2.onnx --threads 2 --runs 20 \\
-        --note "another job used one core"
+    edgeconv export models/weights/jitter_sr_x2.pt -o /tmp/jitter_sr_x2.onnx
+    python benchmarks/sr_peers.py --models runtime/shipped/sr_x2_photo.onnx \\
+        runtime/shipped/sr_x2_bicubic.onnx /tmp/jitter_sr_x2.onnx --threads 2 --runs 20
 
 Writes ``benchmarks/results/sr_peers.json`` (every number, the machine record) and
 ``benchmarks/results/sr_peers.png`` (PSNR-Y vs ms, under bicubic and cubic-aliased LR), and prints
