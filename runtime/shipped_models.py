@@ -3,7 +3,9 @@
 ``photo`` is the default of ``edgeconv upscale``: trained on mixed degradations (aliased, blurred, JPEG,
 noisy downscales), never worse than a bicubic resize on any of them. ``bicubic`` is the benchmark
 model (PIL bicubic downscales). Each file is ``edgeconv export`` of the checkpoint of the same name in
-``edgeconv/models/weights`` (``tools/ship_models.py`` writes them; a test keeps them equal).
+``edgeconv/models/weights`` (``tools/ship_models.py`` writes them; a test keeps them equal), twice:
+``NAME.onnx`` keeps PReLU (OpenVINO and TensorRT fuse it into the conv) and ``NAME.ort.onnx`` writes it as
+``Mul`` + ``Max``, which ONNX Runtime runs 30 % faster (``edgeconv.export.graph.activations``).
 """
 
 from __future__ import annotations
@@ -17,14 +19,19 @@ SHIPPED_MODELS = {"photo": SHIPPED_DIR / "sr_x2_photo.onnx", "bicubic": SHIPPED_
 DEFAULT_MODEL = "photo"
 
 
-def resolve_model(spec: str | Path) -> Path:
-    """A shipped model's name (photo, bicubic) or a path to an .onnx file -> the file to load.
+def for_onnxruntime(path: Path) -> Path:
+    """The ONNX Runtime form of a shipped file (``NAME.ort.onnx``)."""
+    return path.with_suffix(".ort.onnx")
+
+
+def resolve_model(spec: str | Path, backend: str = "onnxruntime") -> Path:
+    """A shipped model's name (photo, bicubic) or a path to an .onnx file -> the file ``backend`` should load.
 
     A name that is not shipped and is not an existing file raises ``UsageError`` listing both choices.
     """
     text = str(spec)
     if text in SHIPPED_MODELS:
-        path = SHIPPED_MODELS[text]
+        path = SHIPPED_MODELS[text] if backend != "onnxruntime" else for_onnxruntime(SHIPPED_MODELS[text])
         if not path.is_file():
             raise UsageError(str(path), "is missing from this installation", "reinstall edgeconv")
         return path

@@ -82,16 +82,25 @@ def upscale_image(run: Run, facts: ModelFacts, image: DecodedImage, tile: int, o
     h, w = pix.shape[:2]
     out = Image.new(image.mode, (w * scale, h * scale))  # tiles are pasted in: no second full-size copy
     grey = pix.ndim == 2
+    # input: ((p / peak) * (hi - lo) + lo - mean) / std as one multiply-add per pixel, in place
+    gain, offset = (hi - lo) / (peak * std), (lo - mean) / std
+    identity_out = (lo, hi) == (0.0, 1.0)
 
     def read(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
-        window = pix[y0:y1, x0:x1].astype(np.float32) / peak
-        chw = np.repeat(window[None], 3, axis=0) if window.ndim == 2 else window.transpose(2, 0, 1)
-        return (((chw * (hi - lo) + lo) - mean) / std)[None]
+        window = pix[y0:y1, x0:x1]
+        chw = (np.repeat(window[None], 3, axis=0) if grey else window.transpose(2, 0, 1)).astype(np.float32)
+        chw *= gain
+        chw += offset
+        return chw[None]
 
     def write(y0: int, y1: int, x0: int, x1: int, core: np.ndarray) -> None:
-        rgb = (core[0] - lo) / (hi - lo)
-        values = rgb.mean(axis=0) if grey else rgb.transpose(1, 2, 0)
-        out.paste(Image.fromarray(np.round(np.clip(values, 0, 1) * peak).astype(pix.dtype)), (x0, y0))
+        rgb = core[0] if identity_out else (core[0] - lo) / (hi - lo)
+        values = rgb.mean(axis=0) if grey else rgb
+        values = np.clip(values, 0.0, 1.0)  # a new array: the back end's output buffer stays untouched
+        values *= peak
+        np.rint(values, out=values)
+        values = values.astype(pix.dtype)
+        out.paste(Image.fromarray(values if grey else np.ascontiguousarray(values.transpose(1, 2, 0))), (x0, y0))
 
     run_tiles(run, h, w, scale, tile if tile > 0 else max(h, w), overlap, read, write, on_tile)
     return out
@@ -155,7 +164,7 @@ class UpscaleSettings:
     tile: int = 256  # tile side in input pixels; 0: the whole image at once
 
     def __post_init__(self) -> None:
-        self.model = resolve_model(self.model)
+        self.model = resolve_model(self.model, self.backend)
         if self.target is None and self.source.exists():
             scale = read_model_facts(self.model).scale or 0
             suffix = "" if self.source.is_dir() else ".png"

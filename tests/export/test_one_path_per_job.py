@@ -109,7 +109,8 @@ def test_export_tune_and_upscale_settings(tmp_path: Path) -> None:
     assert UpscaleSettings(tmp_path, tmp_path / "o", model).output_file is None
     # no target: beside the source, named by the (shipped, x2) model's scale
     assert UpscaleSettings(tmp_path / "a.png").output_file == tmp_path / "a_x2.png"
-    assert UpscaleSettings(tmp_path / "a.png", model="bicubic").model.name == "sr_x2_bicubic.onnx"
+    assert UpscaleSettings(tmp_path / "a.png", model="bicubic").model.name == "sr_x2_bicubic.ort.onnx"
+    assert UpscaleSettings(tmp_path / "a.png", model="bicubic", backend="openvino").model.name == "sr_x2_bicubic.onnx"
     assert UpscaleSettings(tmp_path).target == tmp_path.with_name(f"{tmp_path.name}_x2")
 
 

@@ -11,12 +11,14 @@ import pytest
 
 from edgeconv.models.checkpoint import checkpoint_runner
 from edgeconv.models.default_model import SHIPPED_CHECKPOINTS
-from edgeconv.runtime.shipped_models import DEFAULT_MODEL, SHIPPED_MODELS, resolve_model
+from edgeconv.runtime.shipped_models import DEFAULT_MODEL, SHIPPED_MODELS, for_onnxruntime, resolve_model
 
 
+@pytest.mark.parametrize("form", ["generic", "onnxruntime"])
 @pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
-def test_shipped_onnx_is_its_checkpoint_exported(name: str) -> None:
+def test_shipped_onnx_is_its_checkpoint_exported(name: str, form: str) -> None:
     onnx_path, ckpt_path = SHIPPED_MODELS[name], SHIPPED_CHECKPOINTS[name]
+    onnx_path = for_onnxruntime(onnx_path) if form == "onnxruntime" else onnx_path
     props = {p.key: p.value for p in onnx.load(onnx_path).metadata_props}
     sha = hashlib.sha256(ckpt_path.read_bytes()).hexdigest()
     assert props["edgeconv.source_checkpoint_sha256"] == sha, "stale: run tools/ship_models.py"
@@ -26,6 +28,9 @@ def test_shipped_onnx_is_its_checkpoint_exported(name: str) -> None:
     # the tail conv's weights (the residual gain folded in by onnxsim) keep their module's name
     assert [n.op_type for n in graph.node].count("DepthToSpace") == 1
     assert not any(n.op_type == "Constant" for n in graph.node)
+    # PReLU for OpenVINO / TensorRT (fused there), Mul + Max for ONNX Runtime (its PRelu kernel is slow)
+    assert ("PRelu" in {n.op_type for n in graph.node}) == (form == "generic")
+    assert props["edgeconv.prelu"] == ("max" if form == "onnxruntime" else "prelu")
     assert {"body.3.weight", "body.3.bias", "bicubic.weight"} <= {t.name for t in graph.initializer}
     x = np.random.default_rng(0).random((1, 3, 37, 53), dtype=np.float32)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -34,7 +39,12 @@ def test_shipped_onnx_is_its_checkpoint_exported(name: str) -> None:
 
 
 def test_resolve_model_takes_a_name_or_a_path(tmp_path) -> None:
-    assert DEFAULT_MODEL == "photo" and resolve_model("photo") == SHIPPED_MODELS["photo"]
+    assert DEFAULT_MODEL == "photo" and resolve_model("photo", "openvino") == SHIPPED_MODELS["photo"]
+    assert resolve_model("photo") == resolve_model("photo", "onnxruntime") == runtime_form("photo")
     own = tmp_path / "mine.onnx"
     own.write_bytes(b"x")
     assert resolve_model(own) == own and resolve_model(str(own)) == own
+
+
+def runtime_form(name: str):  # noqa: ANN201
+    return SHIPPED_MODELS[name].with_name(f"sr_x2_{name}.ort.onnx")
