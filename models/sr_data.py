@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from edgeconv.errors import UsageError
-from edgeconv.runtime.imaging.degradations import TRAINING_PROTOCOLS, degrade
+from edgeconv.runtime.imaging.degradations import check_protocol, degrade
 from edgeconv.runtime.imaging.images import IMAGE_SUFFIXES, bicubic_downscale, crop_to_multiple, image_files, read_image
 from edgeconv.runtime.validation.sr_eval import shared_sr_data
 
@@ -89,9 +89,7 @@ class PatchSampler:
         usable = [p for p in pairs if min(p.lr.shape[:2]) >= lr_patch]
         if not usable:
             raise UsageError("training images", f"none is at least {lr_patch} px on each side after downscaling")
-        if degradation not in TRAINING_PROTOCOLS:
-            raise UsageError("--degradation", f"unknown protocol {degradation!r}",
-                             f"expected one of {', '.join(TRAINING_PROTOCOLS)}")
+        check_protocol(degradation)
         self.pairs, self.scale, self.patch, self.gen = usable, scale, lr_patch, generator
         self.degradation = degradation
 

@@ -37,7 +37,11 @@ Patches = Annotated[int, typer.Option(help="Patches per step.")]
 LRPatch = Annotated[int, typer.Option(help="LR patch side.")]
 AdamLR = Annotated[float, typer.Option(help="Adam learning rate.")]
 LossOn = Annotated[str, typer.Option(help="L1 loss on 'y' (luma, what PSNR-Y scores) or 'rgb'.")]
-Degradation = Annotated[str, typer.Option(help="How LR patches are made: bicubic, cubic-aliased, ..., mixed.")]
+Degradation = Annotated[str, typer.Option(
+    help="How LR patches are made: bicubic, cubic-aliased, ..., mixed, or mixed:cubic-aliased=3,noise=0.5.")]
+Select = Annotated[str, typer.Option(
+    help="Best step by psnr (PSNR-Y of bicubic LR) or worst-gain (smallest gain over bicubic upscaling, "
+         "every protocol: for photo models).")]
 ClsDataRoot = Annotated[Path, typer.Option("--data", help="CIFAR-100 root (cifar-100-python) or an image-folder root.")]
 Dataset = Annotated[str, typer.Option(help="cifar100 or folder (root/<class>/<image>, DTD).")]
 ClsVal = Annotated[Path | None, typer.Option("--val", help="Validation root (folder datasets).")]
@@ -116,12 +120,14 @@ def train_sr_command(
     threads: TorchThreads = None,
     loss_on: LossOn = "y",
     degradation: Degradation = "bicubic",
+    select: Select = "psnr",
     resume: Resume = None,
     force: Force = False,
 ) -> None:
-    """Train an SR model with L1 loss on random patches; keep the best validation PSNR-Y.
+    """Train an SR model with L1 loss on random patches; keep the best step on the validation images.
 
-    Example: edgeconv train sr --data T91/ --val Set5/ -o edge_sr_x2.pt --steps 16000 --batch-size 32
+    Example: edgeconv train sr --data T91/ --val BSD20/ -o edge_sr_x2.pt --steps 16000 --batch-size 32
+    Example: edgeconv train sr --data T91/ --val BSD20/ -o photo.pt --degradation mixed --select worst-gain
     """
     from edgeconv.models.train_sr import SRTrainConfig, train_sr
 
@@ -130,12 +136,12 @@ def train_sr_command(
         model=model, model_config=parse_model_config(model_config), train_dir=str(train_dir),
         val_dir=str(val_dir) if val_dir else None, scale=scale, lr_patch=lr_patch, batch_size=batch_size,
         steps=steps, lr=lr, seed=seed, max_minutes=max_minutes, val_every=val_every, device=device,
-        threads=threads, loss_on=loss_on, degradation=degradation,
+        threads=threads, loss_on=loss_on, degradation=degradation, select=select,
     )
-    with training_progress(steps, "PSNR-Y", lambda v: f"{v:.2f} dB") as on_step:
+    with training_progress(steps, config.score_name, lambda v: f"{v:.2f} dB") as on_step:
         result = train_sr(config, out, resume=resume, on_step=on_step)
-    best = f"{result.best_psnr:.2f} dB" if result.best_psnr else "n/a"
-    report_done(result.steps, result.minutes, result.stopped_by_budget, f"best val PSNR-Y {best}", out)
+    best = f"{result.best_psnr:.2f} dB" if result.best_psnr is not None else "n/a"
+    report_done(result.steps, result.minutes, result.stopped_by_budget, f"best val {config.score_name} {best}", out)
 
 
 @app.command("cls")

@@ -12,7 +12,8 @@ photos are not made that way, so a model is also scored on, and can be trained o
 - ``jpeg``: ``bicubic``, then JPEG at quality 75-95 (85 when scoring).
 - ``blur``: Gaussian blur, sigma 0.2-1.5 (1.0 when scoring), then ``bicubic``.
 - ``noise``: ``bicubic``, then Gaussian noise, sigma 1-8 of 255 (4 when scoring).
-- ``mixed`` (training only): one of the above per image, parameters drawn from ``rng``.
+- ``mixed`` (training only): one of the above per image, parameters drawn from ``rng``; uniform, or
+  weighted as ``mixed:cubic-aliased=3,noise=0.5`` (protocols not named weigh 1; 0 leaves one out).
 
 ``degrade(hr, scale, protocol)`` is deterministic (the scoring parameters); with ``rng`` it draws
 the training parameters. numpy and Pillow only: validation on a device uses it too.
@@ -28,7 +29,6 @@ from PIL import Image, ImageFilter
 from edgeconv.errors import UsageError
 
 PROTOCOLS = ("bicubic", "cubic-aliased", "bilinear", "area", "jpeg", "blur", "noise")
-TRAINING_PROTOCOLS = (*PROTOCOLS, "mixed")
 SCORING = {"jpeg_quality": 85, "blur_sigma": 1.0, "noise_sigma": 4.0}
 
 
@@ -70,16 +70,49 @@ def _bicubic(hr: np.ndarray, scale: int) -> np.ndarray:
     return np.asarray(_pil(hr).resize((w, h), Image.BICUBIC))
 
 
+def mixture_weights(spec: str) -> dict[str, float] | None:
+    """``mixed`` -> equal weights, ``mixed:cubic-aliased=3,noise=0.5`` -> those (others 1); None when ``spec``
+    is not a mixture. ``UsageError`` names a bad part."""
+    if spec != "mixed" and not spec.startswith("mixed:"):
+        return None
+    weights = dict.fromkeys(PROTOCOLS, 1.0)
+    for part in filter(None, spec.removeprefix("mixed").removeprefix(":").split(",")):
+        name, _, value = part.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = -1.0
+        if name.strip() not in weights or weight < 0 or not np.isfinite(weight):
+            raise UsageError("--degradation", f"bad mixture part {part!r}",
+                             f"write PROTOCOL=WEIGHT (weight >= 0) with PROTOCOL one of {', '.join(PROTOCOLS)}")
+        weights[name.strip()] = weight
+    if sum(weights.values()) <= 0:
+        raise UsageError("--degradation", f"{spec!r} gives every protocol weight 0")
+    return weights
+
+
+def check_protocol(spec: str, training: bool = True) -> None:
+    """``UsageError`` unless ``spec`` is a protocol (or, when ``training``, a ``mixed`` spec)."""
+    if spec in PROTOCOLS or (training and mixture_weights(spec) is not None):
+        return
+    expected = ", ".join(PROTOCOLS) + (", mixed[:PROTOCOL=WEIGHT,...] (training)" if training else "")
+    raise UsageError("--degradation", f"unknown protocol {spec!r}", f"expected one of {expected}")
+
+
 def degrade(
     hr: np.ndarray, scale: int, protocol: str = "bicubic", rng: np.random.Generator | None = None
 ) -> np.ndarray:
     """The LR image (uint8, same channels as ``hr``) of ``hr`` (uint8 (H, W, 3) or (H, W), a multiple of
-    ``scale``) under ``protocol``; scoring parameters, or training ones drawn from ``rng`` when given."""
-    if protocol not in TRAINING_PROTOCOLS or (protocol == "mixed" and rng is None):
-        expected = ", ".join(PROTOCOLS) + (", mixed (training, needs a random generator)")
-        raise UsageError("--degradation", f"unknown protocol {protocol!r}", f"expected one of {expected}")
-    if protocol == "mixed":
-        protocol = PROTOCOLS[int(rng.integers(len(PROTOCOLS)))]
+    ``scale``) under ``protocol``; scoring parameters, or training ones drawn from ``rng`` when given
+    (a ``mixed`` spec needs ``rng``: it draws the protocol too)."""
+    check_protocol(protocol, training=rng is not None)
+    weights = mixture_weights(protocol)
+    if weights is not None:
+        p = np.asarray([weights[name] for name in PROTOCOLS], np.float64)
+        if np.all(p == p[0]):  # plain "mixed": the draw earlier runs made, so they reproduce
+            protocol = PROTOCOLS[int(rng.integers(len(PROTOCOLS)))]
+        else:
+            protocol = PROTOCOLS[int(rng.choice(len(PROTOCOLS), p=p / p.sum()))]
     if protocol == "bicubic":
         return _bicubic(hr, scale)
     if protocol == "cubic-aliased":

@@ -14,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
+from edgeconv.errors import UsageError
 from edgeconv.models.checkpoint import load_checkpoint
 from edgeconv.models.train_sr import SRTrainConfig, train_sr
 
@@ -141,3 +142,30 @@ def test_resume_from_another_models_checkpoint_is_refused(sr_folders, tmp_path: 
     train_sr(config(train, None, steps=2, val_every=2), tmp_path / "e.pt")
     with pytest.raises(UsageError, match=r"e.last.pt \| is a edge_sr checkpoint, not plain_edge_sr"):
         train_sr(config(train, None, model="plain_edge_sr", steps=4), tmp_path / "p.pt", resume=tmp_path / "e.last.pt")
+
+
+class PillowBicubic(torch.nn.Module):
+    """A 'model' that is exactly the bicubic upscale ProtocolGains compares against."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from edgeconv.models.train_sr import bicubic_upscale
+
+        lr = np.rint(x[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+        return torch.from_numpy(bicubic_upscale(lr, 2)).permute(2, 0, 1)[None]
+
+
+def test_protocol_gains_are_zero_for_bicubic_and_pick_photo_models(sr_folders, tmp_path: Path) -> None:
+    from edgeconv.models.sr_data import load_hr_folder
+    from edgeconv.models.train_sr import ProtocolGains
+    from edgeconv.runtime.imaging.degradations import PROTOCOLS
+
+    train, val = sr_folders
+    gains = ProtocolGains(load_hr_folder(val, 2, keep_grey=True), 2)
+    assert set(gains.baseline) == set(PROTOCOLS)
+    assert all(abs(g) < 1e-9 for g in gains.gains(PillowBicubic()).values())
+    result = train_sr(config(train, val, degradation="mixed:cubic-aliased=2", select="worst-gain"), tmp_path / "p.pt")
+    metrics = load_checkpoint(tmp_path / "p.pt").metrics
+    worst = min(metrics[f"last_gain_{p}_db"] for p in PROTOCOLS)
+    assert metrics["last_worst_gain_db"] == pytest.approx(worst) and result.best_psnr == metrics["best_worst_gain_db"]
+    with pytest.raises(UsageError, match="--select"):
+        config(train, val, select="fastest")

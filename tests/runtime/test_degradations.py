@@ -61,3 +61,23 @@ def test_matches_opencv_resize(photo: np.ndarray, protocol: str, flag: str, scal
                         interpolation=getattr(cv2, flag)).astype(int)
     assert np.abs(ours - theirs).max() <= 1  # OpenCV's fixed-point rounding
     assert (ours != theirs).mean() < 0.01
+
+
+def test_weighted_mixture_spec_parses_and_draws_by_weight(photo: np.ndarray) -> None:
+    from edgeconv.runtime.imaging.degradations import mixture_weights
+
+    assert mixture_weights("bicubic") is None
+    assert mixture_weights("mixed") == dict.fromkeys(PROTOCOLS, 1.0)
+    assert mixture_weights("mixed:cubic-aliased=3, noise=0.5") == {**dict.fromkeys(PROTOCOLS, 1.0),
+                                                                   "cubic-aliased": 3.0, "noise": 0.5}
+    for bad, message in (("mixed:sharp=2", "bad mixture part 'sharp=2'"), ("mixed:noise=-1", "bad mixture part"),
+                         ("mixed:noise=x", "bad mixture part"),
+                         ("mixed:" + ",".join(f"{p}=0" for p in PROTOCOLS), "every protocol weight 0")):
+        with pytest.raises(UsageError, match=message):
+            degrade(photo, 2, bad, np.random.default_rng(0))
+    only_aliased = "mixed:" + ",".join(f"{p}=0" for p in PROTOCOLS if p != "cubic-aliased")
+    np.testing.assert_array_equal(degrade(photo, 2, only_aliased, np.random.default_rng(3)),
+                                  aliased_downscale(photo, 2, "cubic"))
+    # plain "mixed" draws its protocol as runs before weights existed did (checkpoints stay reproducible)
+    a, b = np.random.default_rng(7), np.random.default_rng(7)
+    np.testing.assert_array_equal(degrade(photo, 2, "mixed", a), degrade(photo, 2, PROTOCOLS[int(b.integers(7))], b))
