@@ -81,8 +81,9 @@ def file_sha256(path: Path) -> str:
 
 
 def checkpoint_facts(ckpt: Checkpoint, source: Path, lowering: Lowering, opset: int,
-                     prelu: str = "prelu") -> ModelFacts:
-    """The facts ``metadata_props`` carries for a model exported from ``ckpt``."""
+                     prelu: str = "prelu", trainable: list[str] | None = None) -> ModelFacts:
+    """The facts ``metadata_props`` carries for a model exported from ``ckpt``; ``trainable``: the graph's
+    weights that are the model's own parameters (what quantization-aware training may change)."""
     extra = {
         "config": json.dumps(ckpt.config, sort_keys=True),
         "source_checkpoint": source.name,
@@ -91,7 +92,10 @@ def checkpoint_facts(ckpt: Checkpoint, source: Path, lowering: Lowering, opset: 
         "lowering": lowering,
         "prelu": prelu,
         "opset": str(opset),
+        "train_degradation": str(ckpt.train_args.get("degradation", "bicubic")),
     }
+    if trainable is not None:
+        extra["trainable"] = json.dumps(trainable)
     if ckpt.task == "cls":
         extra["input_size"] = str(int(ckpt.train_args.get("image_size", 32)))
     return ModelFacts(
@@ -159,7 +163,9 @@ def export_checkpoint(
     example = torch.from_numpy(probe.to_input(images[0]))
     result = export_deployed(model, example, None, target_backend=target_backend, lowering=lowering,
                              simplify=simplify, opset=opset, model_name=ckpt.model_name)
-    facts = checkpoint_facts(ckpt, source, result.lowering, opset, result.prelu)
+    parameters = {name for name, _ in model.named_parameters()}
+    trainable = [t.name for t in result.model.graph.initializer if t.name in parameters]
+    facts = checkpoint_facts(ckpt, source, result.lowering, opset, result.prelu, trainable)
     set_metadata(result.model, facts.to_props())
     serialized = result.model.SerializeToString()
 

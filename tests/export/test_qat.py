@@ -1,0 +1,67 @@
+"""Quantization-aware fine-tuning: fewer errors than PTQ on its data, the trained graph is what ORT runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from PIL import Image
+
+from edgeconv.errors import UsageError
+from edgeconv.export.quantization.ptq import Int8Config, quantize_int8
+from edgeconv.export.quantization.qat import QATSettings, qat_finetune, trainable_weights
+from edgeconv.export.quantization.schemes import ort_runner
+from edgeconv.runtime.imaging.degradations import degrade
+from edgeconv.runtime.model_facts import read_model_facts
+from edgeconv.runtime.validation.sr_metrics import score_sr
+
+
+@pytest.fixture(scope="module")
+def hr_folder(tmp_path_factory, astronaut: np.ndarray) -> Path:
+    folder = tmp_path_factory.mktemp("qat_hr")
+    Image.fromarray(astronaut[40:200, 120:280]).save(folder / "a.png")
+    Image.fromarray(astronaut[250:410, 200:360]).save(folder / "b.png")
+    return folder
+
+
+def psnr_on(model: onnx.ModelProto, folder: Path, facts) -> float:  # noqa: ANN001
+    run = ort_runner(model)
+    scores = []
+    for path in sorted(folder.glob("*.png")):
+        hr = np.asarray(Image.open(path).convert("RGB"))
+        out = run(facts.to_input(degrade(hr, 2, "bicubic")))
+        scores.append(score_sr(facts.to_image(out) / 255.0, hr, 2)[0])
+    return float(np.mean(scores))
+
+
+def test_qat_recovers_what_ptq_lost_on_its_data(default_onnx: Path, hr_folder: Path) -> None:
+    fp32, facts = onnx.load(default_onnx), read_model_facts(default_onnx)
+    rng = np.random.default_rng(0)
+    feeds = [{"input": rng.random((1, 3, 24, 24), dtype=np.float32) * 0.8 + 0.1} for _ in range(4)]
+    config = Int8Config(activation_type="u8", weight_type="u8", per_channel=False)
+    ptq = quantize_int8(fp32, feeds, config)  # calibrated on noise: a poor PTQ, room to recover
+    assert trainable_weights(fp32) == ["body.0.0.weight", "body.0.0.bias", "body.1.weight", "body.1.bias",
+                                       "body.3.weight", "body.3.bias"]
+    settings = QATSettings(hr_folder, steps=60, batch_size=8, lr_patch=24, lr=1e-3)
+    tuned, losses = qat_finetune(ptq, trainable_weights(fp32), False, 2, settings)
+    assert len(losses) == 60 and np.mean(losses[-10:]) < np.mean(losses[:10])
+    before, after = psnr_on(ptq, hr_folder, facts), psnr_on(tuned, hr_folder, facts)
+    assert after > before + 0.05, (before, after)
+    # the fixed kernels (luma, bicubic) are untouched
+    kept = {t.name: onnx.numpy_helper.to_array(t) for t in ptq.graph.initializer}
+    for t in tuned.graph.initializer:
+        if t.name.startswith(("luma", "bicubic")):
+            np.testing.assert_array_equal(onnx.numpy_helper.to_array(t), kept[t.name])
+
+
+def test_qat_refuses_models_without_trainable_marks_and_bad_settings(default_onnx: Path, tmp_path: Path) -> None:
+    model = onnx.load(default_onnx)
+    del model.metadata_props[:]
+    with pytest.raises(UsageError, match="does not say which weights are trainable"):
+        trainable_weights(model)
+    with pytest.raises(UsageError, match="is not a folder"):
+        QATSettings(tmp_path / "none").check()
+    with pytest.raises(UsageError, match="--qat-steps"):
+        QATSettings(tmp_path, steps=0).check()
