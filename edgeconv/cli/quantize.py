@@ -39,6 +39,9 @@ Val = Annotated[Path | None, typer.Option(help="Folder of HR validation images (
 LatencyThreads = Annotated[int, typer.Option(help="Threads for the latency measurement of --precision auto (0: all).")]
 LatencySize = Annotated[str, typer.Option(help="HxW input for the latency measurement of --precision auto.")]
 Report = Annotated[Path | None, typer.Option(help="Also write the report (sensitivity, attempts) as JSON.")]
+QatData = Annotated[Path | None, typer.Option(
+    help="Quantization-aware fine-tuning on these HR training images: every layer INT8, weights trained for it.")]
+QatSteps = Annotated[int, typer.Option(help="Fine-tuning steps of --qat-data (16 patches of 48 px each).")]
 
 
 def quantize(
@@ -61,18 +64,18 @@ def quantize(
     threads: LatencyThreads = 0,
     latency_size: LatencySize = "360x640",
     report: Report = None,
+    qat_data: QatData = None,
+    qat_steps: QatSteps = 2000,
     force: Force = False,
 ) -> None:
-    """Quantize an exported model to INT8 (static PTQ, QDQ) or convert it to FP16.
+    """Quantize an exported model to INT8 (static PTQ, QDQ; or fine-tuned: --qat-data) or convert it to FP16.
 
-    With --max-psnr-drop and --val, the fewest most sensitive layers (named by PyTorch module) stay FP32
-    until the PSNR-Y drop on the validation images is within budget - or the command says by how much it
-    cannot, and writes nothing. --precision auto times FP32, FP16 and INT8 here and keeps the fastest in
-    budget. The INT8 scheme is made for --target (default: this CPU): the schemes exact there are tried on
-    held-out calibration crops and the most accurate is kept and stored; the four scheme options pin it.
+    --max-psnr-drop with --val keeps the fewest sensitive layers FP32 to stay in budget (or writes nothing);
+    --precision auto keeps the fastest in budget; the INT8 scheme is measured for --target (default: here).
 
     Example: edgeconv quantize out/sr.onnx --calib data/T91 --val data/Set5 --max-psnr-drop 0.1 -o out/sr.int8.onnx
     Example: edgeconv quantize out/sr.onnx --calib data/T91 --target arm -o out/sr.arm.int8.onnx
+    Example: edgeconv quantize out/sr.onnx --calib data/T91 --qat-data data/train -o out/sr.qat.int8.onnx
     """
     from edgeconv.export.quantization.job import quantize_file
 

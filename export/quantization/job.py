@@ -34,6 +34,7 @@ from edgeconv.export.quantization.budget import BudgetResult, quantize_within_bu
 from edgeconv.export.quantization.calibration import Feed, calibration_feeds
 from edgeconv.export.quantization.precision import Candidate, ort_latency_ms, pick_fastest
 from edgeconv.export.quantization.ptq import Int8Config, convert_fp16, quantize_int8
+from edgeconv.export.quantization.qat import QATSettings, qat_finetune, trainable_weights
 from edgeconv.export.quantization.schemes import SchemeChoice, choose_scheme, ort_runner, runner_for
 from edgeconv.export.quantization.sensitivity import LayerSensitivity, layer_sensitivity
 from edgeconv.export.quantization.settings import QuantizeSettings
@@ -63,6 +64,7 @@ class QuantizeOutcome:
     loads_in: list[str] = field(default_factory=list)
     failure: str = ""
     scheme: SchemeChoice | None = None
+    qat_losses: list[float] = field(default_factory=list)  # per fine-tuning step, when --qat-data ran
 
     @property
     def ok(self) -> bool:
@@ -160,10 +162,12 @@ class QuantizeJob:
     def __init__(
         self, model: Path, config: Int8Config, calib: Path | None, val: Path | None,
         calib_crop: int, max_calib_images: int, max_drop_db: float | None,
-        target: str | None = None, search_scheme: bool = True,
+        target: str | None = None, search_scheme: bool = True, qat: QATSettings | None = None,
     ) -> None:
         """``target``: the INT8 target (None: this CPU's); ``search_scheme``: measure the schemes exact on
-        it and keep the most accurate, else quantize with ``config`` as given."""
+        it and keep the most accurate, else quantize with ``config`` as given; ``qat``: fine-tune the INT8
+        graph afterwards (``edgeconv.export.quantization.qat``)."""
+        self.qat = qat
         self.path, self.config, self.calib, self.val = model, config, calib, val
         self.target = target or native_target()[0]
         self.search_scheme = search_scheme
@@ -225,6 +229,8 @@ class QuantizeJob:
                 int8, fields["sensitivity"], fields["budget"] = result.model, result.sensitivity, result
             else:
                 int8 = quantize_int8(self.fp32, feeds, self.config)
+                if self.qat is not None:
+                    int8, fields["qat_losses"] = self._finetune(int8)
                 fields["sensitivity"] = layer_sensitivity(self.fp32, int8, feeds[:8])
             collapse = self._collapse_check(int8, feeds)
         psnr = self._score(int8, val, int8=True)
@@ -233,6 +239,21 @@ class QuantizeJob:
         if collapse < COLLAPSE_DB:
             note += " - COLLAPSED (integer-kernel saturation? try --reduce-range on)"
         return Candidate("int8", int8, psnr, within_budget=within, note=note), fields
+
+    def _finetune(self, int8: onnx.ModelProto) -> tuple[onnx.ModelProto, list[float]]:
+        """Quantization-aware fine-tuning of ``int8`` with progress; the degradation the model was trained on."""
+        props = {p.key: p.value for p in self.fp32.metadata_props}
+        degradation = props.get(f"{PREFIX}train_degradation", "bicubic")
+        with Progress(TextColumn(f"QAT ({self.config.scheme.name}, {degradation} LR)"), BarColumn(),
+                      MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"), console=self.console,
+                      transient=True) as progress:
+            task = progress.add_task("qat", total=self.qat.steps, loss=float("nan"))
+            return qat_finetune(
+                int8, trainable_weights(self.fp32), self.config.resolved_reduce_range()[0], self.facts.scale or 1,
+                self.qat, degradation,
+                on_step=lambda step, total, loss: progress.update(task, completed=step, loss=loss),
+                teacher=ort_runner(self.fp32),
+            )
 
     def _openvino_is_a_target(self) -> bool:
         """OpenVINO runs x86 artifacts (on ARM it refuses INT8 anyway; TensorRT files are TensorRT's)."""
@@ -308,6 +329,7 @@ class QuantizeJob:
                 "calibration_images": outcome.calib_images,
                 "kept_float": [k.module for k in outcome.budget.kept_float] if outcome.budget else [],
                 "symmetric_activations": self.config.symmetric_activations,
+                "qat_steps": len(outcome.qat_losses) if outcome.qat_losses else 0,
                 **(outcome.scheme.as_json() if outcome.scheme else {}),
             })
         model = compact_artifact(model)
@@ -404,7 +426,7 @@ def quantize_file(settings: QuantizeSettings) -> QuantizeResult:
     pinned = settings.pinned()
     job = QuantizeJob(settings.model, settings.int8_config(), settings.calib, settings.val, settings.calib_crop,
                       settings.max_calib_images, settings.budget_db, target=settings.target_name(),
-                      search_scheme=not pinned)
+                      search_scheme=not pinned, qat=settings.qat_settings())
     outcome = job.run(settings.precision, settings.threads, settings.latency_hw)
     if settings.report is not None:
         write_bytes_atomic(settings.report, json.dumps(outcome.as_json(), indent=2).encode())

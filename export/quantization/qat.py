@@ -2,9 +2,11 @@
 
 Post-training quantization rounds weights and activations that were trained in float; on a tiny SR net
 that costs 0.06-0.3 dB PSNR-Y. Here the quantizer's QDQ graph itself (``QDQGraph``: the same Q/DQ places,
-scales and weight rule as the file) is fine-tuned with L1 on luma against HR patches, the straight-through
-estimator carrying gradients through the rounding, then written back: no calibration afterwards, and what
-was trained is what runs. Activation ranges stay the calibrated ones; the trained parameters are the ones
+scales and weight rule as the file) is fine-tuned with L1 on luma, the straight-through estimator carrying
+gradients through the rounding, then written back: no calibration afterwards, and what was trained is what
+runs. The target is the FP32 model's own output on the same patches (distillation: the INT8 graph learns to
+compute what the float model computes, so the model's trade-offs across degradations stay its own), or
+the HR patches when no teacher is given. Activation ranges stay the calibrated ones; the trained parameters are the ones
 the export marked (``edgeconv.trainable``: the model's own weights, not the fixed luma or bicubic kernels).
 """
 
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import onnx
 import torch
 import torch.nn.functional as F
@@ -65,8 +68,12 @@ def _luma(rgb: torch.Tensor) -> torch.Tensor:
 def qat_finetune(
     int8: onnx.ModelProto, trainable: list[str], reduce_range: bool, scale: int, settings: QATSettings,
     degradation: str = "bicubic", on_step: OnStep | None = None,
+    teacher: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[onnx.ModelProto, list[float]]:
-    """Fine-tune the QDQ graph ``int8`` (from ``quantize_int8``, before compaction); (new graph, losses)."""
+    """Fine-tune the QDQ graph ``int8`` (from ``quantize_int8``, before compaction); (new graph, losses).
+
+    ``teacher``: the FP32 model as a numpy function (NCHW batch in, out); None trains against HR patches.
+    """
     from edgeconv.models.sr_data import PatchSampler, load_sr_dataset
 
     settings.check()
@@ -83,7 +90,8 @@ def qat_finetune(
     losses, start = [], time.monotonic()
     for step in range(1, settings.steps + 1):
         lr_batch, hr_batch = sampler.batch(settings.batch_size)
-        loss = F.l1_loss(_luma(graph(lr_batch)), _luma(hr_batch))
+        target = hr_batch if teacher is None else torch.from_numpy(teacher(lr_batch.numpy()))
+        loss = F.l1_loss(_luma(graph(lr_batch)), _luma(target))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

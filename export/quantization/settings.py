@@ -13,6 +13,7 @@ from pathlib import Path
 
 from edgeconv.errors import UsageError
 from edgeconv.export.quantization.ptq import Int8Config
+from edgeconv.export.quantization.qat import QATSettings
 from edgeconv.runtime.cpu.int8_targets import check_target
 
 PRECISIONS = ("int8", "fp16", "auto")
@@ -46,6 +47,8 @@ class QuantizeSettings:
     threads: int = 0  # latency of --precision auto: the back end's own choice, as the CLI
     latency_hw: tuple[int, int] = (360, 640)
     report: Path | None = None
+    qat_data: Path | None = None  # HR training images: fine-tune the INT8 graph (every layer INT8) on them
+    qat_steps: int = 2000
 
     def check(self) -> None:
         """Raise ``UsageError`` naming the option for a request that cannot run; loads nothing."""
@@ -60,10 +63,19 @@ class QuantizeSettings:
         if (self.max_psnr_drop is not None or self.precision == "auto") and self.val is None:
             raise UsageError("--val", "the accuracy budget needs validation images",
                              "pass --val DIR with HR images (Set5)")
+        if self.qat_data is not None and (self.precision != "int8" or self.max_psnr_drop is not None):
+            raise UsageError("--qat-data", "fine-tunes every layer in INT8",
+                             "use it with --precision int8 and without --max-psnr-drop")
+        if self.qat_data is not None:
+            self.qat_settings().check()
         if self.max_calib_images < 1:
             raise UsageError("--max-calib-images", f"must be >= 1, got {self.max_calib_images}")
         self.int8_config().check()
         self.target_name()
+
+    def qat_settings(self) -> QATSettings | None:
+        """The quantization-aware fine-tuning run, when ``qat_data`` asks for one."""
+        return QATSettings(self.qat_data, steps=self.qat_steps) if self.qat_data is not None else None
 
     @property
     def output_path(self) -> Path:

@@ -65,3 +65,21 @@ def test_qat_refuses_models_without_trainable_marks_and_bad_settings(default_onn
         QATSettings(tmp_path / "none").check()
     with pytest.raises(UsageError, match="--qat-steps"):
         QATSettings(tmp_path, steps=0).check()
+
+
+def test_quantize_cli_fine_tunes_and_records_it(default_onnx: Path, hr_folder: Path, tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import run_cli
+
+    out = tmp_path / "m.qat.onnx"
+    result = run_cli("quantize", str(default_onnx), "--calib", str(hr_folder), "--qat-data", str(hr_folder),
+                     "--qat-steps", "5", "--target", "x86-vnni", "--activation-type", "u8", "--weight-type", "u8",
+                     "--reduce-range", "off", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    props = {p.key: p.value for p in onnx.load(out).metadata_props}
+    quantization = json.loads(props["edgeconv.quantization"])
+    assert quantization["qat_steps"] == 5 and quantization["kept_float"] == []
+    both = run_cli("quantize", str(default_onnx), "--calib", str(hr_folder), "--qat-data", str(hr_folder),
+                   "--val", str(hr_folder), "--max-psnr-drop", "0.1", "-o", str(tmp_path / "x.onnx"))
+    assert both.returncode == 2 and "--qat-data | fine-tunes every layer in INT8" in both.stderr
