@@ -1,12 +1,14 @@
 """``edgeconv compare``: train variants over seeds with identical settings, one table of mean ± std.
 
 Tasks: ``sr`` (T91 -> Set5), ``texture`` (image folders; scikit-image textures when no DTD is
-given), ``cifar100`` (when its python files are present). ``--results`` also writes the claims
-page (docs/RESULTS.md) with its tables and plots beside it.
+given), ``cifar100`` (when its python files are present), ``dtd10`` (DTD10's fixed split: test
+accuracy, and zero-shot accuracy by nearest class mean on the unseen half of the classes, both ways).
+``--results`` also writes the claims page (docs/RESULTS.md) with its tables and plots beside it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,7 +19,7 @@ from edgeconv.cli.arguments import OutDir, Threads
 if TYPE_CHECKING:
     from edgeconv.models.research.compare import TaskOutcome
 
-Tasks = Annotated[str, typer.Option(help="Comma-separated: sr, texture, cifar100.")]
+Tasks = Annotated[str, typer.Option(help="Comma-separated: sr, texture, cifar100, dtd10.")]
 Seeds = Annotated[int, typer.Option(help="Seeds per variant (0..N-1); >= 3 for the results page.")]
 SRVariants = Annotated[str | None, typer.Option(help="SR variants (default: all four).")]
 ClsVariants = Annotated[str | None, typer.Option(help="Classification conv variants (default: seven).")]
@@ -29,6 +31,9 @@ Width = Annotated[int, typer.Option(help="ResNet-18 base width for classificatio
 SRData = Annotated[Path | None, typer.Option(help="Folder holding T91/ and Set5/ (default: shared/data/sr).")]
 Textures = Annotated[Path | None, typer.Option(help="Texture root with train/<class>/ and val/<class>/ (DTD layout). "
                                                     "Default: built from scikit-image under --out.")]
+Dtd10 = Annotated[Path | None, typer.Option("--dtd10", help="DTD10 folder, <class>/<image> (for dtd10; "
+                                              "default: shared/data/textures/DTD10 beside the checkout).")]
+Crop = Annotated[int, typer.Option(help="dtd10: side in px of the square colour images the nets see (96-128).")]
 Cifar = Annotated[Path | None, typer.Option(help="Folder with cifar-100-python/ (needed for cifar100).")]
 MaxMinutesPerRun = Annotated[float | None, typer.Option(help="Stop a run early after this many minutes.")]
 Results = Annotated[Path | None, typer.Option(help="Also write the claims page here (e.g. docs/RESULTS.md).")]
@@ -51,24 +56,32 @@ def compare(
     max_minutes_per_run: MaxMinutesPerRun = None,
     out: OutDir = Path("out/compare"),
     results: Results = None,
+    dtd10: Dtd10 = None,
+    crop: Crop = 112,
 ) -> None:
     """Train every variant over every seed (skipping finished runs), measure accuracy/PSNR, params,
     MACs, ORT latency and ERF, and write runs.csv, summary.{json,md,png} and ERF grids per task.
 
     Example: edgeconv compare --tasks sr,texture --seeds 3 --results docs/RESULTS.md
-    """
-    from rich.console import Console
 
+    Example (DTD10, supervised and zero-shot): edgeconv compare --tasks dtd10 --dtd10 ../shared/data/textures/DTD10
+    """
     from edgeconv.models.research.job import ComparisonSettings, run_comparison
 
     settings = ComparisonSettings(_split(tasks), seeds, _split(sr_variants), _split(cls_variants), sr_steps,
                                   cls_steps, sr_batch, cls_batch, width, sr_data, textures, cifar, threads,
-                                  max_minutes_per_run, out, results)
-    err = Console(stderr=True)
-    done = run_comparison(settings, say=lambda line: err.print(line, markup=False, highlight=False),
-                          on_task=_print_task)
+                                  max_minutes_per_run, out, results, dtd10, crop)
+    done = run_comparison(settings, say=_say_on_stderr(), on_task=_print_task)
     if done.results is not None:
-        Console().print(f"wrote {done.results}")
+        typer.echo(f"wrote {done.results}")
+
+
+def _say_on_stderr() -> Callable[[str], None]:
+    """Progress lines on stderr, printed as they are (no rich markup or highlighting)."""
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    return lambda line: err.print(line, markup=False, highlight=False)
 
 
 def _split(text: str | None) -> list[str]:

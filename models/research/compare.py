@@ -1,12 +1,13 @@
 """The research harness: train variants with identical settings over several seeds, measure each.
 
 Per run: the task metric at the last step (accuracy, or PSNR-Y on Set5; no best-step picking, so
-no selection on the scoring images), parameters, MACs per input pixel, and the gradient ERF of
-the last feature map with its size and diversity measures. Latency of the deployed graphs in
-ONNX Runtime is measured per variant after all training, back to back (``variant_latencies``),
-so every variant is timed under the same conditions and never beside a training job. Every run leaves
-``<out>/<task>/<variant>/seed<k>.{pt,json}``; a run whose JSON exists is not trained again, so an
-interrupted comparison resumes where it stopped.
+no selection on the scoring images; ``dtd10`` adds zero-shot accuracy, see ``_train_dtd10``),
+parameters, MACs per input pixel, and the gradient ERF of the last feature map with its size and
+diversity measures. Latency of the deployed graphs in ONNX Runtime is measured per variant after
+all training, back to back (``variant_latencies``), so every variant is timed under the same
+conditions and never beside a training job. Every run leaves ``<out>/<task>/<variant>/seed<k>.{pt,json}``
+(dtd10 also ``seed<k>.zs{0,1}.pt``, its zero-shot nets); a run whose JSON exists is not trained again,
+so an interrupted comparison resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ import json
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from torch import nn
 
 from edgeconv.errors import UsageError
 from edgeconv.runtime.atomic_write import write_bytes_atomic
+
+if TYPE_CHECKING:
+    from edgeconv.models.train_cls import ClsTrainResult
 
 # name shown in tables -> (registered model, its config)
 SR_VARIANTS: dict[str, tuple[str, dict]] = {
@@ -35,7 +40,7 @@ CLS_VARIANTS = (
     "plain", "jitter-random", "jitter-channel", "jitter-learnable",
     "shiftwise", "shiftwise-diagonal", "shiftwise-rotational",
 )
-TASKS = ("sr", "texture", "cifar100")
+TASKS = ("sr", "texture", "cifar100", "dtd10")
 LatencyFn = Callable[[nn.Module, tuple[int, int, int, int]], float]
 
 
@@ -48,15 +53,16 @@ class CompareSettings:
     variants: list[str]
     seeds: list[int]
     steps: int
-    data: Path  # SR: training HR folder; texture: root with train/ and val/; cifar100: its folder
+    data: Path  # SR: training HR folder; texture: root with train/ and val/; cifar100: its folder; dtd10: <class>/
     val: Path | None = None  # SR: Set5
     batch_size: int = 32
     lr: float | None = None
     width: int = 16  # classification backbone width (ResNet-18 layout)
     threads: int = 2
-    max_minutes_per_run: float | None = None
+    max_minutes_per_run: float | None = None  # per trained net (a dtd10 run trains three)
     erf_count: int = 5
     erf_size: int = 48
+    crop: int = 112  # dtd10: side of the square colour images the nets see (shorter side resized, centre crop)
 
     @property
     def metric(self) -> str:
@@ -80,6 +86,18 @@ class RunRecord:
     minutes: float
     steps: int
     stopped_by_budget: bool
+    extra: dict = field(default_factory=dict)  # dtd10: zero_shot_accuracy, zero_shot_halves; absent in old JSON
+
+
+@dataclass
+class Trained:
+    """What training one run gave: last-step metric, minutes, steps, budget stop, task-specific extras."""
+
+    value: float
+    minutes: float
+    steps: int
+    stopped_by_budget: bool
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -100,12 +118,14 @@ def _model_spec(settings: CompareSettings, variant: str) -> tuple[str, dict]:
 
     if variant not in CONV_VARIANTS:
         raise UsageError(f"variant {variant!r}", "is not a conv variant", f"known: {', '.join(CONV_VARIANTS)}")
-    model = "texture_resnet18" if settings.task == "texture" else "resnet18_cifar"
+    model = "texture_resnet18" if settings.task in ("texture", "dtd10") else "resnet18_cifar"
     return model, {"variant": variant, "width": settings.width}
 
 
-def _train(settings: CompareSettings, variant: str, seed: int, ckpt: Path) -> tuple[float, float, int, bool]:
-    """Train one run; (last-step metric, minutes, steps, stopped by the minutes budget)."""
+def _train(settings: CompareSettings, variant: str, seed: int, ckpt: Path) -> Trained:
+    """Train one run (three nets for dtd10) and score its last step."""
+    if settings.task == "dtd10":
+        return _train_dtd10(settings, variant, seed, ckpt)
     model, config = _model_spec(settings, variant)
     if settings.task == "sr":
         from edgeconv.models.train_sr import SRTrainConfig, train_sr
@@ -116,25 +136,58 @@ def _train(settings: CompareSettings, variant: str, seed: int, ckpt: Path) -> tu
             max_minutes=settings.max_minutes_per_run, val_every=settings.steps, threads=settings.threads,
         ), ckpt)
         value = result.best_psnr
-    else:
-        from edgeconv.models.train_cls import ClsTrainConfig, train_cls
-
-        folder = settings.task == "texture"
-        result = train_cls(ClsTrainConfig(
-            model=model, model_config=config, dataset="folder" if folder else "cifar100",
-            data=str(settings.data / "train") if folder else str(settings.data),
-            val_data=str(settings.data / "val") if folder else None,
-            batch_size=settings.batch_size, steps=settings.steps, lr=settings.lr or 0.05, seed=seed,
-            max_minutes=settings.max_minutes_per_run, val_every=settings.steps, threads=settings.threads,
-        ), ckpt)
+    elif settings.task == "texture":
+        result = _train_cls(settings, variant, seed, ckpt, settings.data / "train", settings.data / "val")
         value = result.best_accuracy
+    else:
+        result = _train_cls(settings, variant, seed, ckpt, settings.data, None)
+        value = result.best_accuracy
+    return Trained(_scored(value, ckpt), result.minutes, result.steps, result.stopped_by_budget)
+
+
+def _scored(value: float | None, ckpt: Path) -> float:
+    """The run's last-step score; a run that never validated is an error naming its checkpoint."""
     if value is None:
         raise UsageError(str(ckpt), "training ended without a validation score")
-    return float(value), result.minutes, result.steps, result.stopped_by_budget
+    return float(value)
+
+
+def _train_cls(
+    settings: CompareSettings, variant: str, seed: int, ckpt: Path, train: Path, val: Path | None
+) -> ClsTrainResult:
+    """One classification net: image folders ``train``/``val`` (texture, dtd10) or CIFAR-100 (``train`` = its
+    folder, ``val`` None); validated only at the last step, so nothing is picked on the scoring images."""
+    from edgeconv.models.train_cls import ClsTrainConfig, train_cls
+
+    model, config = _model_spec(settings, variant)
+    folder = settings.task != "cifar100"
+    return train_cls(ClsTrainConfig(
+        model=model, model_config=config, dataset="folder" if folder else "cifar100", data=str(train),
+        val_data=str(val) if val is not None else None, image_size=settings.crop if settings.task == "dtd10" else 32,
+        batch_size=settings.batch_size, steps=settings.steps, lr=settings.lr or 0.05, seed=seed,
+        max_minutes=settings.max_minutes_per_run, val_every=settings.steps, threads=settings.threads,
+    ), ckpt)
+
+
+def _train_dtd10(settings: CompareSettings, variant: str, seed: int, ckpt: Path) -> Trained:
+    """Supervised: all classes' train files, accuracy on the fixed test files (``ckpt``). Zero-shot: per half,
+    a net on the seen classes (``<seed>.zs<k>.pt``), nearest class mean on the unseen ones; mean of halves."""
+    from edgeconv.models.research.dtd_task import dtd10_folders, zero_shot_accuracy
+
+    folders = dtd10_folders(settings.data, settings.out / "dtd10" / "data")
+    supervised = _train_cls(settings, variant, seed, ckpt, folders.supervised / "train", folders.supervised / "val")
+    runs, halves = [supervised], []
+    for k, half in enumerate(folders.halves):
+        half_ckpt = ckpt.with_name(f"{ckpt.stem}.zs{k}.pt")
+        runs.append(_train_cls(settings, variant, seed, half_ckpt, half / "train", None))
+        halves.append(zero_shot_accuracy(half_ckpt, half, settings.crop))
+    extra = {"zero_shot_accuracy": statistics.fmean(halves), "zero_shot_halves": halves}
+    return Trained(_scored(supervised.best_accuracy, ckpt), sum(r.minutes for r in runs), supervised.steps,
+                   any(r.stopped_by_budget for r in runs), extra)
 
 
 def erf_inputs(settings: CompareSettings) -> np.ndarray:
-    """The real images every run's ERF is measured on: Set5 crops (SR) or one val crop per class."""
+    """The real images every run's ERF is measured on: Set5 crops (SR) or one val (dtd10: test) crop per class."""
     from edgeconv.runtime.erf.impulse import erf_images
     from edgeconv.runtime.imaging.images import image_files
 
@@ -143,10 +196,22 @@ def erf_inputs(settings: CompareSettings) -> np.ndarray:
     if settings.task == "texture":
         classes = sorted(p for p in (settings.data / "val").iterdir() if p.is_dir())
         return erf_images([image_files(c)[0] for c in classes], settings.erf_size, len(classes))
+    if settings.task == "dtd10":
+        return _dtd10_erf_inputs(settings)
     from edgeconv.models.cls_data import load_cifar100
 
     images, _ = load_cifar100(settings.data, "test")
     return np.ascontiguousarray(images[: settings.erf_count].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+
+
+def _dtd10_erf_inputs(settings: CompareSettings) -> np.ndarray:
+    """The first test file of each class, seen as the nets see it (resized to ``crop``), centre ``erf_size`` crop."""
+    from edgeconv.models.research.dtd import dtd10_split
+    from edgeconv.runtime.imaging.images import center_crop, read_image, resize_center_crop
+
+    files = [test[0] for _, test in dtd10_split(settings.data).values()][: settings.erf_count]
+    crops = [center_crop(resize_center_crop(read_image(f), settings.crop), settings.erf_size) for f in files]
+    return np.ascontiguousarray(np.stack(crops).transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 
 def measure_run(settings: CompareSettings, ckpt: Path, inputs: np.ndarray) -> tuple[int, float, dict[str, float]]:
@@ -180,6 +245,12 @@ def variant_latencies(settings: CompareSettings, latency: LatencyFn, rounds: int
     return best
 
 
+def load_record(path: Path) -> RunRecord:
+    """A finished run's record from its JSON; fields it lacks (``extra``, in runs written before it) take defaults."""
+    stored = json.loads(path.read_text())
+    return RunRecord(**{k: v for k, v in stored.items() if k in RunRecord.__dataclass_fields__})
+
+
 def run_compare(
     settings: CompareSettings, on_run: Callable[[str, int, str], None] | None = None
 ) -> list[RunRecord]:
@@ -193,8 +264,7 @@ def run_compare(
         for variant in settings.variants:
             record_path = folder / variant / f"seed{seed}.json"
             if record_path.is_file():
-                stored = json.loads(record_path.read_text())
-                records.append(RunRecord(**{k: v for k, v in stored.items() if k in RunRecord.__dataclass_fields__}))
+                records.append(load_record(record_path))
                 if on_run:
                     on_run(variant, seed, "reused")
                 continue
@@ -202,11 +272,11 @@ def run_compare(
                 on_run(variant, seed, "training")
             record_path.parent.mkdir(parents=True, exist_ok=True)
             ckpt = record_path.with_suffix(".pt")
-            value, minutes, steps, stopped = _train(settings, variant, seed, ckpt)
+            trained = _train(settings, variant, seed, ckpt)
             params, macs, erf = measure_run(settings, ckpt, inputs)
             record = RunRecord(
-                settings.task, variant, seed, _model_spec(settings, variant)[0], settings.metric, value,
-                params, macs, erf, minutes, steps, stopped,
+                settings.task, variant, seed, _model_spec(settings, variant)[0], settings.metric, trained.value,
+                params, macs, erf, trained.minutes, trained.steps, trained.stopped_by_budget, trained.extra,
             )
             write_bytes_atomic(record_path, json.dumps(asdict(record), indent=1).encode())
             records.append(record)
@@ -221,10 +291,12 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 
 SUMMARY_FIELDS = ("value", "r20", "r30", "r50", "r99", "anisotropy", "angular_spread", "effective_area_px", "minutes")
+EXTRA_SUMMARY_FIELDS = ("zero_shot_accuracy",)  # summarised when every run of a variant holds it
 
 
 def summarise(records: list[RunRecord], latencies: dict[str, float] | None = None) -> list[dict]:
-    """One row per variant: n, mean and std of the metric, ERF measures and minutes; params/MACs/latency."""
+    """One row per variant: n, mean and std of the metric, ERF measures, minutes and zero-shot accuracy (when
+    recorded); params/MACs/latency."""
     rows = []
     for variant in dict.fromkeys(r.variant for r in records):
         runs = [r for r in records if r.variant == variant]
@@ -237,5 +309,10 @@ def summarise(records: list[RunRecord], latencies: dict[str, float] | None = Non
             values = [getattr(r, name) if name in ("value", "minutes") else r.erf[name] for r in runs]
             row[f"{name}_mean"], row[f"{name}_std"] = mean_std([float(v) for v in values])
             row[f"{name}_all"] = values
+        for name in EXTRA_SUMMARY_FIELDS:
+            if all(name in r.extra for r in runs):
+                values = [float(r.extra[name]) for r in runs]
+                row[f"{name}_mean"], row[f"{name}_std"] = mean_std(values)
+                row[f"{name}_all"] = values
         rows.append(row)
     return rows

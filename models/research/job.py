@@ -1,8 +1,10 @@
 """The comparison job behind ``edgeconv compare``: every task, variant and seed, then the claims page.
 
-Per task: train and measure the runs not done yet (``run_compare``), time the deploy graphs back to
-back, summarise, write ``runs.csv`` / ``summary.*`` and the seed-0 ERF grid into ``<out>/<task>/``.
-With ``results`` set, the claims page and copies of those files follow (``write_results_page``).
+Tasks: ``sr``, ``texture``, ``cifar100`` and ``dtd10`` (DTD10's fixed split, supervised and zero-shot;
+``dtd_task.py``). Per task: train and measure the runs not done yet (``run_compare``), time the deploy
+graphs back to back, summarise, write ``runs.csv`` / ``summary.*`` and the seed-0 ERF grid into
+``<out>/<task>/``. With ``results`` set, the claims page and copies of those files follow
+(``write_results_page``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class ComparisonSettings:
     max_minutes_per_run: float | None = None
     out: Path = Path("out/compare")
     results: Path | None = None  # the claims page (docs/RESULTS.md)
+    dtd10: Path | None = None  # DTD10 layout (<class>/<image>); None: shared/data/textures/DTD10 beside the checkout
+    crop: int = 112  # dtd10: side of the square colour images the nets see
 
 
 @dataclass
@@ -92,6 +96,8 @@ def _check(settings: ComparisonSettings) -> None:
         raise UsageError("--seeds", f"is {settings.seeds}", "use 1 or more (3 or more for verdicts)")
     if settings.results is not None and settings.seeds < 3:
         raise UsageError("--results", f"needs >= 3 seeds per variant, got {settings.seeds}")
+    if "dtd10" in settings.tasks and settings.crop < 16:
+        raise UsageError("--crop", f"is {settings.crop}", "use 96-128 for DTD10 (>= 16: the net downsamples by 8)")
 
 
 def _plan(task: str, s: ComparisonSettings, say: Say) -> CompareSettings:
@@ -107,6 +113,10 @@ def _plan(task: str, s: ComparisonSettings, say: Say) -> CompareSettings:
         root = s.textures or _built_textures(s.out, say)
         return CompareSettings("texture", variants=variants, steps=s.cls_steps, data=root, batch_size=s.cls_batch,
                                width=s.width, erf_count=8, erf_size=64, **common)
+    if task == "dtd10":
+        return CompareSettings("dtd10", variants=variants, steps=s.cls_steps, data=_dtd10_root(s.dtd10),
+                               batch_size=s.cls_batch, width=s.width, crop=s.crop, erf_count=10,
+                               erf_size=min(64, s.crop), **common)
     if s.cifar is None or not s.cifar.is_dir():
         raise UsageError("--cifar", "not given or not a folder", "cifar100 needs torchvision's cifar-100-python/")
     return CompareSettings("cifar100", variants=variants, steps=s.cls_steps, data=s.cifar, batch_size=s.cls_batch,
@@ -120,6 +130,18 @@ def _sr_folders(root: Path | None) -> tuple[Path, Path]:
     if not (root / "T91").is_dir() or not (root / "Set5").is_dir():
         raise UsageError("--sr-data", f"{root} lacks T91/ and Set5/")
     return root / "T91", root / "Set5"
+
+
+def _dtd10_root(root: Path | None) -> Path:
+    """``--dtd10`` when given, else the shared DTD10 beside the checkout; checked to make both halves."""
+    from edgeconv.models.research.dtd_task import check_dtd10, shared_dtd10
+
+    root = root or shared_dtd10()
+    if root is None:
+        raise UsageError("--dtd10", "not given, and no DTD10 beside the checkout (shared/data/textures/DTD10)",
+                         "pass --dtd10 DIR holding <class>/<image> folders")
+    check_dtd10(root)
+    return root
 
 
 def _built_textures(out: Path, say: Say) -> Path:

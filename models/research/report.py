@@ -5,6 +5,12 @@ se = sqrt(s_A^2 / n_A + s_B^2 / n_B) and Welch-Satterthwaite degrees of freedom.
 when t is past the two-sided 5 % critical value in the claimed direction; ``not confirmed at
 this scale`` when it is past it the other way; ``inconclusive`` otherwise. A claim with several
 comparisons is confirmed only if all are, not confirmed if none is and one goes the other way.
+
+Effect sizes, so "inconclusive" says how large an effect the run could have seen: the mean difference
+with its 95 % confidence interval (diff ± t_0.975(dof) * se, the same se and dof as the verdict, so the
+interval excludes 0 exactly when the verdict is not inconclusive) and Hedges' g (the difference over the
+pooled std, times the exact small-sample correction J(n_a + n_b - 2)). Student's t quantile is computed
+here (regularised incomplete beta), with no scipy.
 """
 
 from __future__ import annotations
@@ -18,17 +24,77 @@ from pathlib import Path
 
 from edgeconv.runtime.atomic_write import write_atomic, write_bytes_atomic
 
-# two-sided 5 % critical values of Student's t by degrees of freedom (1..30); beyond: 1.96
-T_CRITICAL = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-              2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-              2.052, 2.048, 2.045, 2.042)
 CONFIRMED, NOT_CONFIRMED, INCONCLUSIVE = "confirmed", "not confirmed at this scale", "inconclusive"
 
 
+def _incomplete_beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the regularised incomplete beta function (modified Lentz)."""
+    tiny, c, d = 1e-300, 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 500):
+        for num in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                    -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + num * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + num / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return h
+
+
+def regularized_beta(a: float, b: float, x: float) -> float:
+    """I_x(a, b) for a, b > 0 and x in [0, 1]: what Student's t CDF is made of."""
+    if x <= 0.0 or x >= 1.0:
+        return 0.0 if x <= 0.0 else 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1) / (a + b + 2):
+        return math.exp(log_front) * _incomplete_beta_fraction(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _incomplete_beta_fraction(b, a, 1.0 - x) / b
+
+
+def student_t_cdf(t: float, dof: float) -> float:
+    """P(T <= t) for Student's t with ``dof`` > 0 degrees of freedom (fractional allowed, as Welch's are)."""
+    tail = 0.5 * regularized_beta(dof / 2, 0.5, dof / (dof + t * t))
+    return 1.0 - tail if t > 0 else tail
+
+
+def t_quantile(p: float, dof: float) -> float:
+    """The ``p`` quantile of Student's t with ``dof`` > 0 degrees of freedom, by bisection on the CDF."""
+    if not 0.0 < p < 1.0 or not dof > 0:
+        raise ValueError(f"t quantile needs 0 < p < 1 and dof > 0, got p={p}, dof={dof}")
+    if p < 0.5:
+        return -t_quantile(1.0 - p, dof)
+    low, high = 0.0, 1.0
+    while student_t_cdf(high, dof) < p:
+        low, high = high, 2 * high
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if student_t_cdf(mid, dof) < p else (low, mid)
+        if high - low <= 1e-12 * max(1.0, high):
+            break
+    return 0.5 * (low + high)
+
+
 def t_critical(dof: float) -> float:
-    """Two-sided 5 % critical value for ``dof`` degrees of freedom (rounded down, conservative)."""
-    d = max(1, int(math.floor(dof)))
-    return T_CRITICAL[d - 1] if d <= len(T_CRITICAL) else 1.96
+    """Two-sided 5 % critical value of Student's t for ``dof`` (Welch-Satterthwaite, fractional) degrees of freedom."""
+    return t_quantile(0.975, max(dof, 1e-9))
+
+
+def hedges_g(mean_a: float, std_a: float, n_a: int, mean_b: float, std_b: float, n_b: int) -> float:
+    """Hedges' g of ``a - b``: difference over the pooled sample std, times the exact small-sample correction
+    J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2)), df = n_a + n_b - 2; NaN below 2 degrees of freedom."""
+    df = n_a + n_b - 2
+    if df < 2:
+        return math.nan
+    pooled = math.sqrt(((n_a - 1) * std_a**2 + (n_b - 1) * std_b**2) / df)
+    diff = mean_a - mean_b
+    if pooled == 0:
+        return 0.0 if diff == 0 else math.copysign(math.inf, diff)
+    correction = math.exp(math.lgamma(df / 2) - math.lgamma((df - 1) / 2)) / math.sqrt(df / 2)
+    return correction * diff / pooled
 
 
 @dataclass
@@ -47,10 +113,32 @@ class Comparison:
     higher_is_claimed: bool = True
 
     @property
+    def se(self) -> float:
+        """Standard error of ``mean_a - mean_b`` (Welch: each variant's own variance)."""
+        return math.sqrt(self.std_a**2 / self.n_a + self.std_b**2 / self.n_b)
+
+    @property
+    def difference(self) -> float:
+        """``mean_a - mean_b``, in the measure's units."""
+        return self.mean_a - self.mean_b
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        """95 % confidence interval of ``mean_a - mean_b`` (Welch); NaNs with fewer than 2 seeds a side."""
+        if min(self.n_a, self.n_b) < 2:
+            return math.nan, math.nan
+        half = t_critical(self.dof) * self.se
+        return self.difference - half, self.difference + half
+
+    @property
+    def hedges_g(self) -> float:
+        """Hedges' g of ``a - b`` (bias-corrected standardised difference)."""
+        return hedges_g(self.mean_a, self.std_a, self.n_a, self.mean_b, self.std_b, self.n_b)
+
+    @property
     def t(self) -> float:
         """Welch's t of ``mean_a - mean_b`` (infinite when both spreads are zero and the means differ)."""
-        se = math.sqrt(self.std_a**2 / self.n_a + self.std_b**2 / self.n_b)
-        diff = self.mean_a - self.mean_b
+        se, diff = self.se, self.difference
         if se == 0:
             return 0.0 if diff == 0 else math.copysign(math.inf, diff)
         return diff / se
@@ -113,12 +201,15 @@ ERF_COLUMNS = ("r20", "r30", "r50", "r99", "anisotropy", "orientation_deg", "ang
 
 
 def runs_csv(records: list) -> str:  # noqa: ANN001 - RunRecord list
-    """One CSV row per run: the run's facts, then its ERF measures."""
+    """One CSV row per run: the run's facts, its ERF measures, then any scalar extras (dtd10: zero-shot accuracy)."""
+    extras = sorted({k for r in records for k, v in getattr(r, "extra", {}).items() if isinstance(v, int | float)})
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow([*RUN_COLUMNS, *ERF_COLUMNS])
+    writer.writerow([*RUN_COLUMNS, *ERF_COLUMNS, *extras])
     for r in records:
-        writer.writerow([getattr(r, c) for c in RUN_COLUMNS] + [r.erf[c] for c in ERF_COLUMNS])
+        extra = getattr(r, "extra", {})
+        writer.writerow([getattr(r, c) for c in RUN_COLUMNS] + [r.erf[c] for c in ERF_COLUMNS]
+                        + [extra.get(c, "") for c in extras])
     return buf.getvalue()
 
 
@@ -126,20 +217,28 @@ def _pm(mean: float, std: float, digits: int) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def _zero_shot(rows: list[dict]) -> bool:
+    """Every row holds a zero-shot accuracy (the dtd10 task)."""
+    return all("zero_shot_accuracy_mean" in r for r in rows)
+
+
 def summary_markdown(rows: list[dict]) -> str:
-    """The table of mean ± std per variant."""
+    """The table of mean ± std per variant, then each variant's effect against plain (``effects_markdown``)."""
     if not rows:
         return "(no runs)\n"
     metric = rows[0]["metric"]
     scale = 100.0 if metric == "accuracy" else 1.0
     label = "accuracy %" if metric == "accuracy" else "PSNR-Y dB"
-    head = (f"| variant | n | {label} | params | MACs/px | ORT ms | r20 % | r50 % | r99 % | anisotropy | "
-            "angular spread | eff. area px |")
-    lines = [head, "|" + "---|" * 12]
+    zero_shot = _zero_shot(rows)
+    head = (f"| variant | n | {label} | {'zero-shot accuracy % | ' if zero_shot else ''}params | MACs/px | ORT ms | "
+            "r20 % | r50 % | r99 % | anisotropy | angular spread | eff. area px |")
+    lines = [head, "|" + "---|" * (13 if zero_shot else 12)]
     for r in rows:
         lat = "-" if r["latency_ms"] is None else f"{r['latency_ms']:.2f}"
+        zs = (f"{_pm(100 * r['zero_shot_accuracy_mean'], 100 * r['zero_shot_accuracy_std'], 2)} | "
+              if zero_shot else "")
         lines.append(
-            f"| {r['variant']} | {r['n']} | {_pm(scale * r['value_mean'], scale * r['value_std'], 2)} | "
+            f"| {r['variant']} | {r['n']} | {_pm(scale * r['value_mean'], scale * r['value_std'], 2)} | {zs}"
             f"{r['params']:,} | {r['macs_per_pixel']:,.0f} | {lat} | "
             f"{_pm(100 * r['r20_mean'], 100 * r['r20_std'], 3)} | "
             f"{_pm(100 * r['r50_mean'], 100 * r['r50_std'], 3)} | "
@@ -152,6 +251,42 @@ def summary_markdown(rows: list[dict]) -> str:
     lines += ["", f"Mean ± sample std over seeds. ORT ms: deploy graph in ONNX Runtime, input {shape}, median of 30 "
               "runs, best of 2 rounds with all variants timed in turn. MACs/px: deploy form, per input pixel. "
               "ERF: gradient ERF of the last feature map (r(t) as a share of the input crop)."]
+    if zero_shot:
+        lines += ["", "Accuracy: all classes, on the fixed test files. Zero-shot: a net trained on half the classes "
+                  "(train files), the other half classified by nearest class mean of its frozen pooled features "
+                  "(means from their train files, scored on their test files), averaged over both halves."]
+    effects = effects_markdown(rows)
+    return "\n".join(lines) + "\n" + (f"\n{effects}" if effects else "")
+
+
+def effects_markdown(rows: list[dict], baseline: str = "plain") -> str:
+    """Each variant against ``baseline`` on the task metric (and zero-shot accuracy): the difference with its
+    95 % interval, Hedges' g, Welch's t and the 5 % reading; empty without the baseline or another variant."""
+    base = _row(rows, baseline)
+    if base is None or len(rows) < 2:
+        return ""
+    metric = rows[0]["metric"]
+    measures = [("value", "accuracy" if metric == "accuracy" else "PSNR-Y")]
+    measures += [("zero_shot_accuracy", "zero-shot accuracy")] if _zero_shot(rows) else []
+    unit, scale = (" pp", 100.0) if metric == "accuracy" else (" dB", 1.0)
+    reading = {CONFIRMED: "higher", NOT_CONFIRMED: "lower"}
+    lines = [f"| variant | measure | vs {baseline}: difference [95 % CI] | Hedges' g | Welch t | dof | at 5 % |",
+             "|" + "---|" * 7]
+    for r in rows:
+        if r["variant"] == baseline:
+            continue
+        for measure, name in measures:
+            c = compare(rows, r["variant"], baseline, measure)
+            if c is None:
+                continue
+            low, high = c.ci95
+            ci = "-" if math.isnan(low) else f"[{scale * low:+.2f}, {scale * high:+.2f}]"
+            g = "-" if math.isnan(c.hedges_g) else f"{c.hedges_g:+.2f}"
+            lines.append(f"| {r['variant']} | {name} | {scale * c.difference:+.2f}{unit} {ci} | {g} | {c.t:+.2f} | "
+                         f"{c.dof:.1f} | {reading.get(c.verdict, INCONCLUSIVE)} |")
+    lines += ["", f"Difference: variant minus {baseline}{' in percentage points' if scale == 100 else ''}; its 95 % "
+              "interval (Welch) bounds the effect this many seeds could have seen: an inconclusive row still rules "
+              "out effects outside it. Hedges' g: the difference in pooled seed standard deviations."]
     return "\n".join(lines) + "\n"
 
 

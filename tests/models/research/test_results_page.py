@@ -66,3 +66,15 @@ def test_the_committed_page_names_no_absolute_path() -> None:
     text = (REPO / "docs" / "RESULTS.md").read_text()
     found = [line for line in text.splitlines() if ABSOLUTE.search(line)]
     assert not found, found
+
+
+def test_dtd10_is_described_as_itself_and_comparisons_carry_effect_sizes(tmp_path: Path) -> None:
+    page = tmp_path / "RESULTS.md"
+    dtd10 = tmp_path / "shared" / "data" / "textures" / "DTD10"
+    write_results_page(page, [outcome("dtd10", tmp_path / "runs", dtd10)], False)
+    text = page.read_text()
+    assert "- **dtd10**: DTD10 at shared/data/textures/DTD10, the fixed split" in text and "fed at 112 px" in text
+    assert "not run: the CIFAR-100 files are not on this machine" in text
+    assert "| A - B [95 % CI] | Hedges' g | t | dof | verdict |" in text
+    # plain (0.50, 0.51, 0.52) vs jitter-random (0.60, 0.61, 0.62): -10 pp, se 0.01 * sqrt(2/3), dof 4
+    assert "| dtd10 | plain | jitter-random | accuracy |" in text and "-10.000 [-12.267, -7.733] % | -7.98 |" in text

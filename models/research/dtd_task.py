@@ -1,0 +1,116 @@
+"""The harness's ``dtd10`` task: DTD10's fixed split as symlink folders, and zero-shot scoring of a trained net.
+
+``dtd10_folders`` lays the split (``dtd.dtd10_split``) out as the image-folder layout training reads,
+with symlinks into the source (nothing copied), under ``<out>/dtd10/data/``:
+
+- ``supervised/{train,val}/<class>/``: every class; ``val`` holds the fixed *test* files.
+- ``half<k>/train/<seen class>/``: the seen classes' train files, what the zero-shot net learns.
+- ``half<k>/reference/<unseen class>/`` and ``half<k>/query/<unseen class>/``: the unseen classes'
+  train files (class means) and test files (scored).
+
+``zero_shot_accuracy`` runs a trained net frozen: its pooled penultimate features of the reference and
+query images, prepared as training prepared them, classified by nearest class mean.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgeconv.errors import UsageError
+from edgeconv.models.research.dtd import dtd10_split, nearest_class_mean_accuracy, zero_shot_halves
+
+MIN_CLASSES = 4  # two per zero-shot half: a nearest mean over one class scores 100 % by construction
+
+
+@dataclass
+class Dtd10Folders:
+    """Where the materialised split lives: the supervised root and one root per zero-shot half."""
+
+    supervised: Path  # holds train/ and val/
+    halves: list[Path]  # each holds train/ (seen), reference/ and query/ (unseen)
+
+
+def shared_dtd10() -> Path | None:
+    """The project's DTD10 (``shared/data/textures/DTD10`` in a folder above this file), or None."""
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "data" / "textures" / "DTD10"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def check_dtd10(root: Path, option: str = "--dtd10") -> None:
+    """Refuse a folder that cannot make the task: too few classes, or a class without train and test files."""
+    split = dtd10_split(root)
+    if len(split) < MIN_CLASSES:
+        raise UsageError(option, f"{root} has {len(split)} class folders", f"dtd10 needs >= {MIN_CLASSES}")
+    for name, (train, test) in split.items():
+        if not train or not test:
+            raise UsageError(str(root / name), f"has {len(train) + len(test)} images",
+                             "the fixed split needs >= 3 per class (every third is test)")
+
+
+def _link_folder(folder: Path, files: list[Path]) -> None:
+    """Make ``folder`` hold exactly one symlink per file (same name); links already right are kept."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {f.name: str(f.resolve()) for f in files}
+    for entry in folder.iterdir():
+        if entry.name not in wanted and entry.is_symlink():
+            entry.unlink()
+    for name, target in wanted.items():
+        link = folder / name
+        if link.is_symlink() and os.readlink(link) == target:
+            continue
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target)
+
+
+def dtd10_folders(source: Path, root: Path) -> Dtd10Folders:
+    """Lay DTD10's fixed split out under ``root`` as symlink folders (reused when already there)."""
+    split = dtd10_split(source)
+    for name, (train, test) in split.items():
+        _link_folder(root / "supervised" / "train" / name, train)
+        _link_folder(root / "supervised" / "val" / name, test)
+    halves = []
+    for k, (seen, unseen) in enumerate(zero_shot_halves(list(split))):
+        half = root / f"half{k}"
+        for name in seen:
+            _link_folder(half / "train" / name, split[name][0])
+        for name in unseen:
+            _link_folder(half / "reference" / name, split[name][0])
+            _link_folder(half / "query" / name, split[name][1])
+        halves.append(half)
+    return Dtd10Folders(root / "supervised", halves)
+
+
+def penultimate_features(ckpt: Path, folder: Path, size: int, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """(features (N, C) float32, labels (N,)) of ``folder/<class>/*`` through a checkpoint's frozen net.
+
+    Images are prepared as training prepares them, without augmentation: shorter side resized to
+    ``size``, centre crop, the checkpoint's normalisation. Features are the globally pooled last
+    feature map, the input of the classifier's linear head.
+    """
+    import torch
+
+    from edgeconv.models.checkpoint import load_checkpoint
+    from edgeconv.models.cls_data import load_image_folder, normalize
+
+    state = load_checkpoint(ckpt)
+    model = state.build_model(ckpt).eval()
+    images, labels, _ = load_image_folder(folder, size)
+    x = normalize(images, tuple(state.normalization["mean"]), tuple(state.normalization["std"]))
+    with torch.no_grad():
+        parts = [model.pool(model.features(x[i : i + batch])).flatten(1) for i in range(0, len(x), batch)]
+    return torch.cat(parts).numpy(), labels
+
+
+def zero_shot_accuracy(ckpt: Path, half: Path, size: int) -> float:
+    """Nearest-class-mean accuracy on ``half/query`` with means from ``half/reference``, features frozen."""
+    reference, reference_labels = penultimate_features(ckpt, half / "reference", size)
+    queries, query_labels = penultimate_features(ckpt, half / "query", size)
+    return nearest_class_mean_accuracy(reference, reference_labels, queries, query_labels)

@@ -1,0 +1,183 @@
+"""The harness's dtd10 task: the fixed split as symlink folders, zero-shot end to end on tiny images, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from edgeconv.errors import UsageError
+from edgeconv.models.research import compare
+from edgeconv.models.research.compare import CompareSettings, RunRecord, load_record, run_compare, summarise
+from edgeconv.models.research.dtd_task import check_dtd10, dtd10_folders, penultimate_features
+from edgeconv.models.research.report import runs_csv, summary_markdown
+from tests.bad_inputs.test_catalogue import assert_clean_failure
+from tests.conftest import run_cli
+
+CLASSES = ("dots", "grid", "plain", "stripes")
+REAL_DTD10 = Path(__file__).resolve().parents[4] / "shared" / "data" / "textures" / "DTD10"
+
+
+def _texture(name: str, i: int, rng: np.random.Generator) -> np.ndarray:
+    """A 40x48 colour image whose pattern says its class (so a few steps can learn something)."""
+    y, x = np.mgrid[:40, :48]
+    pattern = {"dots": (x % 6 < 2) & (y % 6 < 2), "grid": (x % 8 == 0) | (y % 8 == 0),
+               "plain": np.zeros((40, 48), bool), "stripes": (x + i) % 10 < 5}[name]
+    base = rng.integers(0, 80, 3)
+    image = base + 150 * pattern[..., None] + rng.integers(0, 20, (40, 48, 3))
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def make_dtd_like(root: Path, classes: tuple[str, ...] = CLASSES, per_class: int = 6) -> Path:
+    """``root/<class>/<class>_NNNN.jpg``, DTD's layout, ``per_class`` images a class."""
+    rng = np.random.default_rng(0)
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(_texture(name, i, rng)).save(root / name / f"{name}_{i:04d}.jpg", quality=95)
+    return root
+
+
+@pytest.fixture(scope="module")
+def dtd_like(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_dtd_like(tmp_path_factory.mktemp("dtd") / "DTD10")
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_split_folders_are_symlinks_of_the_fixed_split_and_are_reused(dtd_like: Path, tmp_path: Path) -> None:
+    folders = dtd10_folders(dtd_like, tmp_path / "data")
+    train, val = folders.supervised / "train", folders.supervised / "val"
+    assert _names(train) == _names(val) == list(CLASSES)
+    assert _names(val / "dots") == ["dots_0002.jpg", "dots_0005.jpg"]  # every third sorted file
+    assert _names(train / "dots") == ["dots_0000.jpg", "dots_0001.jpg", "dots_0003.jpg", "dots_0004.jpg"]
+    link = train / "dots" / "dots_0000.jpg"
+    assert link.is_symlink() and link.resolve() == (dtd_like / "dots" / "dots_0000.jpg").resolve()
+    half0, half1 = folders.halves
+    assert _names(half0 / "train") == ["dots", "grid"] and _names(half0 / "reference") == ["plain", "stripes"]
+    assert _names(half1 / "train") == ["plain", "stripes"] and _names(half1 / "query") == ["dots", "grid"]
+    assert _names(half0 / "reference" / "plain") == _names(train / "plain")
+    assert _names(half0 / "query" / "plain") == _names(val / "plain")
+    assert not any(p.is_file() and not p.is_symlink() for p in (tmp_path / "data").rglob("*"))  # nothing copied
+
+    before = os.lstat(link).st_ino
+    stale = train / "dots" / "old.jpg"
+    stale.symlink_to(dtd_like / "grid" / "grid_0000.jpg")
+    again = dtd10_folders(dtd_like, tmp_path / "data")
+    assert again == folders and os.lstat(link).st_ino == before and not stale.is_symlink()
+
+
+def test_real_dtd10_materialises_80_40_and_400_200() -> None:
+    if not REAL_DTD10.is_dir():
+        pytest.skip(f"DTD10 not found at {REAL_DTD10} (shared data beside the checkout)")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = dtd10_folders(REAL_DTD10, Path(tmp))
+        assert all(len(list((folders.supervised / "train" / c).iterdir())) == 80 for c in _names(REAL_DTD10))
+        for half in folders.halves:
+            assert sum(len(list(c.iterdir())) for c in (half / "reference").iterdir()) == 400
+            assert sum(len(list(c.iterdir())) for c in (half / "query").iterdir()) == 200
+            assert sum(len(list(c.iterdir())) for c in (half / "train").iterdir()) == 400
+
+
+def test_too_few_classes_or_images_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="has 3 class folders"):
+        check_dtd10(make_dtd_like(tmp_path / "three", CLASSES[:3]))
+    with pytest.raises(UsageError, match="needs >= 3 per class"):
+        check_dtd10(make_dtd_like(tmp_path / "two_each", per_class=2))
+
+
+def _settings(data: Path, out: Path) -> CompareSettings:
+    return CompareSettings("dtd10", out, ["plain"], [0], steps=3, data=data, batch_size=8, width=4, threads=1,
+                           erf_count=4, erf_size=32, crop=32)
+
+
+@pytest.fixture(scope="module")
+def dtd_run(dtd_like: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[CompareSettings, RunRecord, list[str]]:
+    """One dtd10 run (plain, seed 0, 3 steps, width 4, 32 px): its settings, record and progress words."""
+    settings = _settings(dtd_like, tmp_path_factory.mktemp("runs"))
+    heard: list[str] = []
+    (record,) = run_compare(settings, on_run=lambda v, s, what: heard.append(what))
+    return settings, record, heard
+
+
+def test_dtd10_runs_supervised_and_zero_shot_then_resumes(
+    dtd_run: tuple[CompareSettings, RunRecord, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edgeconv.models.checkpoint import load_checkpoint
+
+    settings, record, heard = dtd_run
+    folder = settings.out / "dtd10" / "plain"
+    assert heard == ["training"] and record.task == "dtd10" and record.model == "texture_resnet18"
+    assert record.value in {i / 8 for i in range(9)}  # 4 classes x 2 fixed test files
+    halves = record.extra["zero_shot_halves"]
+    assert len(halves) == 2 and all(h in {i / 4 for i in range(5)} for h in halves)  # 2 unseen x 2 test files
+    assert record.extra["zero_shot_accuracy"] == pytest.approx(np.mean(halves))
+    for name in ("seed0.pt", "seed0.zs0.pt", "seed0.zs1.pt", "seed0.json"):
+        assert (folder / name).is_file(), name
+    args = load_checkpoint(folder / "seed0.pt").train_args  # 32 px images, scored at the last step only
+    assert args["image_size"] == 32 and args["val_every"] == args["steps"] == 3
+    assert args["val_data"].endswith(os.path.join("supervised", "val"))
+    assert load_checkpoint(folder / "seed0.zs0.pt").train_args["val_data"] is None  # nothing scored while training
+
+    row = summarise([record])[0]
+    assert row["zero_shot_accuracy_mean"] == record.extra["zero_shot_accuracy"] and row["zero_shot_accuracy_std"] == 0
+    assert "zero-shot accuracy %" in summary_markdown([row]) and "zero_shot_accuracy" in runs_csv([record])
+
+    def no_training(*_args: object) -> None:
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(compare, "_train", no_training)
+    resumed: list[str] = []
+    (again,) = run_compare(settings, on_run=lambda v, s, what: resumed.append(what))
+    assert resumed == ["reused"] and again == record
+
+
+def test_zero_shot_features_are_what_the_head_reads(dtd_run: tuple[CompareSettings, RunRecord, list[str]]) -> None:
+    """The frozen features are the pooled last feature map: the linear head on them gives the net's logits."""
+    from edgeconv.models.checkpoint import load_checkpoint
+    from edgeconv.models.cls_data import load_image_folder, normalize
+
+    settings = dtd_run[0]
+    ckpt = settings.out / "dtd10" / "plain" / "seed0.zs0.pt"
+    query = settings.out / "dtd10" / "data" / "half0" / "query"
+    features, labels = penultimate_features(ckpt, query, 32)
+    assert features.shape == (4, 32) and list(labels) == [0, 0, 1, 1]  # width 4: 8 * 4 channels
+    state = load_checkpoint(ckpt)
+    model = state.build_model(ckpt).eval()
+    images, _, _ = load_image_folder(query, 32)
+    with torch.no_grad():
+        logits = model(normalize(images, tuple(state.normalization["mean"]), tuple(state.normalization["std"])))
+        torch.testing.assert_close(model.head(torch.from_numpy(features)), logits)
+    assert model.head.out_features == 2  # trained on the two seen classes only
+
+
+def test_an_old_run_json_without_extra_still_loads(tmp_path: Path) -> None:
+    erf = {"r20": 0.01, "r30": 0.02, "r50": 0.05, "r99": 0.3, "anisotropy": 1.1, "orientation_deg": 10.0,
+           "angular_spread": 0.9, "effective_area_px": 40.0}
+    old = asdict(RunRecord("texture", "plain", 0, "texture_resnet18", "accuracy", 0.5, 10, 2.0, erf, 0.1, 4, False))
+    del old["extra"]
+    path = tmp_path / "seed0.json"
+    path.write_text(json.dumps(old))
+    record = load_record(path)
+    assert record.extra == {} and record.value == 0.5
+    row = summarise([record])[0]
+    assert "zero_shot_accuracy_mean" not in row and "zero-shot" not in summary_markdown([row])
+
+
+def test_cli_help_names_dtd10_and_bad_dtd10_folders_fail_cleanly(tmp_path: Path) -> None:
+    help_text = run_cli("compare", "--help").stdout
+    assert "cifar100, dtd10" in help_text and "--tasks dtd10" in help_text and "--crop" in help_text
+    three = make_dtd_like(tmp_path / "three", CLASSES[:3])
+    result = run_cli("compare", "--tasks", "dtd10", "--dtd10", str(three), "--out", str(tmp_path / "runs"))
+    assert_clean_failure(result, 2, "has 3 class folders", None)
+    assert not (tmp_path / "runs" / "dtd10").exists()
