@@ -174,6 +174,8 @@ class QuantizeJob:
         self.calib_crop, self.max_calib_images, self.max_drop_db = calib_crop, max_calib_images, max_drop_db
         self.fp32 = load_onnx_checked(model)
         self.facts = ModelFacts.from_props({p.key: p.value for p in self.fp32.metadata_props}, str(model))
+        if self.facts.task == "sr":  # the output is an 8-bit image: its last Q/DQ lands on that grid
+            self.config.image_output = self.facts.value_range
         self.input_name = self.fp32.graph.input[0].name
         self.console = Console(stderr=True)
 

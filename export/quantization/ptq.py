@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import onnx
 
 from edgeconv.errors import UsageError
@@ -25,6 +26,7 @@ from edgeconv.export.quantization.calibration import Feed, FeedReader
 from edgeconv.runtime.cpu.int8_targets import Scheme, native_target
 
 CalibrationName = Literal["minmax", "entropy", "percentile"]
+LAYOUT_OPS = frozenset({"DepthToSpace", "Transpose", "Reshape", "Identity"})  # move values, change none
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 QUANT_TYPES = ("u8", "s8")
 
@@ -43,6 +45,8 @@ class Int8Config:
     percentile: float = 99.999
     exclude: list[str] = field(default_factory=list)  # FP32 node names kept in floating point
     only: list[str] | None = None  # quantize just these nodes (sensitivity probes); None: all
+    # an SR model's output is an 8-bit image in this value range: its last Q/DQ is put on that grid
+    image_output: tuple[float, float] | None = None
 
     def check(self) -> None:
         """Raise ``UsageError`` for a value the quantizer would not understand."""
@@ -155,7 +159,39 @@ def quantize_int8(
                 calibrate_method=method, extra_options=extra,
                 calibration_cache_path=cache,
             )
-        return onnx.load(dst)
+        quantized = onnx.load(dst)
+    if config.image_output is not None and not config.symmetric_activations:
+        snap_output_to_image_grid(quantized, config.image_output, config.activation_type)
+    return quantized
+
+
+def snap_output_to_image_grid(model: onnx.ModelProto, value_range: tuple[float, float], activation_type: str) -> bool:
+    """Give the Q/DQ pair that makes the graph output the 8-bit image grid: scale (hi - lo) / 255 and the zero
+    point at ``lo`` (``u8``: 0, ``s8``: -128). The image is clipped and rounded to that grid when saved, so the
+    pair then costs nothing, where a calibrated range (e.g. [-0.24, 1.20]) rounds a second, coarser time.
+    True when the pair was found (through layout ops such as DepthToSpace) and changed in place."""
+    from onnx import numpy_helper
+
+    producer = {o: n for n in model.graph.node for o in n.output}
+    node = producer.get(model.graph.output[0].name)
+    while node is not None and node.op_type in LAYOUT_OPS:
+        node = producer.get(node.input[0])
+    if node is None or node.op_type != "DequantizeLinear" or producer.get(node.input[0]) is None:
+        return False
+    quantize = producer[node.input[0]]
+    names = {quantize.input[1], quantize.input[2], node.input[1], node.input[2]}
+    users = [n for n in model.graph.node if names & set(n.input[1:])]
+    if len(users) != 2:  # the scale is shared with another pair: changing it would move that one too
+        return False
+    lo, hi = value_range
+    scale = np.float32((hi - lo) / 255.0)
+    zero = np.array(round(-lo / float(scale)) + (0 if activation_type == "u8" else -128),
+                    np.uint8 if activation_type == "u8" else np.int8)
+    for tensor in model.graph.initializer:
+        if tensor.name in names:
+            is_scale = tensor.data_type == onnx.TensorProto.FLOAT
+            tensor.CopyFrom(numpy_helper.from_array(np.array(scale if is_scale else zero), tensor.name))
+    return True
 
 
 def convert_fp16(model: onnx.ModelProto) -> onnx.ModelProto:

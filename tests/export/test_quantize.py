@@ -244,3 +244,22 @@ def test_written_int8_artifact_is_compact_and_computes_the_same(fp32_model: Path
             for m in (job_model, compact)]
     a, b = (s.run(None, {s.get_inputs()[0].name: x})[0] for s in runs)
     np.testing.assert_array_equal(a, b)
+
+
+def test_int8_sr_output_lands_on_the_8bit_image_grid(fp32_model: Path, calib_folder: Path) -> None:
+    """The last Q/DQ of an SR model is the image's own 8-bit grid in [0, 1]: saving it rounds nothing more."""
+    from edgeconv.export.quantization.ptq import snap_output_to_image_grid
+    from edgeconv.export.quantization.schemes import ort_runner
+    from edgeconv.runtime.model_facts import read_model_facts
+
+    facts = read_model_facts(fp32_model)
+    feeds = calibration_feeds(calib_folder, facts, "input", crop=64)
+    for activations in ("u8", "s8"):
+        config = Int8Config(activation_type=activations, weight_type=activations, image_output=(0.0, 1.0))
+        model = quantize_int8(onnx.load(fp32_model), feeds, config)
+        out = ort_runner(model)(feeds[0]["input"])
+        assert out.min() >= 0.0 and out.max() <= 1.0
+        np.testing.assert_allclose(out * 255, np.rint(out * 255), atol=1e-3)
+        assert not snap_output_to_image_grid(onnx.load(fp32_model), (0.0, 1.0), "u8")  # FP32: no pair to snap
+    calibrated = ort_runner(quantize_int8(onnx.load(fp32_model), feeds, Int8Config()))(feeds[0]["input"])
+    assert np.abs(calibrated * 255 - np.rint(calibrated * 255)).max() > 0.01  # without it: off the grid
