@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import onnx
 
-from edgeconv.errors import UsageError
+from edgeconv.errors import UsageError, first_line
 from edgeconv.export.graph.activations import PRELU_DOC
 from edgeconv.export.quantization.calibration import Feed, FeedReader
 from edgeconv.runtime.cpu.int8_targets import Scheme, native_target
@@ -149,7 +149,7 @@ def quantize_int8(
     with tempfile.TemporaryDirectory(prefix="edgeconv-quant-") as tmp:
         src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save(prepared, src)
-        with quiet_quantizer():
+        with quiet_quantizer(), _calibration_errors():
             quantize_static(
                 src, dst, FeedReader(feeds),
                 quant_format=QuantFormat.QDQ if config.quant_format == "qdq" else QuantFormat.QOperator,
@@ -161,8 +161,38 @@ def quantize_int8(
             )
         quantized = onnx.load(dst)
     if config.image_output is not None and not config.symmetric_activations:
+        snap_input_to_image_grid(quantized, config.image_output, config.activation_type)
         snap_output_to_image_grid(quantized, config.image_output, config.activation_type)
     return quantized
+
+
+def _image_grid(value_range: tuple[float, float], activation_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, zero point) of the 8-bit image grid over ``value_range`` in ``u8`` or ``s8`` activations."""
+    lo, hi = value_range
+    scale = np.float32((hi - lo) / 255.0)
+    zero = np.array(round(-lo / float(scale)) + (0 if activation_type == "u8" else -128),
+                    np.uint8 if activation_type == "u8" else np.int8)
+    return np.array(scale), zero
+
+
+def _set_pair(model: onnx.ModelProto, names: set[str], scale: np.ndarray, zero: np.ndarray) -> None:
+    from onnx import numpy_helper
+
+    for tensor in model.graph.initializer:
+        if tensor.name in names:
+            value = scale if tensor.data_type == onnx.TensorProto.FLOAT else zero
+            tensor.CopyFrom(numpy_helper.from_array(value, tensor.name))
+
+
+def snap_input_to_image_grid(model: onnx.ModelProto, value_range: tuple[float, float], activation_type: str) -> bool:
+    """The input of an image model comes from 8-bit pixels: quantizing it on their grid loses nothing, where a
+    range calibrated on crops that miss pure black or white would round every pixel. True when changed."""
+    graph_input = model.graph.input[0].name
+    quantize = next((n for n in model.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == graph_input), None)
+    if quantize is None:
+        return False
+    _set_pair(model, {quantize.input[1], quantize.input[2]}, *_image_grid(value_range, activation_type))
+    return True
 
 
 def snap_output_to_image_grid(model: onnx.ModelProto, value_range: tuple[float, float], activation_type: str) -> bool:
@@ -170,8 +200,6 @@ def snap_output_to_image_grid(model: onnx.ModelProto, value_range: tuple[float, 
     point at ``lo`` (``u8``: 0, ``s8``: -128). The image is clipped and rounded to that grid when saved, so the
     pair then costs nothing, where a calibrated range (e.g. [-0.24, 1.20]) rounds a second, coarser time.
     True when the pair was found (through layout ops such as DepthToSpace) and changed in place."""
-    from onnx import numpy_helper
-
     producer = {o: n for n in model.graph.node for o in n.output}
     node = producer.get(model.graph.output[0].name)
     while node is not None and node.op_type in LAYOUT_OPS:
@@ -183,15 +211,18 @@ def snap_output_to_image_grid(model: onnx.ModelProto, value_range: tuple[float, 
     users = [n for n in model.graph.node if names & set(n.input[1:])]
     if len(users) != 2:  # the scale is shared with another pair: changing it would move that one too
         return False
-    lo, hi = value_range
-    scale = np.float32((hi - lo) / 255.0)
-    zero = np.array(round(-lo / float(scale)) + (0 if activation_type == "u8" else -128),
-                    np.uint8 if activation_type == "u8" else np.int8)
-    for tensor in model.graph.initializer:
-        if tensor.name in names:
-            is_scale = tensor.data_type == onnx.TensorProto.FLOAT
-            tensor.CopyFrom(numpy_helper.from_array(np.array(scale if is_scale else zero), tensor.name))
+    _set_pair(model, names, *_image_grid(value_range, activation_type))
     return True
+
+
+@contextlib.contextmanager
+def _calibration_errors() -> Iterator[None]:
+    """ONNX Runtime's calibrators raise ValueError on degenerate data (a flat image: no histogram range)."""
+    try:
+        yield
+    except ValueError as exc:
+        raise UsageError("--calib", f"the calibration images give no usable ranges ({first_line(exc, 100)})",
+                         "use varied photos, not flat or constant images") from exc
 
 
 def convert_fp16(model: onnx.ModelProto) -> onnx.ModelProto:

@@ -40,6 +40,7 @@ class QATSettings:
     batch_size: int = 16
     lr_patch: int = 48
     lr: float = 1e-4
+    learn_scales: bool = True  # activation ranges learned too (LSQ); False: the calibrated ones stay
     degradation: str | None = None  # None: the one the model was trained with (its ONNX metadata), else bicubic
     seed: int = 0
     max_minutes: float | None = None
@@ -78,14 +79,16 @@ def qat_finetune(
 
     settings.check()
     names = {t.name.removesuffix("_quantized") for t in int8.graph.initializer}
-    graph = QDQGraph(int8, [w for w in trainable if w in names], reduce_range=reduce_range)
-    if not list(graph.parameters()):
+    graph = QDQGraph(int8, [w for w in trainable if w in names], reduce_range=reduce_range,
+                     learn_scales=settings.learn_scales)
+    parameters = [p for p in graph.parameters() if p.requires_grad]
+    if not list(graph.weights.parameters()):
         raise UsageError("model", "has no quantized weight marked trainable")
     torch.manual_seed(settings.seed)
     generator = torch.Generator().manual_seed(settings.seed)
     sampler = PatchSampler(load_sr_dataset(settings.data, scale), scale, settings.lr_patch, generator,
                            settings.degradation or degradation)
-    optimizer = torch.optim.Adam(graph.parameters(), lr=settings.lr)
+    optimizer = torch.optim.Adam(parameters, lr=settings.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, settings.steps)
     losses, start = [], time.monotonic()
     for step in range(1, settings.steps + 1):

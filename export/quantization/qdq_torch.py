@@ -72,19 +72,32 @@ class QDQGraph(nn.Module):
 
     ``trainable``: base names of the float weights to train (``body.1.weight``, ``body.1.bias``); the
     rest (fixed kernels such as the luma and bicubic convs) keep their quantized values. ``reduce_range``:
-    the quantizer wrote 7-bit weights.
+    the quantizer wrote 7-bit weights. ``learn_scales``: activation scales become parameters too (LSQ:
+    the gradient through rounding and clamping moves each range), except exact 8-bit image grids (scale
+    1/255: the input, and an output already on the image grid), which are right as they are.
     """
 
-    def __init__(self, model: onnx.ModelProto, trainable: Iterable[str] = (), reduce_range: bool = False) -> None:
+    def __init__(self, model: onnx.ModelProto, trainable: Iterable[str] = (), reduce_range: bool = False,
+                 learn_scales: bool = False) -> None:
         super().__init__()
         self.proto, self.reduce_range = model, reduce_range
         graph = model.graph
         self.inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
         self.types = {t.name: t.data_type for t in graph.initializer}
         self.producer = {o: n for n in graph.node for o in n.output}
-        # activation scales are constants of the graph: a bias's scale reads its conv's input scale
-        self.act_scales = {n.output[0]: torch.from_numpy(self.inits[n.input[1]].astype(np.float32))
-                           for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] not in self.inits}
+        # activation scales, by the name of their initializer (pairs may share one): a bias's scale reads its
+        # conv's input scale
+        self.act_scale_name = {n.output[0]: n.input[1] for n in graph.node
+                               if n.op_type == "DequantizeLinear" and n.input[0] not in self.inits}
+        self.scales = nn.ParameterDict()
+        for name in dict.fromkeys(self.act_scale_name.values()):
+            value = torch.from_numpy(self.inits[name].astype(np.float32))
+            grid = abs(float(value) * 255.0 - 1.0) < 1e-6 if value.numel() == 1 else False
+            # learned as a log factor on the calibrated scale: positive whatever step the optimiser takes,
+            # and exactly the calibrated value until it moves (exp(0) = 1)
+            self.register_buffer(f"calibrated_{self._key(name)}", value, persistent=False)
+            learn = learn_scales and not grid
+            self.scales[self._key(name)] = nn.Parameter(torch.zeros_like(value), requires_grad=learn)
         self.nodes = list(graph.node)
         self.input_name, self.output_name = graph.input[0].name, graph.output[0].name
         self.weights = nn.ParameterDict()
@@ -107,6 +120,14 @@ class QDQGraph(nn.Module):
     @staticmethod
     def _key(base: str) -> str:
         return base.replace(".", "__")
+
+    def act_scale(self, tensor: str) -> Tensor:
+        """The (possibly learned) scale of the activation pair whose DequantizeLinear writes ``tensor``."""
+        return self._scale(self.act_scale_name[tensor])
+
+    def _scale(self, name: str) -> Tensor:
+        key = self._key(name)
+        return getattr(self, f"calibrated_{key}") * torch.exp(self.scales[key])
 
     def _dequantize(self, node: onnx.NodeProto) -> np.ndarray:
         q = self.inits[node.input[0]].astype(np.float64)
@@ -135,7 +156,7 @@ class QDQGraph(nn.Module):
     def _bias_scale(self, base: str) -> Tensor:
         conv = next(n for n in self.nodes if n.op_type == "Conv" and len(n.input) > 2
                     and self.producer[n.input[2]] is self.weight_nodes[base])
-        in_scale = self.act_scales[conv.input[0]]
+        in_scale = self.act_scale(conv.input[0])
         w_base = self.producer[conv.input[1]].input[0].removesuffix("_quantized")
         if w_base in self.weight_nodes:
             node = self.weight_nodes[w_base]
@@ -178,6 +199,10 @@ class QDQGraph(nn.Module):
                 replace[node.input[0]] = q.numpy().astype(dtype)
                 replace[node.input[1]] = scale.numpy().astype(np.float32).reshape(self.inits[node.input[1]].shape)
                 replace[node.input[2]] = zero.numpy().astype(dtype).reshape(self.inits[node.input[2]].shape)
+            for name in dict.fromkeys(self.act_scale_name.values()):
+                learned = self.scales[self._key(name)]
+                if learned.requires_grad:
+                    replace[name] = self._scale(name).numpy().astype(np.float32).reshape(self.inits[name].shape)
         for tensor in out.graph.initializer:
             if tensor.name in replace:
                 tensor.CopyFrom(numpy_helper.from_array(replace[tensor.name], tensor.name))
@@ -206,7 +231,7 @@ def _dequantize(g: QDQGraph, node: onnx.NodeProto, env: dict[str, Tensor]) -> No
         return
     quantize = g.producer[source]
     x = env[quantize.input[0]]
-    scale, zero = g.constant(node.input[1]).float(), g.constant(node.input[2]).float()
+    scale, zero = g.act_scale(node.output[0]), g.constant(node.input[2]).float()
     qmin, qmax = SIGNED[g.types[node.input[2]]]
     env[node.output[0]] = fake_quant(x, scale, zero, qmin, qmax)
 

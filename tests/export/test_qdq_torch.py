@@ -52,19 +52,22 @@ def test_forward_equals_onnxruntime_and_writes_back_unchanged(default_onnx: Path
 
 
 def test_a_training_step_moves_weights_and_the_written_graph_follows(default_onnx: Path, feeds) -> None:
-    quantized = quantize_int8(onnx.load(default_onnx), feeds, SCHEMES["u8s8-channel"])
-    graph = QDQGraph(quantized, TRAINABLE)
+    config = Int8Config(activation_type="u8", weight_type="s8", per_channel=True, image_output=(0.0, 1.0))
+    quantized = quantize_int8(onnx.load(default_onnx), feeds, config)  # input and output on the image grid
+    graph = QDQGraph(quantized, TRAINABLE, learn_scales=True)
     x = torch.from_numpy(feeds[0]["input"])
     optimizer = torch.optim.Adam(graph.parameters(), lr=1e-2)
     loss = (graph(x) - 0.5).abs().mean()
     loss.backward()
-    assert all(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in graph.parameters())
+    assert all(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in graph.weights.parameters())
     optimizer.step()
     trained = graph.quantized_model()
     changed = {t.name for t, u in zip(quantized.graph.initializer, trained.graph.initializer, strict=True)
                if not np.array_equal(onnx.numpy_helper.to_array(t), onnx.numpy_helper.to_array(u))}
     assert "body.1.weight_quantized" in changed and not any(n.startswith("bicubic") or n.startswith("luma")
                                                              for n in changed)
+    assert "/body/body.1/Conv_output_0_scale" in changed  # a learned activation range, written back
+    assert not {"input_scale", "/Add_output_0_scale"} & changed  # exact 8-bit image grids stay
     probe = np.random.default_rng(2).random((1, 3, 20, 24), dtype=np.float32)
     with torch.no_grad():
         np.testing.assert_array_equal(graph(torch.from_numpy(probe)).numpy(), reference(trained, probe))
