@@ -65,7 +65,7 @@ def quantize(
     latency_size: LatencySize = "360x640",
     report: Report = None,
     qat_data: QatData = None,
-    qat_steps: QatSteps = 2000,
+    qat_steps: QatSteps = 3000,
     force: Force = False,
 ) -> None:
     """Quantize an exported model to INT8 (static PTQ, QDQ; or fine-tuned: --qat-data) or convert it to FP16.
