@@ -27,7 +27,7 @@ from edgeconv.runtime.backends.registry import usable_backends
 from edgeconv.runtime.imaging.images import image_files
 from edgeconv.runtime.imaging.upscale import UpscaleResult, UpscaleSettings, upscale_path
 from edgeconv.runtime.validation.job import ValidationSettings, run_validation
-from edgeconv.runtime.validation.sr_eval import default_images
+from edgeconv.runtime.validation.sr_eval import default_images, selection_split, shared_sr_data
 from edgeconv.runtime.validation.validator import Gates, ValidationResult
 
 SAMPLE_TILE = 128
@@ -101,7 +101,7 @@ def run_pipeline(settings: PipelineSettings, console: Console | None = None) -> 
                   f"({exported.export.simplifier}, lowering {exported.export.lowering})")
     if exported.facts.task != "sr":
         raise UsageError(str(checkpoint), f"is a {exported.facts.task!r} model; the pipeline validates SR models")
-    quantized = _quantize(settings, calib, val, console)
+    quantized = _quantize(settings, calib, _budget_images(settings, val, console), console)
     with console.status(f"3/4 validating FP32 and INT8 on {', '.join(usable_backends())} ..."):
         validation = run_validation(ValidationSettings(
             [settings.fp32_path, settings.int8_path], images=val, checkpoint=checkpoint, load_reference=_torch_model,
@@ -132,6 +132,25 @@ def _image_folders(settings: PipelineSettings, console: Console) -> tuple[Path, 
         demo = " (the validation images: a demo, not a measurement)" if calib == val else ""
         console.print(f"calibration images: {note}{demo}", highlight=False)
     return calib, val
+
+
+def _budget_images(settings: PipelineSettings, val: Path, console: Console) -> Path:
+    """The images that choose which layers stay FP32: the fixed BSD200 split (``selection_split``), never the
+    images the report scores; without BSD200 here, the validation images, and the console says so."""
+    shared = shared_sr_data()
+    if settings.val is not None or shared is None or not (shared / "BSD200").is_dir():
+        console.print("budget images: the validation images (no BSD200 split here: a demo, not a measurement)",
+                      highlight=False)
+        return val
+    folder = settings.out / "budget_images"
+    folder.mkdir(exist_ok=True)
+    for image in selection_split(shared):
+        link = folder / image.name
+        if not link.is_symlink():
+            link.symlink_to(image.resolve())
+    console.print(f"budget images: {len(selection_split(shared))} BSD200 images (every 10th), not {val.name}",
+                  highlight=False)
+    return folder
 
 
 def _quantize(settings: PipelineSettings, calib: Path, val: Path, console: Console) -> QuantizeResult:
