@@ -17,15 +17,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
-import torch
-import torch.nn.functional as F
 
 from edgeconv.errors import UsageError
-from edgeconv.export.quantization.qdq_torch import QDQGraph
 from edgeconv.runtime.model_facts import PREFIX
+
+if TYPE_CHECKING:
+    import torch
 
 LUMA = (65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0)
 OnStep = Callable[[int, int, float], None]
@@ -63,6 +64,8 @@ def trainable_weights(model: onnx.ModelProto) -> list[str]:
 
 
 def _luma(rgb: torch.Tensor) -> torch.Tensor:
+    import torch
+
     return (rgb * torch.tensor(LUMA).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
 
 
@@ -75,6 +78,10 @@ def qat_finetune(
 
     ``teacher``: the FP32 model as a numpy function (NCHW batch in, out); None trains against HR patches.
     """
+    import torch
+    import torch.nn.functional as F
+
+    from edgeconv.export.quantization.qdq_torch import QDQGraph
     from edgeconv.models.sr_data import PatchSampler, load_sr_dataset
 
     settings.check()
