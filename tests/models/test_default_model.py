@@ -70,5 +70,5 @@ def test_bicubic_model_scores_its_recorded_set5_psnr(sr_data) -> None:
     path = shipped_checkpoint("bicubic")
     model = load_checkpoint(path).build_model(path)
     ours, bicubic = _set5_psnr(model, sr_data / "Set5", "bicubic")
-    assert ours == pytest.approx(36.600, abs=0.01)  # TRAINING.md's table
+    assert ours == pytest.approx(36.794, abs=0.01)  # TRAINING.md: issue 15 asks >= 36.70 at <= 3.5k MACs
     assert ours > bicubic + 2.8
