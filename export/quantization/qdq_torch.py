@@ -110,6 +110,9 @@ class QDQGraph(nn.Module):
             if base in wanted:
                 self.weight_nodes[base] = node
                 self.weights[self._key(base)] = nn.Parameter(torch.from_numpy(self._dequantize(node)).float())
+        # the conv each bias belongs to (its scale reads that conv's input and weight scales)
+        self.bias_conv = {base: conv for conv in self.nodes if conv.op_type == "Conv" and len(conv.input) > 2
+                          for base, node in self.weight_nodes.items() if self.producer.get(conv.input[2]) is node}
         missing = wanted - set(self.weight_nodes)
         if missing:
             raise UsageError(", ".join(sorted(missing)), "is not a quantized weight of this graph")
@@ -154,8 +157,7 @@ class QDQGraph(nn.Module):
         return fake_quant(w, scale, zero, qmin, qmax)
 
     def _bias_scale(self, base: str) -> Tensor:
-        conv = next(n for n in self.nodes if n.op_type == "Conv" and len(n.input) > 2
-                    and self.producer[n.input[2]] is self.weight_nodes[base])
+        conv = self.bias_conv[base]
         in_scale = self.act_scale(conv.input[0])
         w_base = self.producer[conv.input[1]].input[0].removesuffix("_quantized")
         if w_base in self.weight_nodes:
