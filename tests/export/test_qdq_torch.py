@@ -23,6 +23,14 @@ SCHEMES = {
 }
 
 
+def assert_same_quantized(got: np.ndarray, want: np.ndarray) -> None:
+    """Equal, up to a rare one-step flip: float convs on another CPU (AVX2, ARM) may round a value that sits on
+    a quantization boundary the other way. On the AMD EPYC (AVX-512) this was measured equal bit for bit."""
+    differ = got != want
+    assert differ.mean() < 1e-3, differ.mean()
+    assert np.abs(got - want).max() <= 0.02  # one output step of these graphs is < 0.01
+
+
 def reference(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     """ONNX Runtime with graph optimisations off: Q and DQ computed as written (no integer kernels)."""
     options = ort.SessionOptions()
@@ -44,7 +52,7 @@ def test_forward_equals_onnxruntime_and_writes_back_unchanged(default_onnx: Path
     x = np.random.default_rng(1).random((1, 3, 27, 41), dtype=np.float32)
     with torch.no_grad():
         got = graph(torch.from_numpy(x)).numpy()
-    np.testing.assert_array_equal(got, reference(quantized, x))
+    assert_same_quantized(got, reference(quantized, x))
     # untrained, the weights re-quantize to exactly what ONNX Runtime's quantizer wrote
     again = graph.quantized_model()
     for before, after in zip(quantized.graph.initializer, again.graph.initializer, strict=True):
@@ -70,7 +78,7 @@ def test_a_training_step_moves_weights_and_the_written_graph_follows(default_onn
     assert not {"input_scale", "/Add_output_0_scale"} & changed  # exact 8-bit image grids stay
     probe = np.random.default_rng(2).random((1, 3, 20, 24), dtype=np.float32)
     with torch.no_grad():
-        np.testing.assert_array_equal(graph(torch.from_numpy(probe)).numpy(), reference(trained, probe))
+        assert_same_quantized(graph(torch.from_numpy(probe)).numpy(), reference(trained, probe))
 
 
 def test_unknown_weights_and_ops_are_refused(default_onnx: Path, feeds) -> None:
