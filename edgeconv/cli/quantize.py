@@ -42,6 +42,9 @@ Report = Annotated[Path | None, typer.Option(help="Also write the report (sensit
 QatData = Annotated[Path | None, typer.Option(
     help="Quantization-aware fine-tuning on these HR training images: every layer INT8, weights trained for it.")]
 QatSteps = Annotated[int, typer.Option(help="Fine-tuning steps of --qat-data (16 patches of 48 px each).")]
+QatMinutes = Annotated[float | None, typer.Option(
+    help="Stop --qat-data fine-tuning after this many minutes; its state goes to OUTPUT.qat.pt (nothing else).")]
+QatResume = Annotated[Path | None, typer.Option(help="Continue a stopped --qat-data run from its .qat.pt state.")]
 
 
 def quantize(
@@ -66,6 +69,8 @@ def quantize(
     report: Report = None,
     qat_data: QatData = None,
     qat_steps: QatSteps = 3000,
+    max_minutes: QatMinutes = None,
+    resume: QatResume = None,
     force: Force = False,
 ) -> None:
     """Quantize an exported model to INT8 (static PTQ, QDQ; or fine-tuned: --qat-data) or convert it to FP16.
@@ -76,6 +81,7 @@ def quantize(
     Example: edgeconv quantize out/sr.onnx --calib data/T91 --val data/Set5 --max-psnr-drop 0.1 -o out/sr.int8.onnx
     Example: edgeconv quantize out/sr.onnx --calib data/T91 --target arm -o out/sr.arm.int8.onnx
     Example: edgeconv quantize out/sr.onnx --calib data/T91 --qat-data data/train -o out/sr.qat.int8.onnx
+    (add --max-minutes 30 to stop and save; the same command with --resume out/sr.qat.int8.qat.pt continues)
     """
     from edgeconv.export.quantization.job import quantize_file
 
@@ -102,6 +108,11 @@ def _settings(options: dict[str, Any]) -> QuantizeSettings:
 
 def _print_result(done: QuantizeResult) -> None:
     """The report tables, then one line naming the written file - or the budget failure (nothing written)."""
+    if done.qat_stopped is not None:
+        run = done.qat_stopped
+        typer.echo(f"QAT stopped by --max-minutes after {len(run.losses)} of {run.steps} steps; state saved to "
+                   f"{run.state} (no artifact written). Continue: the same command with --resume {run.state}")
+        return
     done.job.print_report(done.outcome)
     if not done.ok:
         raise EdgeConvError(str(done.output), done.outcome.failure,

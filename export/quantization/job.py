@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from edgeconv.errors import UsageError
 from edgeconv.export.graph.checked_load import load_onnx_checked
 from edgeconv.export.graph.compact import STALE_METADATA_PREFIXES, compact_artifact
 from edgeconv.export.graph.from_checkpoint import set_metadata
@@ -34,10 +35,11 @@ from edgeconv.export.quantization.budget import BudgetResult, quantize_within_bu
 from edgeconv.export.quantization.calibration import Feed, calibration_feeds
 from edgeconv.export.quantization.precision import Candidate, ort_latency_ms, pick_fastest
 from edgeconv.export.quantization.ptq import Int8Config, convert_fp16, quantize_int8
-from edgeconv.export.quantization.qat import QATSettings, qat_finetune, trainable_weights
+from edgeconv.export.quantization.qat import QATRun, QATSettings, qat_finetune, trainable_weights
 from edgeconv.export.quantization.schemes import SchemeChoice, choose_scheme, ort_runner, runner_for
 from edgeconv.export.quantization.sensitivity import LayerSensitivity, layer_sensitivity
 from edgeconv.export.quantization.settings import QuantizeSettings
+from edgeconv.export.quantization.tensorrt_rules import tensorrt_qdq_violations
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 from edgeconv.runtime.cpu.int8_targets import TARGET_WHY, Scheme, native_target
 from edgeconv.runtime.model_facts import PREFIX, ModelFacts
@@ -170,6 +172,8 @@ class QuantizeJob:
         self.qat = qat
         self.path, self.config, self.calib, self.val = model, config, calib, val
         self.target = target or native_target()[0]
+        if self.target == "tensorrt":  # TensorRT refuses an int32 bias DequantizeLinear
+            self.config.float_bias = True
         self.search_scheme = search_scheme
         self.calib_crop, self.max_calib_images, self.max_drop_db = calib_crop, max_calib_images, max_drop_db
         self.fp32 = load_onnx_checked(model)
@@ -232,8 +236,12 @@ class QuantizeJob:
             else:
                 int8 = quantize_int8(self.fp32, feeds, self.config)
                 if self.qat is not None:
-                    int8, fields["qat_losses"] = self._finetune(int8)
+                    run = self._finetune(int8)
+                    if not run.finished:
+                        raise QATStopped(run)
+                    int8, fields["qat_losses"] = run.model, run.losses
                 fields["sensitivity"] = layer_sensitivity(self.fp32, int8, feeds[:8])
+            self._check_target_rules(int8)
             collapse = self._collapse_check(int8, feeds)
         psnr = self._score(int8, val, int8=True)
         note = f"output vs FP32 {collapse:.1f} dB"
@@ -242,7 +250,17 @@ class QuantizeJob:
             note += " - COLLAPSED (integer-kernel saturation? try --reduce-range on)"
         return Candidate("int8", int8, psnr, within_budget=within, note=note), fields
 
-    def _finetune(self, int8: onnx.ModelProto) -> tuple[onnx.ModelProto, list[float]]:
+    def _check_target_rules(self, int8: onnx.ModelProto) -> None:
+        """A TensorRT artifact must follow its explicit-quantization rules: refuse to write one that does not."""
+        if self.target != "tensorrt":
+            return
+        problems = tensorrt_qdq_violations(int8)
+        if problems:
+            raise UsageError("--target tensorrt", f"the INT8 graph breaks TensorRT's Q/DQ rules: {problems[0]}"
+                             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                             "quantize without --exclude/--only, or report this model")
+
+    def _finetune(self, int8: onnx.ModelProto) -> QATRun:
         """Quantization-aware fine-tuning of ``int8`` with progress; the degradation the model was trained on."""
         props = {p.key: p.value for p in self.fp32.metadata_props}
         degradation = props.get(f"{PREFIX}train_degradation", "bicubic")
@@ -250,6 +268,8 @@ class QuantizeJob:
                       MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"), console=self.console,
                       transient=True) as progress:
             task = progress.add_task("qat", total=self.qat.steps, loss=float("nan"))
+            if self.qat.resume is not None:
+                self.console.print(f"resuming QAT from {self.qat.resume}")
             return qat_finetune(
                 int8, trainable_weights(self.fp32), self.config.resolved_reduce_range()[0], self.facts.scale or 1,
                 self.qat, degradation,
@@ -330,7 +350,7 @@ class QuantizeJob:
                 "activation_type": self.config.activation_type, "weight_type": self.config.weight_type,
                 "calibration_images": outcome.calib_images,
                 "kept_float": [k.module for k in outcome.budget.kept_float] if outcome.budget else [],
-                "symmetric_activations": self.config.symmetric_activations,
+                "symmetric_activations": self.config.symmetric_activations, "float_bias": self.config.float_bias,
                 "qat_steps": len(outcome.qat_losses) if outcome.qat_losses else 0,
                 **(outcome.scheme.as_json() if outcome.scheme else {}),
             })
@@ -404,18 +424,29 @@ class QuantizeJob:
             console.print(f"checked: onnx.checker passes; loads in {', '.join(outcome.loads_in)}")
 
 
+class QATStopped(Exception):
+    """Quantization-aware fine-tuning stopped by its minutes budget: its state is saved, nothing else written."""
+
+    def __init__(self, run: QATRun) -> None:
+        super().__init__(f"QAT stopped after {len(run.losses)} of {run.steps} steps")
+        self.run = run
+
+
 @dataclass
 class QuantizeResult:
-    """One quantization job done: the job (for its report), what it measured, and where the artifact went."""
+    """One quantization job done: the job (for its report), what it measured, and where the artifact went.
+
+    ``outcome`` is None when quantization-aware fine-tuning stopped by its minutes budget (``qat_stopped``)."""
 
     job: QuantizeJob
-    outcome: QuantizeOutcome
+    outcome: QuantizeOutcome | None
     output: Path
+    qat_stopped: QATRun | None = None
 
     @property
     def ok(self) -> bool:
         """Whether the chosen artifact met the budget (and so was written)."""
-        return self.outcome.ok
+        return self.outcome is not None and self.outcome.ok
 
 
 def quantize_file(settings: QuantizeSettings) -> QuantizeResult:
@@ -429,9 +460,14 @@ def quantize_file(settings: QuantizeSettings) -> QuantizeResult:
     job = QuantizeJob(settings.model, settings.int8_config(), settings.calib, settings.val, settings.calib_crop,
                       settings.max_calib_images, settings.budget_db, target=settings.target_name(),
                       search_scheme=not pinned, qat=settings.qat_settings())
-    outcome = job.run(settings.precision, settings.threads, settings.latency_hw)
+    try:
+        outcome = job.run(settings.precision, settings.threads, settings.latency_hw)
+    except QATStopped as stop:
+        return QuantizeResult(job, None, settings.output_path, qat_stopped=stop.run)
     if settings.report is not None:
         write_bytes_atomic(settings.report, json.dumps(outcome.as_json(), indent=2).encode())
     if outcome.ok:
         job.write(outcome, settings.output_path)
+        if settings.qat_data is not None:  # the fine-tuning is in the artifact now: its state is stale
+            settings.qat_state_path.unlink(missing_ok=True)
     return QuantizeResult(job, outcome, settings.output_path)

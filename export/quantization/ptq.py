@@ -41,6 +41,7 @@ class Int8Config:
     activation_type: Literal["u8", "s8"] = "u8"
     weight_type: Literal["u8", "s8"] = "s8"
     symmetric_activations: bool = False  # zero point 0 (TensorRT's rule)
+    float_bias: bool = False  # biases stay float (TensorRT refuses an int32 bias DequantizeLinear)
     quant_format: Literal["qdq", "qoperator"] = "qdq"
     percentile: float = 99.999
     exclude: list[str] = field(default_factory=list)  # FP32 node names kept in floating point
@@ -144,6 +145,8 @@ def quantize_int8(
     extra: dict[str, object] = {"CalibPercentile": config.percentile} if config.method == "percentile" else {}
     if config.symmetric_activations:
         extra["ActivationSymmetric"] = True
+    if config.float_bias:
+        extra["QuantizeBias"] = False
     prepared = constants_to_initializers(model)
     activations = [n.name for n in prepared.graph.node if n.doc_string == PRELU_DOC]  # float, like a PRelu
     with tempfile.TemporaryDirectory(prefix="edgeconv-quant-") as tmp:

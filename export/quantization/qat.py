@@ -12,6 +12,7 @@ the export marked (``edgeconv.trainable``: the model's own weights, not the fixe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -44,7 +45,10 @@ class QATSettings:
     learn_scales: bool = True  # activation ranges learned too (LSQ); False: the calibrated ones stay
     degradation: str | None = None  # None: the one the model was trained with (its ONNX metadata), else bicubic
     seed: int = 0
-    max_minutes: float | None = None
+    max_minutes: float | None = None  # stop after this long, the resumable state saved (nothing else written)
+    state: Path | None = None  # where the resumable state goes (every ``save_every`` steps and at a stop)
+    resume: Path | None = None  # a state file of the same graph and settings to continue from
+    save_every: int = 500
 
     def check(self) -> None:
         """``UsageError`` naming the option that cannot work."""
@@ -52,6 +56,25 @@ class QATSettings:
             raise UsageError(str(self.data), "is not a folder of training images", "give --qat-data a folder")
         if self.steps < 1 or self.batch_size < 1 or self.lr_patch < 8 or self.lr <= 0:
             raise UsageError("--qat-steps", "steps and batch size must be >= 1, patches >= 8 px, lr > 0")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise UsageError("--max-minutes", f"must be > 0, got {self.max_minutes}")
+        if self.resume is not None and not self.resume.is_file():
+            raise UsageError(str(self.resume), "no such QAT state file",
+                             "give --resume the .qat.pt a stopped run wrote")
+
+
+@dataclass
+class QATRun:
+    """One fine-tuning sitting: the trained graph (None when stopped early), the loss per step so far."""
+
+    model: onnx.ModelProto | None
+    losses: list[float]
+    steps: int  # the run's total
+    state: Path | None = None  # the resumable state written at a stop
+
+    @property
+    def finished(self) -> bool:
+        return self.model is not None
 
 
 def trainable_weights(model: onnx.ModelProto) -> list[str]:
@@ -73,10 +96,12 @@ def qat_finetune(
     int8: onnx.ModelProto, trainable: list[str], reduce_range: bool, scale: int, settings: QATSettings,
     degradation: str = "bicubic", on_step: OnStep | None = None,
     teacher: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> tuple[onnx.ModelProto, list[float]]:
-    """Fine-tune the QDQ graph ``int8`` (from ``quantize_int8``, before compaction); (new graph, losses).
+) -> QATRun:
+    """Fine-tune the QDQ graph ``int8`` (from ``quantize_int8``, before compaction).
 
     ``teacher``: the FP32 model as a numpy function (NCHW batch in, out); None trains against HR patches.
+    With ``settings.resume`` it continues a stopped run exactly where it stopped (same batches, same
+    optimiser state); with ``settings.max_minutes`` it stops after that long and saves its state.
     """
     import torch
     import torch.nn.functional as F
@@ -97,8 +122,11 @@ def qat_finetune(
                            settings.degradation or degradation)
     optimizer = torch.optim.Adam(parameters, lr=settings.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, settings.steps)
-    losses, start = [], time.monotonic()
-    for step in range(1, settings.steps + 1):
+    parts = {"graph": graph, "optimizer": optimizer, "schedule": schedule}
+    signature = _signature(int8, graph, settings)
+    losses = load_state(settings.resume, parts, generator, signature) if settings.resume else []
+    start = time.monotonic()
+    for step in range(len(losses) + 1, settings.steps + 1):
         lr_batch, hr_batch = sampler.batch(settings.batch_size)
         target = hr_batch if teacher is None else torch.from_numpy(teacher(lr_batch.numpy()))
         loss = F.l1_loss(_luma(graph(lr_batch)), _luma(target))
@@ -109,6 +137,65 @@ def qat_finetune(
         losses.append(float(loss.detach()))
         if on_step is not None:
             on_step(step, settings.steps, losses[-1])
-        if settings.max_minutes is not None and time.monotonic() - start > 60 * settings.max_minutes:
-            break
-    return graph.quantized_model(), losses
+        out_of_time = settings.max_minutes is not None and time.monotonic() - start > 60 * settings.max_minutes
+        if settings.state is not None and step < settings.steps and (out_of_time or step % settings.save_every == 0):
+            save_state(settings.state, parts, generator, losses, signature)
+        if out_of_time and step < settings.steps:
+            if settings.state is None:
+                raise UsageError("--max-minutes", "a stopped fine-tuning needs somewhere to save its state")
+            return QATRun(None, losses, settings.steps, settings.state)
+    return QATRun(graph.quantized_model(), losses, settings.steps)
+
+
+STATE_FORMAT = "edgeconv-qat-state/1"
+
+
+def _signature(int8: onnx.ModelProto, graph: torch.nn.Module, settings: QATSettings) -> dict[str, object]:
+    """What a state must match to be resumed: the quantized graph it started from (its calibrated constants),
+    the trained tensors (names, shapes) and the run's settings."""
+    digest = hashlib.sha256()
+    for tensor in sorted(int8.graph.initializer, key=lambda t: t.name):
+        digest.update(tensor.SerializeToString())
+    tensors = [[name, list(p.shape)] for name, p in graph.named_parameters()]
+    return {"graph": digest.hexdigest()[:16], "tensors": tensors,
+            "steps": settings.steps, "batch_size": settings.batch_size, "lr_patch": settings.lr_patch,
+            "lr": settings.lr, "seed": settings.seed, "learn_scales": settings.learn_scales}
+
+
+def save_state(path: Path, parts: dict[str, object], generator: torch.Generator, losses: list[float],
+               signature: dict[str, object]) -> None:
+    """Write the resumable state atomically (a torch file of tensors and plain data: loads with weights_only)."""
+    import torch
+
+    state = {"format": STATE_FORMAT, "signature": json.dumps(signature), "losses": torch.tensor(losses),
+             "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+             **{name: part.state_dict() for name, part in parts.items()}}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def load_state(path: Path, parts: dict[str, object], generator: torch.Generator,
+               signature: dict[str, object]) -> list[float]:
+    """Restore a saved state into ``parts``; the losses so far. ``UsageError`` naming the file when it is not one
+    of this graph and these settings."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        ok = isinstance(state, dict) and state.get("format") == STATE_FORMAT
+    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same one line
+        raise UsageError(str(path), f"is not a QAT state file ({type(exc).__name__})",
+                         "give --resume the .qat.pt a stopped edgeconv quantize run wrote") from exc
+    if not ok:
+        raise UsageError(str(path), "is not a QAT state file", "give --resume the .qat.pt a stopped run wrote")
+    saved = json.loads(state["signature"])
+    if saved != json.loads(json.dumps(signature)):
+        differs = sorted(k for k in signature if saved.get(k) != json.loads(json.dumps(signature[k])))
+        raise UsageError(str(path), f"was saved by another model or settings (differs in: {', '.join(differs)})",
+                         "resume with the same model, scheme, calibration and --qat-steps")
+    for name, part in parts.items():
+        part.load_state_dict(state[name])
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    return [float(v) for v in state["losses"]]

@@ -113,7 +113,13 @@ class QDQGraph(nn.Module):
         # the conv each bias belongs to (its scale reads that conv's input and weight scales)
         self.bias_conv = {base: conv for conv in self.nodes if conv.op_type == "Conv" and len(conv.input) > 2
                           for base, node in self.weight_nodes.items() if self.producer.get(conv.input[2]) is node}
-        missing = wanted - set(self.weight_nodes)
+        # trainable weights the graph keeps in float (a TensorRT graph's biases): trained as they are
+        self.floats = nn.ParameterDict({
+            self._key(base): nn.Parameter(torch.from_numpy(self.inits[base].astype(np.float32)))
+            for base in sorted(wanted - set(self.weight_nodes))
+            if self.types.get(base) == onnx.TensorProto.FLOAT})
+        self.float_names = {self._key(b): b for b in wanted if self._key(b) in self.floats}
+        missing = wanted - set(self.weight_nodes) - set(self.float_names.values())
         if missing:
             raise UsageError(", ".join(sorted(missing)), "is not a quantized weight of this graph")
         for node in self.nodes:
@@ -201,6 +207,8 @@ class QDQGraph(nn.Module):
                 replace[node.input[0]] = q.numpy().astype(dtype)
                 replace[node.input[1]] = scale.numpy().astype(np.float32).reshape(self.inits[node.input[1]].shape)
                 replace[node.input[2]] = zero.numpy().astype(dtype).reshape(self.inits[node.input[2]].shape)
+            for key, value in self.floats.items():
+                replace[self.float_names[key]] = value.detach().numpy().astype(np.float32)
             for name in dict.fromkeys(self.act_scale_name.values()):
                 learned = self.scales[self._key(name)]
                 if learned.requires_grad:
@@ -221,7 +229,8 @@ def _attr(node: onnx.NodeProto, name: str, default: object) -> object:
 def _value(g: QDQGraph, name: str, env: dict[str, Tensor]) -> Tensor:
     if name in env:
         return env[name]
-    return g.constant(name)
+    key = g._key(name)
+    return g.floats[key] if key in g.floats else g.constant(name)
 
 
 def _dequantize(g: QDQGraph, node: onnx.NodeProto, env: dict[str, Tensor]) -> None:

@@ -49,6 +49,8 @@ class QuantizeSettings:
     report: Path | None = None
     qat_data: Path | None = None  # HR training images: fine-tune the INT8 graph (every layer INT8) on them
     qat_steps: int = 3000
+    max_minutes: float | None = None  # QAT: stop after this long, its state saved for --resume
+    resume: Path | None = None  # QAT: continue from this state file
 
     def check(self) -> None:
         """Raise ``UsageError`` naming the option for a request that cannot run; loads nothing."""
@@ -66,6 +68,9 @@ class QuantizeSettings:
         if self.qat_data is not None and (self.precision != "int8" or self.max_psnr_drop is not None):
             raise UsageError("--qat-data", "fine-tunes every layer in INT8",
                              "use it with --precision int8 and without --max-psnr-drop")
+        if self.qat_data is None and (self.max_minutes is not None or self.resume is not None):
+            raise UsageError("--max-minutes" if self.resume is None else "--resume",
+                             "stops and resumes quantization-aware fine-tuning", "use it with --qat-data")
         if self.qat_data is not None:
             self.qat_settings().check()
         if self.max_calib_images < 1:
@@ -75,7 +80,15 @@ class QuantizeSettings:
 
     def qat_settings(self) -> QATSettings | None:
         """The quantization-aware fine-tuning run, when ``qat_data`` asks for one."""
-        return QATSettings(self.qat_data, steps=self.qat_steps) if self.qat_data is not None else None
+        if self.qat_data is None:
+            return None
+        return QATSettings(self.qat_data, steps=self.qat_steps, max_minutes=self.max_minutes, resume=self.resume,
+                           state=self.qat_state_path)
+
+    @property
+    def qat_state_path(self) -> Path:
+        """Where a stopped fine-tuning saves its state: ``OUTPUT.qat.pt`` beside the artifact."""
+        return self.output_path.with_suffix(".qat.pt")
 
     @property
     def output_path(self) -> Path:

@@ -45,7 +45,8 @@ def test_qat_recovers_what_ptq_lost_on_its_data(default_onnx: Path, hr_folder: P
     assert trainable_weights(fp32) == ["body.0.0.weight", "body.0.0.bias", "body.1.weight", "body.1.bias",
                                        "body.3.weight", "body.3.bias"]
     settings = QATSettings(hr_folder, steps=60, batch_size=8, lr_patch=24, lr=1e-3)
-    tuned, losses = qat_finetune(ptq, trainable_weights(fp32), False, 2, settings)
+    run = qat_finetune(ptq, trainable_weights(fp32), False, 2, settings)
+    tuned, losses = run.model, run.losses
     assert len(losses) == 60 and np.mean(losses[-10:]) < np.mean(losses[:10])
     before, after = psnr_on(ptq, hr_folder, facts), psnr_on(tuned, hr_folder, facts)
     assert after > before + 0.05, (before, after)
@@ -65,6 +66,62 @@ def test_qat_refuses_models_without_trainable_marks_and_bad_settings(default_onn
         QATSettings(tmp_path / "none").check()
     with pytest.raises(UsageError, match="--qat-steps"):
         QATSettings(tmp_path, steps=0).check()
+    with pytest.raises(UsageError, match="--max-minutes"):
+        QATSettings(tmp_path, max_minutes=0).check()
+
+
+@pytest.fixture(scope="module")
+def small_ptq(default_onnx: Path) -> onnx.ModelProto:
+    rng = np.random.default_rng(0)
+    feeds = [{"input": rng.random((1, 3, 24, 24), dtype=np.float32)} for _ in range(2)]
+    return quantize_int8(onnx.load(default_onnx), feeds, Int8Config(activation_type="u8", weight_type="s8"))
+
+
+def initializers(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+    return {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+
+
+def test_a_killed_run_resumes_from_its_last_save_to_the_same_model(small_ptq, default_onnx: Path, hr_folder: Path,
+                                                                  tmp_path: Path) -> None:
+    """Killed after step 7 with a save every 3 steps, resumed: the same losses and the same written graph as
+    one uninterrupted run (same batches, optimiser and schedule state)."""
+    trainable = trainable_weights(onnx.load(default_onnx))
+    base = {"steps": 10, "batch_size": 4, "lr_patch": 16, "save_every": 3}
+    whole = qat_finetune(small_ptq, trainable, False, 2, QATSettings(hr_folder, **base))
+
+    state = tmp_path / "m.qat.pt"
+
+    def kill_after_7(step: int, total: int, loss: float) -> None:
+        if step == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        qat_finetune(small_ptq, trainable, False, 2, QATSettings(hr_folder, state=state, **base), on_step=kill_after_7)
+    assert state.is_file()
+    resumed = qat_finetune(small_ptq, trainable, False, 2, QATSettings(hr_folder, state=state, resume=state, **base))
+    assert resumed.finished and len(resumed.losses) == 10
+    np.testing.assert_array_equal(resumed.losses, whole.losses)
+    want, got = initializers(whole.model), initializers(resumed.model)
+    assert want.keys() == got.keys()
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+
+def test_resume_refuses_another_runs_state_and_garbage(small_ptq, default_onnx: Path, hr_folder: Path,
+                                                       tmp_path: Path) -> None:
+    trainable = trainable_weights(onnx.load(default_onnx))
+    state = tmp_path / "m.qat.pt"
+    stopped = qat_finetune(small_ptq, trainable, False, 2, QATSettings(hr_folder, steps=50, batch_size=2, lr_patch=16,
+                                                                        max_minutes=1e-9, state=state))
+    assert not stopped.finished and stopped.model is None and len(stopped.losses) == 1 and state.is_file()
+    with pytest.raises(UsageError, match=r"m.qat.pt \| was saved by another model or settings \(differs in: steps\)"):
+        qat_finetune(small_ptq, trainable, False, 2, QATSettings(hr_folder, steps=60, batch_size=2, lr_patch=16,
+                                                                 resume=state))
+    junk = tmp_path / "junk.qat.pt"
+    junk.write_bytes(b"not a torch file")
+    with pytest.raises(UsageError, match=r"junk.qat.pt \| is not a QAT state file"):
+        qat_finetune(small_ptq, trainable, False, 2, QATSettings(hr_folder, steps=50, batch_size=2, lr_patch=16,
+                                                                 resume=junk))
 
 
 def test_quantize_cli_fine_tunes_and_records_it(default_onnx: Path, hr_folder: Path, tmp_path: Path) -> None:
@@ -83,3 +140,29 @@ def test_quantize_cli_fine_tunes_and_records_it(default_onnx: Path, hr_folder: P
     both = run_cli("quantize", str(default_onnx), "--calib", str(hr_folder), "--qat-data", str(hr_folder),
                    "--val", str(hr_folder), "--max-psnr-drop", "0.1", "-o", str(tmp_path / "x.onnx"))
     assert both.returncode == 2 and "--qat-data | fine-tunes every layer in INT8" in both.stderr
+
+
+def test_quantize_cli_stops_by_minutes_and_resumes(default_onnx: Path, hr_folder: Path, tmp_path: Path) -> None:
+    """--max-minutes: the state saved, no artifact; --resume: the artifact written and the stale state removed."""
+    import json
+
+    from tests.conftest import run_cli
+
+    out, state = tmp_path / "m.int8.onnx", tmp_path / "m.int8.qat.pt"
+    args = ["quantize", str(default_onnx), "--calib", str(hr_folder), "--qat-data", str(hr_folder),
+            "--qat-steps", "3", "--activation-type", "u8", "--weight-type", "u8", "--reduce-range", "off",
+            "-o", str(out)]
+    stopped = run_cli(*args, "--max-minutes", "0.0001")
+    assert stopped.returncode == 0, stopped.stderr
+    assert "QAT stopped by --max-minutes after 1 of 3 steps" in stopped.stdout and str(state) in stopped.stdout
+    assert state.is_file() and not out.exists()
+    wrong = run_cli(*[a if a != "3" else "4" for a in args], "--resume", str(state))
+    assert wrong.returncode == 2 and "was saved by another model or settings" in wrong.stderr
+    assert "Traceback" not in wrong.stderr and not out.exists()
+    resumed = run_cli(*args, "--resume", str(state))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming QAT from" in resumed.stderr and out.is_file() and not state.exists()
+    props = {p.key: p.value for p in onnx.load(out).metadata_props}
+    assert json.loads(props["edgeconv.quantization"])["qat_steps"] == 3
+    alone = run_cli("quantize", str(default_onnx), "--calib", str(hr_folder), "--max-minutes", "5")
+    assert alone.returncode == 2 and "use it with --qat-data" in alone.stderr
