@@ -23,10 +23,11 @@ import onnx
 from edgeconv.errors import UsageError, first_line
 from edgeconv.export.graph.activations import PRELU_DOC
 from edgeconv.export.quantization.calibration import Feed, FeedReader
+from edgeconv.export.quantization.fixed_kernels import quantize_fixed_kernels_sum_exact
+from edgeconv.export.quantization.output_add import LAYOUT_OPS, fuse_output_add
 from edgeconv.runtime.cpu.int8_targets import Scheme, native_target
 
 CalibrationName = Literal["minmax", "entropy", "percentile"]
-LAYOUT_OPS = frozenset({"DepthToSpace", "Transpose", "Reshape", "Identity"})  # move values, change none
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 QUANT_TYPES = ("u8", "s8")
 
@@ -48,6 +49,7 @@ class Int8Config:
     only: list[str] | None = None  # quantize just these nodes (sensitivity probes); None: all
     # an SR model's output is an 8-bit image in this value range: its last Q/DQ is put on that grid
     image_output: tuple[float, float] | None = None
+    fuse_output_add: bool = True  # the output Add sums its conv inputs unrounded (output_add.py); False: ORT's
 
     def check(self) -> None:
         """Raise ``UsageError`` for a value the quantizer would not understand."""
@@ -163,9 +165,12 @@ def quantize_int8(
                 calibration_cache_path=cache,
             )
         quantized = onnx.load(dst)
+    quantize_fixed_kernels_sum_exact(quantized, prepared)
     if config.image_output is not None and not config.symmetric_activations:
         snap_input_to_image_grid(quantized, config.image_output, config.activation_type)
         snap_output_to_image_grid(quantized, config.image_output, config.activation_type)
+    if config.fuse_output_add:
+        fuse_output_add(quantized)
     return quantized
 
 

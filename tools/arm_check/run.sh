@@ -9,7 +9,8 @@
 #
 # Needs root (debootstrap, chroot, mounts). First run ~5 min (root file system), later ~2 min.
 # Environment: QEMU_CPU_MODEL (cortex-a76 = Raspberry Pi 5, default; cortex-a72 = Pi 4),
-# OUT (default out/arm-check), EDGECONV_SR_DATA (the folder holding Set5 and BSD200).
+# OUT (default out/arm-check), EDGECONV_SR_DATA (the folder holding Set5 and BSD200), ARM_EXTRA_PAIRS
+# ("fp32.onnx:int8.onnx ..." more pairs scored on Set5 on both sides, e.g. the QAT artifacts of docs/INT8.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$(pwd)
@@ -79,8 +80,16 @@ EC="$REPO/.venv/bin/edgeconv"
   -o "$WORK/arm.int8.onnx" --report "$WORK/arm_quantize.json" > "$WORK/arm_quantize.log"
 grep -E "^scheme:|kept in FP32" "$WORK/arm_quantize.log" || true
 "$PY" "$REPO/tools/arm_check/outputs.py" "$WORK/x86.npz" "$WORK/Set5" "$WORK/d.onnx" "$WORK/arm.int8.onnx"
-"$EC" validate "$WORK/d.onnx" "$WORK/arm.int8.onnx" --images "$WORK/Set5" --backend onnxruntime --runs 1 \
-  --latency-size 16x16 --json "$WORK/x86_validate.json" > "$WORK/x86_validate.log" 2>&1
+IN_WORK=/work
+EXTRA=()  # ARM_EXTRA_PAIRS="a.onnx:a.int8.onnx ...": more FP32/INT8 pairs scored on Set5 on both sides
+i=0
+for pair in ${ARM_EXTRA_PAIRS:-}; do
+  i=$((i + 1))
+  cp "${pair%%:*}" "$WORK/extra$i.fp32.onnx"; cp "${pair##*:}" "$WORK/extra$i.int8.onnx"
+  EXTRA+=("extra$i.fp32.onnx" "extra$i.int8.onnx"); echo "extra$i: $pair"
+done
+"$EC" validate "$WORK/d.onnx" "$WORK/arm.int8.onnx" "${EXTRA[@]/#/$WORK/}" --images "$WORK/Set5" --backend onnxruntime \
+  --runs 1 --latency-size 16x16 --json "$WORK/x86_validate.json" > "$WORK/x86_validate.log" 2>&1
 
 say "runtime-only install in the arm64 root (no torch)"
 mkdir -p "$ROOT/wheels" "$ROOT/work" "$ROOT/check"
@@ -117,7 +126,7 @@ say "aarch64: edgeconv upscale Set5/$SAMPLE (the shipped default model from the 
 test -s "$WORK/sample_x2.png" && test -s "$WORK/sample_x2.int8.png"
 
 say "aarch64: edgeconv validate FP32 + ARM INT8 on Set5, every back end (accuracy columns only count)"
-"${IN[@]}" "${E[@]}" validate /work/d.onnx /work/arm.int8.onnx --images /work/Set5 --backend all --runs 1 \
+"${IN[@]}" "${E[@]}" validate /work/d.onnx /work/arm.int8.onnx "${EXTRA[@]/#/$IN_WORK/}" --images /work/Set5 --backend all --runs 1 \
   --latency-size 16x16 --json /work/arm_validate.json --force > "$WORK/arm_validate.log" 2>&1 || true
 grep -E "skipped|error" "$WORK/arm_validate.log" | quiet
 
