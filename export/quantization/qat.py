@@ -43,6 +43,7 @@ class QATSettings:
     lr_patch: int = 48
     lr: float = 1e-3
     learn_scales: bool = True  # activation ranges learned too (LSQ); False: the calibrated ones stay
+    loss: str = "l1"  # "l1" or "l2" (mean squared error: what PSNR measures) on luma
     degradation: str | None = None  # None: the one the model was trained with (its ONNX metadata), else bicubic
     seed: int = 0
     max_minutes: float | None = None  # stop after this long, the resumable state saved (nothing else written)
@@ -56,6 +57,8 @@ class QATSettings:
             raise UsageError(str(self.data), "is not a folder of training images", "give --qat-data a folder")
         if self.steps < 1 or self.batch_size < 1 or self.lr_patch < 8 or self.lr <= 0:
             raise UsageError("--qat-steps", "steps and batch size must be >= 1, patches >= 8 px, lr > 0")
+        if self.loss not in ("l1", "l2"):
+            raise UsageError("--qat-loss", f"unknown loss {self.loss!r}", "expected l1 or l2")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise UsageError("--max-minutes", f"must be > 0, got {self.max_minutes}")
         if self.resume is not None and not self.resume.is_file():
@@ -129,7 +132,7 @@ def qat_finetune(
     for step in range(len(losses) + 1, settings.steps + 1):
         lr_batch, hr_batch = sampler.batch(settings.batch_size)
         target = hr_batch if teacher is None else torch.from_numpy(teacher(lr_batch.numpy()))
-        loss = F.l1_loss(_luma(graph(lr_batch)), _luma(target))
+        loss = (F.l1_loss if settings.loss == "l1" else F.mse_loss)(_luma(graph(lr_batch)), _luma(target))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -159,7 +162,7 @@ def _signature(int8: onnx.ModelProto, graph: torch.nn.Module, settings: QATSetti
     tensors = [[name, list(p.shape)] for name, p in graph.named_parameters()]
     return {"graph": digest.hexdigest()[:16], "tensors": tensors,
             "steps": settings.steps, "batch_size": settings.batch_size, "lr_patch": settings.lr_patch,
-            "lr": settings.lr, "seed": settings.seed, "learn_scales": settings.learn_scales}
+            "lr": settings.lr, "seed": settings.seed, "learn_scales": settings.learn_scales, "loss": settings.loss}
 
 
 def save_state(path: Path, parts: dict[str, object], generator: torch.Generator, losses: list[float],
