@@ -1,11 +1,12 @@
 """INT8 (every layer, quantization-aware trained) vs FP32 of the shipped SR models, per layer, in ONNX Runtime and
 OpenVINO: where the time goes and why INT8 is (or is not) faster on this CPU.
 
-For each shipped model the FP32 graph the back end ships with (``runtime/shipped``: PReLU as Mul + Max for ONNX
-Runtime, PReLU for OpenVINO) and the fully INT8 QAT artifact are timed at a 640x360 input with 2 threads by each
-back end's own profiler (ONNX Runtime's per-node kernel times; OpenVINO's PERF_COUNT per executed node), one
-model at a time, and the times summed per PyTorch module. The table is a ratio on one machine, in one run: the
-CPU is named in the JSON; on another CPU (AVX2 without VNNI, ARM dot-product cores) run it there.
+For each shipped model the FP32 graph the back end ships with (``runtime/shipped``: PReLU as Mul + Max
+for ONNX Runtime, PReLU for OpenVINO) and the fully INT8 QAT artifact (in the same two forms) are timed
+at a 640x360 input with 2 threads by each back end's own profiler (ONNX Runtime's per-node kernel times;
+OpenVINO's PERF_COUNT per executed node), one model at a time, and the times summed per PyTorch module.
+The table is a ratio on one machine, in one run: the CPU is named in the JSON; on another CPU (AVX2
+without VNNI, ARM dot-product cores) run it there.
 
 The INT8 artifacts come from ``edgeconv quantize`` (the commands are in docs/INT8.md); pass them with
 ``--int8 photo=PATH --int8 bicubic=PATH``. Writes benchmarks/results/int8_layers.json.
@@ -18,11 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import onnx
 
+from edgeconv.export.graph.activations import prelu_as_max
 from edgeconv.runtime.backends.base import BackendOptions
 from edgeconv.runtime.backends.registry import create_backend
 from edgeconv.runtime.profiling.device_facts import machine_record
@@ -42,10 +46,24 @@ def layer_profile(model: Path, backend: str, x: np.ndarray, threads: int, runs: 
             "kernels": {m: sorted(k) for m, k in kernels.items()}}
 
 
+def int8_for(backend: str, int8: Path, folder: Path) -> Path:
+    """The artifact in the form the back end runs fastest: for ONNX Runtime its PReLUs as Mul + Max (the same
+    numbers; ONNX Runtime's per-channel PRelu is slow), as ``edgeconv export`` writes FP32 graphs for it."""
+    if backend != "onnxruntime":
+        return int8
+    model, rewritten = prelu_as_max(onnx.load(int8))
+    if not rewritten:
+        return int8
+    path = folder / f"{int8.stem}.ort.onnx"
+    onnx.save(model, path)
+    return path
+
+
 def compare(name: str, int8: Path, backend: str, x: np.ndarray, threads: int, runs: int) -> dict[str, object]:
     """FP32 vs INT8 of one model on one back end, module by module (largest INT8 - FP32 difference first)."""
     fp32 = layer_profile(resolve_model(name, backend), backend, x, threads, runs)
-    quant = layer_profile(int8, backend, x, threads, runs)
+    with tempfile.TemporaryDirectory() as tmp:
+        quant = layer_profile(int8_for(backend, int8, Path(tmp)), backend, x, threads, runs)
     modules = sorted(set(fp32["by_module"]) | set(quant["by_module"]),
                      key=lambda m: -(quant["by_module"].get(m, 0.0) - fp32["by_module"].get(m, 0.0)))
     rows = [{"module": m, "fp32_ms": fp32["by_module"].get(m, 0.0), "int8_ms": quant["by_module"].get(m, 0.0),
