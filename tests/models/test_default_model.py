@@ -33,7 +33,8 @@ def test_shipped_checkpoint_is_small_and_self_describing(name: str) -> None:
     if name != "jitter":  # the two current models: 291 images, best step picked on BSD200, never on Set5
         assert ckpt.train_args["train_dir"].endswith("sr291_train")
         assert ckpt.train_args["val_dir"].endswith("bsd200_val")
-        assert ckpt.train_args.get("degradation", "bicubic") == {"photo": "mixed", "bicubic": "bicubic"}[name]
+        degradation = ckpt.train_args.get("degradation", "bicubic")
+        assert degradation.startswith("mixed") if name == "photo" else degradation == "bicubic", degradation
 
 
 def test_default_is_the_photo_model_and_unknown_names_are_refused() -> None:
@@ -62,8 +63,9 @@ def test_photo_model_is_never_worse_than_bicubic_upscaling(sr_data) -> None:
     """The photo model's promise: on every degradation protocol it beats the bicubic resize it replaces."""
     model = load_checkpoint(shipped_checkpoint("photo")).build_model(shipped_checkpoint("photo"))
     gains = {p: np.subtract(*_set5_psnr(model, sr_data / "Set5", p)) for p in PROTOCOLS}
-    assert min(gains.values()) > 0.2, gains
-    assert gains["bicubic"] > 2.0, gains
+    # models/weights/TRAINING.md: worst +1.20 (jpeg), cubic-aliased +1.27, bicubic +2.09
+    assert min(gains.values()) > 1.1, gains
+    assert gains["cubic-aliased"] > 1.2 and gains["bicubic"] > 2.0, gains
 
 
 def test_bicubic_model_scores_its_recorded_set5_psnr(sr_data) -> None:
