@@ -4,7 +4,7 @@
 # For each shipped model: `edgeconv quantize` of its FP32 graph (the PReLU form OpenVINO fuses; ONNX Runtime runs
 # it too) for TARGET (default: this CPU), calibrated on T91, fine-tuned on the 271 training images of the split
 # (never Set5; the BSD200 split reports the drop the recipe was chosen by), then `edgeconv validate` on Set5 in
-# every back end here. Resumable: a stopped fine-tuning continues from OUT/NAME.qat.int8.qat.pt.
+# every back end here. Resumable: a stopped fine-tuning continues from OUT/NAME.TARGET.qat.int8.qat.pt.
 # Usage: tools/int8_qat.sh [TARGET]   (OUT=out/int8, EDGECONV_SR_DATA=../shared/data/sr, MINUTES per model)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +19,12 @@ for name in bicubic photo; do
   state=${artifact%.onnx}.qat.pt
   resume=(); [ -f "$state" ] && resume=(--resume "$state")
   minutes=(); [ -n "${MINUTES:-}" ] && minutes=(--max-minutes "$MINUTES")
-  "$EC" quantize "runtime/shipped/sr_x2_$name.onnx" --calib "$SR/T91" --qat-data runs/data/sr291_train \
-    --val runs/data/bsd200_val --target "$TARGET" -o "$artifact" --report "$OUT/$name.$TARGET.qat.json" --force \
-    "${minutes[@]}" "${resume[@]}" > "$OUT/$name.$TARGET.qat.log"
-  tail -1 "$OUT/$name.$TARGET.qat.log"
+  if [ ! -f "$artifact" ] || [ -n "${FORCE:-}" ]; then   # made already: only scored again (FORCE=1 remakes it)
+    "$EC" quantize "runtime/shipped/sr_x2_$name.onnx" --calib "$SR/T91" --qat-data runs/data/sr291_train \
+      --val runs/data/bsd200_val --target "$TARGET" -o "$artifact" --report "$OUT/$name.$TARGET.qat.json" --force \
+      "${minutes[@]}" "${resume[@]}" > "$OUT/$name.$TARGET.qat.log"
+    tail -1 "$OUT/$name.$TARGET.qat.log"
+  fi
   [ -f "$artifact" ] || continue   # stopped by MINUTES: rerun to resume
   "$EC" validate "runtime/shipped/sr_x2_$name.onnx" "$artifact" --images "$SR/Set5" --backend all --runs 1 \
     --latency-size 16x16 --json "$OUT/$name.$TARGET.qat.set5.json" --force > "$OUT/$name.$TARGET.qat.set5.log" 2>&1

@@ -68,7 +68,7 @@ def quantize(
     latency_size: LatencySize = "360x640",
     report: Report = None,
     qat_data: QatData = None,
-    qat_steps: QatSteps = 3000,
+    qat_steps: QatSteps = 12000,
     max_minutes: QatMinutes = None,
     resume: QatResume = None,
     force: Force = False,

@@ -48,7 +48,7 @@ class QuantizeSettings:
     latency_hw: tuple[int, int] = (360, 640)
     report: Path | None = None
     qat_data: Path | None = None  # HR training images: fine-tune the INT8 graph (every layer INT8) on them
-    qat_steps: int = 3000
+    qat_steps: int = 12000
     max_minutes: float | None = None  # QAT: stop after this long, its state saved for --resume
     resume: Path | None = None  # QAT: continue from this state file
 
