@@ -56,4 +56,8 @@ def fuse_output_add(model: onnx.ModelProto) -> list[str]:
     kept = [n for n in graph.node if id(n) not in removed or any(o in users for o in n.output)]
     del graph.node[:]
     graph.node.extend(kept)
+    used = {i for n in graph.node for i in n.input}
+    initializers = [t for t in graph.initializer if t.name in used]  # the removed pairs' scales and zero points
+    del graph.initializer[:]
+    graph.initializer.extend(initializers)
     return list(dict.fromkeys(unrounded))

@@ -44,6 +44,8 @@ def test_the_output_add_reads_the_convs_unrounded_and_is_closer_to_fp32(default_
         return sum(n.op_type == "QuantizeLinear" for n in m.graph.node)
 
     assert quantize_count(rounded) - quantize_count(fused) == 3  # bicubic out, residual out, the 3-colour Concat
+    used = {i for n in fused.graph.node for i in n.input}
+    assert all(t.name in used for t in fused.graph.initializer)  # no orphaned scales (ORT warns about each)
 
     x = facts.to_input(np.asarray(Image.fromarray(astronaut[100:228, 100:228]).resize((64, 64), Image.BICUBIC)))
     want = run(fp32, x)
