@@ -75,35 +75,36 @@ def quantize(
 ) -> None:
     """Quantize an exported model to INT8 (static PTQ, QDQ; or fine-tuned: --qat-data) or convert it to FP16.
 
-    --max-psnr-drop with --val keeps the fewest sensitive layers FP32 to stay in budget (or writes nothing);
-    --precision auto keeps the fastest in budget; the INT8 scheme is measured for --target (default: here).
+    --max-psnr-drop with --val keeps the fewest sensitive layers FP32 (or writes nothing); --precision auto keeps
+    the fastest in budget; the INT8 scheme is measured for --target (default: here). --qat-data stops after
+    --max-minutes with its state in OUTPUT.qat.pt: the same command with --resume OUTPUT.qat.pt continues.
 
     Example: edgeconv quantize out/sr.onnx --calib data/T91 --val data/Set5 --max-psnr-drop 0.1 -o out/sr.int8.onnx
     Example: edgeconv quantize out/sr.onnx --calib data/T91 --target arm -o out/sr.arm.int8.onnx
     Example: edgeconv quantize out/sr.onnx --calib data/T91 --qat-data data/train -o out/sr.qat.int8.onnx
-    (add --max-minutes 30 to stop and save; the same command with --resume out/sr.qat.int8.qat.pt continues)
     """
     from edgeconv.export.quantization.job import quantize_file
 
-    settings = _settings(locals())  # the options, by name; the job's own checks run before the overwrite checks
-    settings.check()
-    refuse_overwrite(settings.output_path, force)
-    refuse_overwrite(report, force)
-    _print_result(quantize_file(settings))
+    _print_result(quantize_file(_checked_settings(locals())))
 
 
-def _settings(options: dict[str, Any]) -> QuantizeSettings:
-    """The command's options as the job's settings: --fp16 folded into the precision, --latency-size parsed."""
+def _checked_settings(options: dict[str, Any]) -> QuantizeSettings:
+    """The command's options as the job's settings (--fp16 folded into the precision, --latency-size parsed),
+    checked: the job's own checks first, then the refusal to overwrite without --force."""
     from dataclasses import fields
 
     from edgeconv.export.quantization.settings import QuantizeSettings
 
     names = {f.name for f in fields(QuantizeSettings)} - {"precision", "latency_hw"}
-    return QuantizeSettings(
+    settings = QuantizeSettings(
         **{name: value for name, value in options.items() if name in names},
         precision="fp16" if options["fp16"] else options["precision"],
         latency_hw=parse_hw(options["latency_size"], "--latency-size"),
     )
+    settings.check()
+    refuse_overwrite(settings.output_path, options["force"])
+    refuse_overwrite(options["report"], options["force"])
+    return settings
 
 
 def _print_result(done: QuantizeResult) -> None:

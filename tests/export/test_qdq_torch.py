@@ -14,7 +14,7 @@ from edgeconv.errors import UsageError
 from edgeconv.export.quantization.ptq import Int8Config, quantize_int8
 from edgeconv.export.quantization.qdq_torch import QDQGraph
 
-TRAINABLE = ["body.0.0.weight", "body.0.0.bias", "body.1.weight", "body.1.bias", "body.3.weight", "body.3.bias"]
+TRAINABLE = [f"body.{i}.{kind}" for i in ("0.0", "1", "3", "5") for kind in ("weight", "bias")]
 SCHEMES = {
     "u8u8-tensor": Int8Config(activation_type="u8", weight_type="u8", per_channel=False),
     "u8s8-channel": Int8Config(activation_type="u8", weight_type="s8", per_channel=True),
@@ -53,10 +53,15 @@ def test_forward_equals_onnxruntime_and_writes_back_unchanged(default_onnx: Path
     with torch.no_grad():
         got = graph(torch.from_numpy(x)).numpy()
     assert_same_quantized(got, reference(quantized, x))
-    # untrained, the weights re-quantize to exactly what ONNX Runtime's quantizer wrote
+    # untrained, the weights re-quantize to exactly what ONNX Runtime's quantizer wrote (scales to float32
+    # rounding: a per-tensor scale recomputed in PyTorch may land one ulp away)
     again = graph.quantized_model()
     for before, after in zip(quantized.graph.initializer, again.graph.initializer, strict=True):
-        np.testing.assert_array_equal(onnx.numpy_helper.to_array(before), onnx.numpy_helper.to_array(after))
+        want, got = onnx.numpy_helper.to_array(before), onnx.numpy_helper.to_array(after)
+        if want.dtype == np.float32:
+            np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=before.name)
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=before.name)
 
 
 def test_a_training_step_moves_weights_and_the_written_graph_follows(default_onnx: Path, feeds) -> None:

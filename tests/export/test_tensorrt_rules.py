@@ -22,7 +22,7 @@ from edgeconv.export.quantization.tensorrt_rules import tensorrt_qdq_violations
 from edgeconv.runtime.model_facts import read_model_facts
 from tests.conftest import run_cli
 
-TRAINABLE = ["body.0.0.weight", "body.0.0.bias", "body.1.weight", "body.1.bias", "body.3.weight", "body.3.bias"]
+TRAINABLE = [f"body.{i}.{kind}" for i in ("0.0", "1", "3", "5") for kind in ("weight", "bias")]
 TENSORRT = Int8Config(activation_type="s8", weight_type="s8", per_channel=True, symmetric_activations=True,
                       float_bias=True)
 
@@ -107,7 +107,7 @@ def test_qat_trains_the_float_biases_and_keeps_the_rules(tensorrt_graph: onnx.Mo
     """Quantization-aware training of the TensorRT graph: the PyTorch graph equals ORT's float Q/DQ, a trained
     float bias is written back as float, and the written graph still follows the rules."""
     graph = QDQGraph(tensorrt_graph, TRAINABLE, learn_scales=True)
-    assert sorted(graph.float_names.values()) == ["body.0.0.bias", "body.1.bias", "body.3.bias"]
+    assert sorted(graph.float_names.values()) == ["body.0.0.bias", "body.1.bias", "body.3.bias", "body.5.bias"]
     x = np.random.default_rng(1).random((1, 3, 27, 41), dtype=np.float32)
     with torch.no_grad():
         np.testing.assert_allclose(graph(torch.from_numpy(x)).numpy(), float_qdq(tensorrt_graph, x), atol=0.02)

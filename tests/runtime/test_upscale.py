@@ -41,7 +41,7 @@ def test_receptive_radius_of_known_stacks(tmp_path: Path) -> None:
 
 
 def test_default_model_radius(runner) -> None:  # noqa: ANN001
-    assert receptive_radius(runner.run, scale=2) == 3  # three 3x3 convs (the 5x5 bicubic skip: 2)
+    assert receptive_radius(runner.run, scale=2) == 4  # four 3x3 convs (the 5x5 bicubic skip: 2)
 
 
 def upscaled_pixels(runner, image: np.ndarray, tile: int, overlap: int) -> np.ndarray:  # noqa: ANN001

@@ -61,7 +61,8 @@ def test_validator_table_for_fp32_and_int8_on_every_backend(default_onnx: Path, 
     for backend in backends:
         fp32, int8 = rows[("fp32", backend)], rows[("int8", backend)]
         assert fp32["max_abs"] <= 1e-4
-        assert 0 < fp32["psnr_y_db"] - int8["psnr_y_db"] < 0.5
+        # INT8 is a different model, within half a dB (on these photos it can even score a little higher)
+        assert fp32["psnr_y_db"] != int8["psnr_y_db"] and abs(fp32["psnr_y_db"] - int8["psnr_y_db"]) < 0.5
         assert set(fp32["latency"]) >= {"p50", "p90", "p99", "mean", "std", "fps"}
     if {"onnxruntime", "openvino"} <= backends:  # the same table from both back ends
         for precision in ("fp32", "int8"):
