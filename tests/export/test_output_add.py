@@ -15,7 +15,11 @@ from edgeconv.runtime.model_facts import read_model_facts
 
 
 def run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    """Q and DQ computed as written (float), what exact integer kernels give on any CPU (AVX2's u8 x s8 kernels
+    would saturate)."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
@@ -23,7 +27,7 @@ def test_the_output_add_reads_the_convs_unrounded_and_is_closer_to_fp32(default_
     fp32, facts = onnx.load(default_onnx), read_model_facts(default_onnx)
     photo = np.asarray(Image.fromarray(astronaut).resize((256, 256), Image.BICUBIC))
     feeds = [{"input": facts.to_input(photo[i:i + 96, j:j + 96])} for i in (0, 128) for j in (0, 128)]
-    base = Int8Config(activation_type="u8", weight_type="s8", image_output=facts.value_range)
+    base = Int8Config(activation_type="u8", weight_type="s8", reduce_range=False, image_output=facts.value_range)
     fused = quantize_int8(fp32, feeds, base)
     rounded = quantize_int8(fp32, feeds, Int8Config(**{**base.__dict__, "fuse_output_add": False}))
 
@@ -50,6 +54,6 @@ def test_the_output_add_reads_the_convs_unrounded_and_is_closer_to_fp32(default_
     x = facts.to_input(np.asarray(Image.fromarray(astronaut[100:228, 100:228]).resize((64, 64), Image.BICUBIC)))
     want = run(fp32, x)
     err = {name: float(np.mean((run(m, x) - want) ** 2)) for name, m in (("fused", fused), ("rounded", rounded))}
-    assert err["fused"] < 0.85 * err["rounded"], err
+    assert err["fused"] < 0.9 * err["rounded"], err
     assert tensorrt_qdq_violations(quantize_int8(fp32, feeds, Int8Config(
-        activation_type="s8", weight_type="s8", symmetric_activations=True, float_bias=True))) == []
+        activation_type="s8", weight_type="s8", symmetric_activations=True, float_bias=True, reduce_range=False))) == []
