@@ -18,7 +18,7 @@ from onnx import numpy_helper
 
 from edgeconv.runtime.model_facts import PREFIX
 
-RANGES = {onnx.TensorProto.INT8: (-128, 127, np.int8), onnx.TensorProto.UINT8: (0, 255, np.uint8)}
+DTYPES = {onnx.TensorProto.INT8: np.int8, onnx.TensorProto.UINT8: np.uint8}
 
 
 def round_to_sum(x: np.ndarray, total: int, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -57,10 +57,13 @@ def quantize_fixed_kernels_sum_exact(quantized: onnx.ModelProto, fp32: onnx.Mode
     for name in fixed_kernel_names(fp32):
         node = next((n for n in quantized.graph.node if n.op_type == "DequantizeLinear"
                      and n.input[0] == f"{name}_quantized"), None)
-        if node is None or len(node.input) < 3 or inits[node.input[0]].data_type not in RANGES:
+        if node is None or len(node.input) < 3 or inits[node.input[0]].data_type not in DTYPES:
             continue
-        qmin, qmax, dtype = RANGES[inits[node.input[0]].data_type]
+        dtype = DTYPES[inits[node.input[0]].data_type]
         w = floats[name].reshape(floats[name].shape[0], -1)
+        # the integer range ONNX Runtime's quantizer used (7-bit weights where the CPU's kernels need them): kept
+        written = numpy_helper.to_array(inits[node.input[0]]).astype(np.int64)
+        qmin, qmax = int(written.min()), int(written.max())
         scale = numpy_helper.to_array(inits[node.input[1]]).astype(np.float64)
         zero = numpy_helper.to_array(inits[node.input[2]]).astype(np.int64)
         per_channel = scale.size == w.shape[0]  # one scale per output channel (a 1-channel kernel too)
@@ -71,7 +74,9 @@ def quantize_fixed_kernels_sum_exact(quantized: onnx.ModelProto, fp32: onnx.Mode
         biased = any(len(c.input) > 2 and c.input[2] for c in consumers)  # an int32 bias is tied to this scale
         if per_channel and not zeros.any() and not biased:  # symmetric: a scale per channel makes each sum whole
             peak = np.abs(w).max(axis=1, keepdims=True)
-            steps = np.floor(qmax * np.abs(sums) / np.maximum(peak, 1e-12))
+            bound = max(-qmin, qmax)
+            qmin, qmax = -bound, bound
+            steps = np.floor(bound * np.abs(sums) / np.maximum(peak, 1e-12))
             usable = (np.abs(sums) > 1e-6) & (steps >= 1)
             scales = np.where(usable, np.abs(sums) / np.maximum(steps, 1), scales)
         q = np.stack([round_to_sum(w[c] / scales[c], int(np.round(sums[c, 0] / scales[c, 0])),

@@ -195,8 +195,9 @@ def load_state(path: Path, parts: dict[str, object], generator: torch.Generator,
     if not ok:
         raise UsageError(str(path), "is not a QAT state file", "give --resume the .qat.pt a stopped run wrote")
     saved = json.loads(state["signature"])
-    if saved != json.loads(json.dumps(signature)):
-        differs = sorted(k for k in signature if saved.get(k) != json.loads(json.dumps(signature[k])))
+    expected = json.loads(json.dumps(signature))  # as JSON reads it back (tuples as lists)
+    if saved != expected:
+        differs = sorted(k for k in expected if saved.get(k) != expected[k])
         raise UsageError(str(path), f"was saved by another model or settings (differs in: {', '.join(differs)})",
                          "resume with the same model, scheme, calibration and --qat-steps")
     for name, part in parts.items():

@@ -57,3 +57,17 @@ def test_quantized_fixed_kernels_keep_their_sums_and_trained_ones_are_left_alone
         w = floats["body.1.weight"]
         err = np.abs(dequantized(model, "body.1.weight") - w)
         assert err.max() <= np.abs(w).max() / 127 * 0.51 * (2 if not config.per_channel else 1)
+
+
+def test_seven_bit_weights_stay_seven_bit(default_onnx: Path) -> None:
+    """Where the CPU's kernels need 7-bit weights (x86 without VNNI), the sum-exact fixed kernels keep to them."""
+    rng = np.random.default_rng(0)
+    feeds = [{"input": rng.random((1, 3, 32, 32), dtype=np.float32)} for _ in range(2)]
+    model = quantize_int8(onnx.load(default_onnx), feeds, Int8Config(reduce_range=True))
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    for name in ("bicubic.weight", "luma"):
+        assert np.abs(inits[f"{name}_quantized"].astype(int)).max() <= 64, name
+        floats = {t.name: numpy_helper.to_array(t) for t in onnx.load(default_onnx).graph.initializer}[name]
+        want = floats.reshape(floats.shape[0], -1).sum(axis=1)
+        got = dequantized(model, name).reshape(want.shape[0], -1).sum(axis=1)
+        assert np.abs(got - want).max() <= 2e-6, name
