@@ -53,11 +53,13 @@ def gradient_erf(
     target: Target = "features",
     channels: Sequence[int] | None = None,
     batch: int = 8,
+    device: str | None = None,
 ) -> np.ndarray:
     """Contribution map P (H, W): relu'd input gradient of the centre score, mean over images.
 
     ``inputs`` are model inputs (N, C, H, W), already normalised as the model expects. The
-    model runs in eval mode (jitter off, BN frozen) so images do not interact.
+    model runs in eval mode (jitter off, BN frozen) so images do not interact. ``device``: where
+    the images go (the model must already be there); None keeps them on the CPU.
     """
     x_all = torch.as_tensor(inputs if not isinstance(inputs, np.ndarray) else inputs.astype(np.float32))
     x_all = x_all.contiguous()  # NCHW: channels-last strides meet oneDNN issue 6035 in the backward pass
@@ -69,12 +71,24 @@ def gradient_erf(
     total = torch.zeros(x_all.shape[2:], dtype=torch.float64)
     try:
         for start in range(0, len(x_all), batch):
-            x = x_all[start : start + batch].clone().requires_grad_(True)
+            x = x_all[start : start + batch].to(device or "cpu").clone().requires_grad_(True)
             (grad,) = torch.autograd.grad(centre_score(fn(x), channels), x)
-            total += torch.relu(grad).sum(dim=(0, 1)).double()
+            total += torch.relu(grad).sum(dim=(0, 1)).double().cpu()
     finally:
         model.train(was_training)
     return (total / len(x_all)).numpy()
+
+
+def channel_gradient_erfs(
+    model: nn.Module, inputs: np.ndarray | Tensor, channels: Sequence[int], target: Target = "features",
+    device: str | None = None,
+) -> np.ndarray:
+    """One contribution map per channel's centre unit (K, H, W): what each unit sees, not their sum.
+
+    The summed map of a deep net is near-isotropic whatever its units see; the diversity measures
+    (``runtime/erf/measures.channel_diversity``) compare these per-unit maps instead.
+    """
+    return np.stack([gradient_erf(model, inputs, target, [c], device=device) for c in channels])
 
 
 def gradient_erf_measures(

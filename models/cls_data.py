@@ -101,3 +101,30 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> 
         crop = padded[i, :, dy : dy + h, dx : dx + w]
         out[i] = crop.flip(-1) if flips[i] else crop
     return out
+
+
+def random_crop_batch(x: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """A random ``size`` x ``size`` window of each image (no padding) and a horizontal flip, from ``generator``.
+
+    The texture tasks load images larger than the net sees, so every step shows other parts of them.
+    """
+    n, _, h, w = x.shape
+    if size > min(h, w):
+        raise UsageError("crop", f"{size} px is larger than the loaded {h}x{w} images")
+    tops = torch.randint(0, h - size + 1, (n,), generator=generator)
+    lefts = torch.randint(0, w - size + 1, (n,), generator=generator)
+    flips = torch.rand(n, generator=generator) < 0.5
+    out = torch.empty((n, x.shape[1], size, size), dtype=x.dtype)
+    for i in range(n):
+        crop = x[i, :, int(tops[i]) : int(tops[i]) + size, int(lefts[i]) : int(lefts[i]) + size]
+        out[i] = crop.flip(-1) if flips[i] else crop
+    return out
+
+
+def center_crop_batch(x: torch.Tensor, size: int) -> torch.Tensor:
+    """The centre ``size`` x ``size`` window of every image (N, C, H, W), contiguous; ``x`` itself when it fits."""
+    h, w = x.shape[-2:]
+    if (h, w) == (size, size):
+        return x
+    top, left = (h - size) // 2, (w - size) // 2
+    return x[..., top : top + size, left : left + size].contiguous()

@@ -82,13 +82,17 @@ class ResNetCifar(nn.Module):
     """ResNet-18 layout (2-2-2-2 blocks) with a 3x3 stride-1 stem for 32x32 images."""
 
     def __init__(
-        self, num_classes: int = 100, variant: str = "plain", width: int = 64, large_kernel: int = 13
+        self, num_classes: int = 100, variant: str = "plain", width: int = 64, large_kernel: int = 13,
+        stem_stride: int = 1,
     ) -> None:
         super().__init__()
         if variant not in CONV_VARIANTS:
             raise ValueError(f"conv variant {variant!r} is not one of {', '.join(CONV_VARIANTS)}")
+        if stem_stride not in (1, 2):
+            raise ValueError(f"stem_stride must be 1 (32 px inputs) or 2 (~100 px inputs), got {stem_stride}")
         self.variant = variant
-        self.stem = nn.Sequential(nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
+        stem = nn.Conv2d(3, width, 3, stem_stride, 1, bias=False)
+        self.stem = nn.Sequential(stem, nn.BatchNorm2d(width), nn.ReLU())
         layers, cin = [], width
         for i, blocks in enumerate((2, 2, 2, 2)):
             cout = width * 2**i
@@ -118,7 +122,8 @@ def resnet18_cifar(
 
 @register_model
 def texture_resnet18(
-    num_classes: int = 47, variant: str = "plain", width: int = 64, large_kernel: int = 13
+    num_classes: int = 47, variant: str = "plain", width: int = 64, large_kernel: int = 13, stem_stride: int = 1
 ) -> ResNetCifar:
-    """The same backbone as a texture classifier over image-folder classes (DTD has 47)."""
-    return ResNetCifar(num_classes, variant, width, large_kernel)
+    """The same backbone as a texture classifier over image-folder classes (DTD has 47); ``stem_stride=2``
+    halves the resolution at the stem for ~100 px inputs (the last map is then 1/16 of the input)."""
+    return ResNetCifar(num_classes, variant, width, large_kernel, stem_stride)

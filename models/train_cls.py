@@ -21,9 +21,11 @@ from edgeconv.models.cls_data import (
     CIFAR100_MEAN,
     CIFAR100_STD,
     augment_batch,
+    center_crop_batch,
     load_cifar100,
     load_image_folder,
     normalize,
+    random_crop_batch,
 )
 from edgeconv.models.registry import create_model
 from edgeconv.models.training import LoopHooks, StepCallback, start_run, train_loop
@@ -38,7 +40,8 @@ class ClsTrainConfig:
     dataset: str = "cifar100"  # or "folder": root/<class>/<image>
     data: str = ""
     val_data: str | None = None  # folder datasets: a separate root; CIFAR: its test split
-    image_size: int = 32
+    image_size: int = 32  # the side the net sees
+    load_size: int | None = None  # folders: shorter side resized to this, centre square; random image_size crops
     batch_size: int = 128
     steps: int = 5000
     lr: float = 0.1
@@ -87,6 +90,16 @@ def channel_stats(images: np.ndarray) -> tuple[tuple[float, float, float], tuple
     return tuple(float(v) for v in mean), tuple(float(v) for v in std)  # type: ignore[return-value]
 
 
+def loaded_side(config: ClsTrainConfig) -> int:
+    """The side folder images are loaded at: ``load_size`` when set (>= ``image_size``), else ``image_size``."""
+    if config.load_size is None:
+        return config.image_size
+    if config.load_size < config.image_size:
+        raise UsageError("--load-size", f"{config.load_size} is below the crop {config.image_size}",
+                         "load at least as large as the net's input")
+    return config.load_size
+
+
 def load_cls_data(config: ClsTrainConfig) -> ClsData:
     """The run's data, normalised: CIFAR-100 with its published mean/std, folders with their training images' own."""
     if config.dataset == "cifar100":
@@ -94,9 +107,10 @@ def load_cls_data(config: ClsTrainConfig) -> ClsData:
         xva, yva = load_cifar100(config.val_data or config.data, "test")
         classes, (mean, std) = 100, (CIFAR100_MEAN, CIFAR100_STD)
     elif config.dataset == "folder":
-        xtr, ytr, names = load_image_folder(config.data, config.image_size)
+        load = loaded_side(config)
+        xtr, ytr, names = load_image_folder(config.data, load)
         if config.val_data:
-            xva, yva, val_names = load_image_folder(config.val_data, config.image_size)
+            xva, yva, val_names = load_image_folder(config.val_data, load)
             if val_names != names:
                 raise UsageError(config.val_data, "has different class folders than the training data")
         else:
@@ -104,7 +118,8 @@ def load_cls_data(config: ClsTrainConfig) -> ClsData:
         classes, (mean, std) = len(names), channel_stats(xtr)
     else:
         raise UsageError("--dataset", f"unknown dataset {config.dataset!r}", "use cifar100 or folder")
-    return ClsData(normalize(xtr, mean, std), torch.from_numpy(ytr), normalize(xva, mean, std),
+    x_val = center_crop_batch(normalize(xva, mean, std), config.image_size)  # scored on the centre
+    return ClsData(normalize(xtr, mean, std), torch.from_numpy(ytr), x_val,
                    torch.from_numpy(yva), classes, tuple(mean), tuple(std))  # type: ignore[arg-type]
 
 
@@ -135,7 +150,12 @@ def train_cls(
 
     def batch_loss(train_model: nn.Module) -> torch.Tensor:
         idx = torch.randint(len(data.x_train), (config.batch_size,), generator=generator)
-        xb = augment_batch(data.x_train[idx], generator).to(config.device)
+        xb = data.x_train[idx]
+        if xb.shape[-1] > config.image_size:  # loaded larger: random crops of the net's size
+            xb = random_crop_batch(xb, config.image_size, generator)
+        else:
+            xb = augment_batch(xb, generator)
+        xb = xb.to(config.device)
         return F.cross_entropy(train_model(xb), data.y_train[idx].to(config.device))
 
     def validate() -> tuple[float | None, dict]:

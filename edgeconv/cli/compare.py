@@ -34,6 +34,13 @@ Textures = Annotated[Path | None, typer.Option(help="Texture root with train/<cl
 Dtd10 = Annotated[Path | None, typer.Option("--dtd10", help="DTD10 folder, <class>/<image> (for dtd10; "
                                               "default: shared/data/textures/DTD10 beside the checkout).")]
 Crop = Annotated[int, typer.Option(help="dtd10: side in px of the square colour images the nets see (96-128).")]
+LoadSize = Annotated[int, typer.Option(help="dtd10: images are resized to this shorter side (centre square); "
+                                           "training takes random --crop windows, scoring the centre one, "
+                                           "the ERF the whole square.")]
+Device = Annotated[str, typer.Option(help="Where the nets train and the ERFs are taken: cpu, cuda or cuda:N.")]
+Shard = Annotated[str | None, typer.Option(help="I/N: train only every N-th run from the I-th (0-based) and skip the "
+                                                "tables, to split one comparison over N processes; rerun without it "
+                                                "to reuse all runs and write the tables.")]
 Cifar = Annotated[Path | None, typer.Option(help="Folder with cifar-100-python/ (needed for cifar100).")]
 MaxMinutesPerRun = Annotated[float | None, typer.Option(help="Stop a run early after this many minutes.")]
 Results = Annotated[Path | None, typer.Option(help="Also write the claims page here (e.g. docs/RESULTS.md).")]
@@ -57,7 +64,10 @@ def compare(
     out: OutDir = Path("out/compare"),
     results: Results = None,
     dtd10: Dtd10 = None,
-    crop: Crop = 112,
+    crop: Crop = 96,
+    load_size: LoadSize = 160,
+    device: Device = "cpu",
+    shard: Shard = None,
 ) -> None:
     """Train every variant over every seed (skipping finished runs), measure accuracy/PSNR, params,
     MACs, ORT latency and ERF, and write runs.csv, summary.{json,md,png} and ERF grids per task.
@@ -65,12 +75,16 @@ def compare(
     Example: edgeconv compare --tasks sr,texture --seeds 3 --results docs/RESULTS.md
 
     Example (DTD10, supervised and zero-shot): edgeconv compare --tasks dtd10 --dtd10 ../shared/data/textures/DTD10
+
+    Example (one comparison in 4 processes on a GPU, then the tables): edgeconv compare --tasks dtd10 --device cuda
+    --shard 0/4 & ... --shard 3/4; wait; edgeconv compare --tasks dtd10
     """
     from edgeconv.models.research.job import ComparisonSettings, run_comparison
 
     settings = ComparisonSettings(_split(tasks), seeds, _split(sr_variants), _split(cls_variants), sr_steps,
                                   cls_steps, sr_batch, cls_batch, width, sr_data, textures, cifar, threads,
-                                  max_minutes_per_run, out, results, dtd10, crop)
+                                  max_minutes_per_run, out, results, dtd10, crop, load_size, device,
+                                  _shard(shard))
     done = run_comparison(settings, say=_say_on_stderr(), on_task=_print_task)
     if done.results is not None:
         typer.echo(f"wrote {done.results}")
@@ -82,6 +96,21 @@ def _say_on_stderr() -> Callable[[str], None]:
 
     err = Console(stderr=True)
     return lambda line: err.print(line, markup=False, highlight=False)
+
+
+def _shard(text: str | None) -> tuple[int, int]:
+    """``"2/8"`` -> ``(2, 8)``; None -> ``(0, 1)`` (every run); anything else is a usage error."""
+    from edgeconv.errors import UsageError
+
+    if text is None:
+        return 0, 1
+    parts = text.split("/")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise UsageError("--shard", f"{text!r} is not I/N", "e.g. --shard 0/4 (I from 0 to N-1)")
+    index, count = int(parts[0]), int(parts[1])
+    if count < 1 or index >= count:
+        raise UsageError("--shard", f"{text!r} needs 0 <= I < N")
+    return index, count
 
 
 def _split(text: str | None) -> list[str]:

@@ -12,6 +12,7 @@ so an interrupted comparison resumes where it stopped.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import statistics
@@ -62,7 +63,11 @@ class CompareSettings:
     max_minutes_per_run: float | None = None  # per trained net (a dtd10 run trains three)
     erf_count: int = 5
     erf_size: int = 48
-    crop: int = 112  # dtd10: side of the square colour images the nets see (shorter side resized, centre crop)
+    crop: int = 112  # dtd10: side of the square colour images the nets see
+    load_size: int | None = None  # dtd10: shorter side resized to this, centre square; training takes random crops
+    device: str = "cpu"  # where nets train and ERFs are taken
+    channel_erf: int = 0  # > 0: ERF diversity across this many units, and the summed map kept as seed<k>.erf.npy
+    shard: tuple[int, int] = (0, 1)  # (i, n): this process trains only runs i, i + n, ... of the (seed, variant) list
 
     @property
     def metric(self) -> str:
@@ -119,6 +124,8 @@ def _model_spec(settings: CompareSettings, variant: str) -> tuple[str, dict]:
     if variant not in CONV_VARIANTS:
         raise UsageError(f"variant {variant!r}", "is not a conv variant", f"known: {', '.join(CONV_VARIANTS)}")
     model = "texture_resnet18" if settings.task in ("texture", "dtd10") else "resnet18_cifar"
+    if settings.task == "dtd10":  # ~100 px inputs: a stride-2 stem, so the net costs what a 48 px one does
+        return model, {"variant": variant, "width": settings.width, "stem_stride": 2}
     return model, {"variant": variant, "width": settings.width}
 
 
@@ -164,8 +171,10 @@ def _train_cls(
     return train_cls(ClsTrainConfig(
         model=model, model_config=config, dataset="folder" if folder else "cifar100", data=str(train),
         val_data=str(val) if val is not None else None, image_size=settings.crop if settings.task == "dtd10" else 32,
+        load_size=settings.load_size if settings.task == "dtd10" else None,
         batch_size=settings.batch_size, steps=settings.steps, lr=settings.lr or 0.05, seed=seed,
         max_minutes=settings.max_minutes_per_run, val_every=settings.steps, threads=settings.threads,
+        device=settings.device,
     ), ckpt)
 
 
@@ -205,24 +214,50 @@ def erf_inputs(settings: CompareSettings) -> np.ndarray:
 
 
 def _dtd10_erf_inputs(settings: CompareSettings) -> np.ndarray:
-    """The first test file of each class, seen as the nets see it (resized to ``crop``), centre ``erf_size`` crop."""
+    """The first test file of each class at the scale the nets were trained on (resized to ``load_size``, else
+    ``crop``), centre ``erf_size`` crop: the ERF may be measured on a larger window than the nets were fed."""
     from edgeconv.models.research.dtd import dtd10_split
     from edgeconv.runtime.imaging.images import center_crop, read_image, resize_center_crop
 
     files = [test[0] for _, test in dtd10_split(settings.data).values()][: settings.erf_count]
-    crops = [center_crop(resize_center_crop(read_image(f), settings.crop), settings.erf_size) for f in files]
+    scale = settings.load_size or settings.crop
+    crops = [center_crop(resize_center_crop(read_image(f), scale), settings.erf_size) for f in files]
     return np.ascontiguousarray(np.stack(crops).transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 
+SATURATION_SIDE = 64  # the old ERF crop, measured beside the large one to show what a small crop hides
+
+
 def measure_run(settings: CompareSettings, ckpt: Path, inputs: np.ndarray) -> tuple[int, float, dict[str, float]]:
-    """(params, MACs per input pixel of the deploy form, ERF measures) of a trained checkpoint."""
+    """(params, MACs per input pixel of the deploy form, ERF measures) of a trained checkpoint.
+
+    With ``channel_erf`` set, the ERF dict also holds the border share at this size and on a centre
+    ``SATURATION_SIDE`` crop (``*_64``), and the diversity across units; the summed map is kept beside
+    the checkpoint (``<ckpt>.erf.npy``) so later measures need no retraining.
+    """
     from edgeconv.export import to_deploy
-    from edgeconv.models.checkpoint_erf import checkpoint_gradient_erf
+    from edgeconv.models.checkpoint_erf import checkpoint_channel_erfs, checkpoint_gradient_erf
     from edgeconv.models.checkpoint_info import describe_checkpoint
+    from edgeconv.runtime.erf.measures import border_share, channel_diversity
 
     side = 64 if settings.task == "sr" else 32
     cost = describe_checkpoint(ckpt, (side, side), to_deploy)
-    erf = checkpoint_gradient_erf(ckpt, inputs, target="features").measures.to_dict()
+    device = settings.device
+    summed = checkpoint_gradient_erf(ckpt, inputs, target="features", device=device)
+    erf: dict[str, float] = summed.measures.to_dict()
+    if settings.channel_erf > 0:
+        erf["border_share"] = border_share(summed.contributions)
+        if inputs.shape[-1] > SATURATION_SIDE:
+            lo = (inputs.shape[-1] - SATURATION_SIDE) // 2
+            small = checkpoint_gradient_erf(ckpt, np.ascontiguousarray(
+                inputs[..., lo : lo + SATURATION_SIDE, lo : lo + SATURATION_SIDE]), "features", device=device)
+            erf.update({f"{k}_64": small.measures.to_dict()[k] for k in ("r50", "r99", "angular_spread")})
+            erf["border_share_64"] = border_share(small.contributions)
+        maps = checkpoint_channel_erfs(ckpt, inputs, settings.channel_erf, device=device)
+        erf.update(channel_diversity(maps).to_dict())
+        buffer = io.BytesIO()
+        np.save(buffer, summed.contributions.astype(np.float32))
+        write_bytes_atomic(ckpt.with_suffix(".erf.npy"), buffer.getvalue())
     return cost.parameters, cost.macs_per_pixel, erf
 
 
@@ -260,9 +295,15 @@ def run_compare(
     records = []
     for variant in settings.variants:
         _model_spec(settings, variant)  # unknown names fail before any training
+    index, (shard, shards) = -1, settings.shard
     for seed in settings.seeds:
         for variant in settings.variants:
+            index += 1
             record_path = folder / variant / f"seed{seed}.json"
+            if index % shards != shard:
+                if record_path.is_file():
+                    records.append(load_record(record_path))
+                continue
             if record_path.is_file():
                 records.append(load_record(record_path))
                 if on_run:
@@ -292,6 +333,9 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 SUMMARY_FIELDS = ("value", "r20", "r30", "r50", "r99", "anisotropy", "angular_spread", "effective_area_px", "minutes")
 EXTRA_SUMMARY_FIELDS = ("zero_shot_accuracy",)  # summarised when every run of a variant holds it
+# ERF measures of runs with ``channel_erf`` (saturation and diversity across units), likewise
+OPTIONAL_ERF_FIELDS = ("border_share", "border_share_64", "r50_64", "r99_64", "angular_spread_64",
+                       "dissimilarity", "channel_anisotropy", "orientation_spread")
 
 
 def summarise(records: list[RunRecord], latencies: dict[str, float] | None = None) -> list[dict]:
@@ -309,6 +353,11 @@ def summarise(records: list[RunRecord], latencies: dict[str, float] | None = Non
             values = [getattr(r, name) if name in ("value", "minutes") else r.erf[name] for r in runs]
             row[f"{name}_mean"], row[f"{name}_std"] = mean_std([float(v) for v in values])
             row[f"{name}_all"] = values
+        for name in OPTIONAL_ERF_FIELDS:
+            if all(name in r.erf for r in runs):
+                values = [float(r.erf[name]) for r in runs]
+                row[f"{name}_mean"], row[f"{name}_std"] = mean_std(values)
+                row[f"{name}_all"] = values
         for name in EXTRA_SUMMARY_FIELDS:
             if all(name in r.extra for r in runs):
                 values = [float(r.extra[name]) for r in runs]

@@ -91,19 +91,20 @@ def dtd10_folders(source: Path, root: Path) -> Dtd10Folders:
 def penultimate_features(ckpt: Path, folder: Path, size: int, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """(features (N, C) float32, labels (N,)) of ``folder/<class>/*`` through a checkpoint's frozen net.
 
-    Images are prepared as training prepares them, without augmentation: shorter side resized to
-    ``size``, centre crop, the checkpoint's normalisation. Features are the globally pooled last
-    feature map, the input of the classifier's linear head.
+    Images are prepared as training scores them, without augmentation: shorter side resized to the
+    checkpoint's ``load_size`` (``size`` when it had none), the centre ``size`` crop, its normalisation.
+    Features are the globally pooled last feature map, the input of the classifier's linear head.
     """
     import torch
 
     from edgeconv.models.checkpoint import load_checkpoint
-    from edgeconv.models.cls_data import load_image_folder, normalize
+    from edgeconv.models.cls_data import center_crop_batch, load_image_folder, normalize
 
     state = load_checkpoint(ckpt)
     model = state.build_model(ckpt).eval()
-    images, labels, _ = load_image_folder(folder, size)
+    images, labels, _ = load_image_folder(folder, state.train_args.get("load_size") or size)
     x = normalize(images, tuple(state.normalization["mean"]), tuple(state.normalization["std"]))
+    x = center_crop_batch(x, size)
     with torch.no_grad():
         parts = [model.pool(model.features(x[i : i + batch])).flatten(1) for i in range(0, len(x), batch)]
     return torch.cat(parts).numpy(), labels

@@ -30,6 +30,7 @@ from edgeconv.models.research.report import write_task_outputs
 from edgeconv.runtime.validation.sr_eval import default_images
 
 Say = Callable[[str], None]
+DTD10_ERF_UNITS = 16  # units per run whose single ERFs give the diversity measures
 
 
 @dataclass
@@ -53,7 +54,10 @@ class ComparisonSettings:
     out: Path = Path("out/compare")
     results: Path | None = None  # the claims page (docs/RESULTS.md)
     dtd10: Path | None = None  # DTD10 layout (<class>/<image>); None: shared/data/textures/DTD10 beside the checkout
-    crop: int = 112  # dtd10: side of the square colour images the nets see
+    crop: int = 96  # dtd10: side of the square colour images the nets see
+    load_size: int = 160  # dtd10: shorter side the images are resized to; random crops train, the ERF sees it all
+    device: str = "cpu"
+    shard: tuple[int, int] = (0, 1)  # (i, n): only every n-th run from the i-th, no tables (see CompareSettings)
 
 
 @dataclass
@@ -96,14 +100,18 @@ def _check(settings: ComparisonSettings) -> None:
         raise UsageError("--seeds", f"is {settings.seeds}", "use 1 or more (3 or more for verdicts)")
     if settings.results is not None and settings.seeds < 3:
         raise UsageError("--results", f"needs >= 3 seeds per variant, got {settings.seeds}")
-    if "dtd10" in settings.tasks and settings.crop < 16:
-        raise UsageError("--crop", f"is {settings.crop}", "use 96-128 for DTD10 (>= 16: the net downsamples by 8)")
+    if "dtd10" in settings.tasks and settings.crop < 32:
+        raise UsageError("--crop", f"is {settings.crop}", "use 96-128 for DTD10 (>= 32: the net downsamples by 16)")
+    if "dtd10" in settings.tasks and settings.load_size < settings.crop:
+        raise UsageError("--load-size", f"{settings.load_size} is below --crop {settings.crop}")
+    if settings.results is not None and settings.shard[1] > 1:
+        raise UsageError("--results", "needs every run: run the shards first, then once without --shard")
 
 
 def _plan(task: str, s: ComparisonSettings, say: Say) -> CompareSettings:
     """One task's ``CompareSettings``, its data found (or, for textures, built) and checked."""
     common = {"out": s.out, "seeds": list(range(s.seeds)), "threads": s.threads,
-              "max_minutes_per_run": s.max_minutes_per_run}
+              "max_minutes_per_run": s.max_minutes_per_run, "device": s.device, "shard": s.shard}
     if task == "sr":
         train, val = _sr_folders(s.sr_data)
         return CompareSettings("sr", variants=s.sr_variants or list(SR_VARIANTS), steps=s.sr_steps, data=train,
@@ -115,8 +123,8 @@ def _plan(task: str, s: ComparisonSettings, say: Say) -> CompareSettings:
                                width=s.width, erf_count=8, erf_size=64, **common)
     if task == "dtd10":
         return CompareSettings("dtd10", variants=variants, steps=s.cls_steps, data=_dtd10_root(s.dtd10),
-                               batch_size=s.cls_batch, width=s.width, crop=s.crop, erf_count=10,
-                               erf_size=min(64, s.crop), **common)
+                               batch_size=s.cls_batch, width=s.width, crop=s.crop, load_size=s.load_size,
+                               erf_count=10, erf_size=s.load_size, channel_erf=DTD10_ERF_UNITS, **common)
     if s.cifar is None or not s.cifar.is_dir():
         raise UsageError("--cifar", "not given or not a folder", "cifar100 needs torchvision's cifar-100-python/")
     return CompareSettings("cifar100", variants=variants, steps=s.cls_steps, data=s.cifar, batch_size=s.cls_batch,
@@ -165,6 +173,9 @@ def _run_task(settings: CompareSettings, say: Say) -> TaskOutcome:
         say(f"[{settings.task}] {done[0]}/{total} {variant} seed {seed}: {what} ({elapsed:.1f} min so far)")
 
     records = run_compare(settings, on_run=on_run)
+    if settings.shard[1] > 1:  # one share of the runs: the tables wait for a run without --shard
+        say(f"[{settings.task}] shard {settings.shard[0]}/{settings.shard[1]} done; no tables written")
+        return TaskOutcome(settings, summarise(records), sum(r.minutes for r in records))
     say(f"[{settings.task}] timing the deploy graphs in ONNX Runtime, all variants back to back")
     latencies = variant_latencies(settings, lambda m, shape: deployed_latency_ms(m, shape, threads=settings.threads))
     rows = summarise(records, latencies)

@@ -20,6 +20,18 @@ y = cy - row (y up), the centre (cy, cx) = (H // 2, W // 2) being the output pix
                   divided by log 8: 1 = every orientation equally, 0 = a single line
   effective area  exp(-sum q log q) with q = A / sum A, in pixels (and as a share of H * W):
                   the number of equally weighted pixels with the same entropy as the map
+
+Saturation (is the crop big enough?): border share = the share of sum(A) in the outer band
+(``BORDER_BAND`` of each side): near 0 when the ERF fits inside the crop, large when the crop
+cuts it off, and then r(t) and the diversity measures describe the crop, not the net.
+
+Diversity across units (ours): the summed map of a deep net is near-isotropic whatever its units
+see (angular spread 0.99+ for every variant), so these compare the maps of single channels'
+centre units, A_k each normalised as above:
+  dissimilarity        mean over pairs of 1 - cos(A_i, A_j): 0 = every unit sees the same pattern
+  channel anisotropy   mean of the units' anisotropy: how elongated single units' fields are
+  orientation spread   1 - |sum w_k exp(2i theta_k)| / sum w_k, w_k = 1 - 1 / anisotropy_k:
+                       0 = the elongated units all point one way, 1 = evenly spread (0 if none is)
 """
 
 from __future__ import annotations
@@ -33,6 +45,7 @@ from edgeconv.errors import UsageError
 
 THRESHOLDS = (0.2, 0.3, 0.5, 0.99)
 ORIENTATION_BINS = 8
+BORDER_BAND = 0.1  # share of each side that counts as the crop's border
 
 
 @dataclass(frozen=True)
@@ -150,6 +163,49 @@ def erf_measures(contributions: np.ndarray) -> ErfMeasures:
         h, w, *r, anisotropy=anisotropy, orientation_deg=orientation,
         angular_spread=angular_spread(a), effective_area_px=area, effective_area_ratio=area / (h * w),
     )
+
+
+def border_share(contributions: np.ndarray, band: float = BORDER_BAND) -> float:
+    """Share of the normalised map's mass within ``band`` of the crop's edge (saturation check)."""
+    a = normalised_erf(contributions)
+    h, w = a.shape
+    by, bx = max(1, round(band * h)), max(1, round(band * w))
+    inner = a[by : h - by, bx : w - bx].sum()
+    return float(1.0 - inner / a.sum())
+
+
+@dataclass(frozen=True)
+class ChannelDiversity:
+    """How different single units' ERFs are (module docstring); ``units`` = live maps measured."""
+
+    units: int
+    dissimilarity: float
+    channel_anisotropy: float
+    orientation_spread: float
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def channel_diversity(maps: np.ndarray) -> ChannelDiversity:
+    """Diversity measures of per-unit contribution maps (K, H, W); all-zero (dead) units are left out."""
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 3:
+        raise UsageError("channel ERF maps", f"have shape {maps.shape}", "expected (K, H, W)")
+    live = [normalised_erf(m) for m in maps if m.max(initial=0.0) > 0]
+    if len(live) < 2:
+        raise UsageError("channel ERF maps", f"have {len(live)} live unit(s)", "diversity needs >= 2")
+    flat = np.stack([a.ravel() / np.linalg.norm(a) for a in live])
+    cosine = flat @ flat.T
+    k = len(live)
+    dissimilarity = 1.0 - (cosine.sum() - np.trace(cosine)) / (k * (k - 1))
+    shapes = [second_moments(a) for a in live]
+    anisotropy = np.array([s[0] for s in shapes])
+    weights = 1.0 - 1.0 / np.where(np.isfinite(anisotropy), anisotropy, 1e12)
+    angles = np.radians([s[1] for s in shapes]) * 2
+    spread = 0.0 if weights.sum() <= 1e-12 else 1.0 - abs((weights * np.exp(1j * angles)).sum()) / weights.sum()
+    finite = anisotropy[np.isfinite(anisotropy)]
+    return ChannelDiversity(k, float(dissimilarity), float(finite.mean()) if len(finite) else math.inf, float(spread))
 
 
 @dataclass

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from edgeconv.errors import UsageError
@@ -144,3 +146,43 @@ def test_a_constant_channel_is_not_divided_by_zero() -> None:
     images[1, ..., 1] = 51
     mean, std = channel_stats(images)
     assert mean == pytest.approx((1.0, 0.1, 0.0)) and std == pytest.approx((1.0, 0.1, 1.0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(4, 12), w=st.integers(4, 12), size=st.integers(1, 4), seed=st.integers(0, 2**31 - 1))
+def test_random_crops_are_windows_of_their_own_image(h: int, w: int, size: int, seed: int) -> None:
+    """Each output is a size x size window of its source image, flipped or not; the generator decides."""
+    from edgeconv.models.cls_data import random_crop_batch
+
+    x = torch.arange(3 * 2 * h * w, dtype=torch.float32).view(3, 2, h, w)
+    out = random_crop_batch(x, size, torch.Generator().manual_seed(seed))
+    assert out.shape == (3, 2, size, size)
+    for i in range(3):
+        windows = [x[i, :, t : t + size, left : left + size] for t in range(h - size + 1)
+                   for left in range(w - size + 1)]
+        assert any(torch.equal(out[i], win) or torch.equal(out[i], win.flip(-1)) for win in windows)
+    again = random_crop_batch(x, size, torch.Generator().manual_seed(seed))
+    assert torch.equal(out, again)
+
+
+def test_centre_crops_and_a_crop_larger_than_the_images() -> None:
+    from edgeconv.models.cls_data import center_crop_batch, random_crop_batch
+    from edgeconv.models.train_cls import loaded_side
+
+    x = torch.arange(2 * 1 * 6 * 8, dtype=torch.float32).view(2, 1, 6, 8)
+    fits = x[..., :4, :4]
+    assert torch.equal(center_crop_batch(x, 4), x[..., 1:5, 2:6]) and center_crop_batch(fits, 4) is fits
+    with pytest.raises(UsageError, match="7 px is larger than the loaded 6x8 images"):
+        random_crop_batch(x, 7, torch.Generator())
+    assert loaded_side(ClsTrainConfig(image_size=32)) == 32
+    assert loaded_side(ClsTrainConfig(image_size=32, load_size=48)) == 48
+    with pytest.raises(UsageError, match="40 is below the crop 48"):
+        loaded_side(ClsTrainConfig(image_size=48, load_size=40))
+
+
+def test_a_stride_2_stem_halves_the_feature_map() -> None:
+    model = create_model("texture_resnet18", num_classes=5, variant="shiftwise-rotational", width=4, stem_stride=2)
+    assert model.features(torch.randn(1, 3, 96, 96)).shape == (1, 32, 6, 6)  # 96 / 16
+    assert create_model("texture_resnet18", width=4).features(torch.randn(1, 3, 96, 96)).shape[-1] == 12
+    with pytest.raises(ValueError, match="stem_stride must be 1"):
+        create_model("texture_resnet18", stem_stride=4)

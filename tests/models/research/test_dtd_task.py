@@ -181,3 +181,63 @@ def test_cli_help_names_dtd10_and_bad_dtd10_folders_fail_cleanly(tmp_path: Path)
     result = run_cli("compare", "--tasks", "dtd10", "--dtd10", str(three), "--out", str(tmp_path / "runs"))
     assert_clean_failure(result, 2, "has 3 class folders", None)
     assert not (tmp_path / "runs" / "dtd10").exists()
+
+
+def test_larger_loads_random_crops_and_the_unit_erf_measures(dtd_like: Path, tmp_path: Path) -> None:
+    """load_size > crop: nets see random crops, are scored on the centre; the ERF window is the whole load, with
+    the border share (also on a centre 64 px crop when larger) and the unit diversity; the summed map is kept."""
+    from edgeconv.models.checkpoint import load_checkpoint
+
+    settings = CompareSettings("dtd10", tmp_path, ["shiftwise-rotational"], [0], steps=3, data=dtd_like, batch_size=8,
+                               width=4, threads=1, erf_count=4, erf_size=40, crop=32, load_size=40, channel_erf=4)
+    (record,) = run_compare(settings)
+    folder = tmp_path / "dtd10" / "shiftwise-rotational"
+    args = load_checkpoint(folder / "seed0.pt").train_args
+    assert args["load_size"] == 40 and args["image_size"] == 32
+    assert load_checkpoint(folder / "seed0.pt").config["stem_stride"] == 2
+    erf = record.erf
+    assert erf["height"] == erf["width"] == 40 and 0 <= erf["border_share"] <= 1
+    assert "border_share_64" not in erf  # the window is not larger than 64 px: nothing smaller to compare
+    assert erf["units"] >= 2 and 0 <= erf["dissimilarity"] <= 1 and 0 <= erf["orientation_spread"] <= 1
+    saved = np.load(folder / "seed0.erf.npy")
+    assert saved.shape == (40, 40) and saved.dtype == np.float32
+    from edgeconv.runtime.erf.measures import erf_measures
+
+    assert erf_measures(saved).r50 == pytest.approx(erf["r50"], rel=1e-4)
+    features, _ = penultimate_features(folder / "seed0.zs0.pt", tmp_path / "dtd10" / "data" / "half0" / "query", 32)
+    assert features.shape == (4, 32)  # loaded at 40, centre 32 crop, pooled
+
+
+def test_shards_split_the_runs_and_reuse_each_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--shard i/n trains runs i, i + n, ... of the (seed, variant) list; finished runs of other shards are read."""
+    trained: list[tuple[str, int]] = []
+
+    def fake_train(settings: CompareSettings, variant: str, seed: int, ckpt: Path) -> compare.Trained:
+        trained.append((variant, seed))
+        return compare.Trained(0.5, 0.1, settings.steps, False)
+
+    monkeypatch.setattr(compare, "_train", fake_train)
+    monkeypatch.setattr(compare, "measure_run", lambda *_a: (10, 2.0, {"r50": 0.1}))
+    monkeypatch.setattr(compare, "erf_inputs", lambda _s: np.zeros((1, 3, 8, 8), np.float32))
+    base = {"task": "texture", "out": tmp_path, "variants": ["a", "b"], "seeds": [0, 1, 2], "steps": 1,
+            "data": tmp_path}
+    monkeypatch.setattr(compare, "_model_spec", lambda _s, v: ("texture_resnet18", {"variant": v}))
+    first = run_compare(CompareSettings(**base, shard=(1, 3)))
+    assert trained == [("b", 0), ("a", 2)] and len(first) == 2  # list: a0 b0 a1 b1 a2 b2 -> indices 1 and 4
+    second = run_compare(CompareSettings(**base, shard=(0, 3)))
+    assert trained[2:] == [("a", 0), ("b", 1)] and len(second) == 4  # its own two, and the first shard's two
+    trained.clear()
+    everything = run_compare(CompareSettings(**base))
+    assert trained == [("a", 1), ("b", 2)] and len(everything) == 6
+
+
+@pytest.mark.parametrize(("args", "message"), [(("--shard", "3/2"), "needs 0 <= I < N"),
+                                               (("--shard", "x"), "is not I/N"),
+                                               (("--shard", "0/2", "--seeds", "3", "--results", "R.md"),
+                                                "needs every run"),
+                                               (("--load-size", "64", "--crop", "96"), "64 is below --crop 96")])
+def test_bad_shard_and_load_options_fail_cleanly(args: tuple[str, ...], message: str, dtd_like: Path,
+                                                 tmp_path: Path) -> None:
+    result = run_cli("compare", "--tasks", "dtd10", "--dtd10", str(dtd_like), "--out", str(tmp_path / "runs"), *args)
+    assert_clean_failure(result, 2, message, None)
+    assert not (tmp_path / "runs" / "dtd10").exists()

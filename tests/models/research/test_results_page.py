@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edgeconv.models.research.compare import CompareSettings, RunRecord, TaskOutcome, summarise
@@ -40,7 +42,9 @@ def test_the_page_names_data_relative_to_its_repository(tmp_path: Path) -> None:
     assert str(tmp_path) not in text and not ABSOLUTE.search(text), ABSOLUTE.search(text)
     assert "train on ../shared/data/sr/T91 (91 images), score PSNR-Y x2 on ../shared/data/sr/Set5" in text
     assert "image folders at ../dtd" in text and "CIFAR-100 python files at ../cifar" in text
-    assert "--seeds 3 --results docs/RESULTS.md`" in text and "`docs/results/sr/summary.png`" in text
+    assert ("`edgeconv compare --tasks sr,texture,cifar100 --seeds 3 --cls-variants plain,jitter-random --cls-steps 4 "
+            "--cls-batch 32 --out out/compare --results docs/RESULTS.md`") in text
+    assert "`docs/results/sr/summary.png`" in text
     assert (repo / "docs" / "results" / "texture" / "summary.md").read_text() == "table\n"
 
 
@@ -74,7 +78,48 @@ def test_dtd10_is_described_as_itself_and_comparisons_carry_effect_sizes(tmp_pat
     write_results_page(page, [outcome("dtd10", tmp_path / "runs", dtd10)], False)
     text = page.read_text()
     assert "- **dtd10**: DTD10 at shared/data/textures/DTD10, the fixed split" in text and "fed at 112 px" in text
+    assert "## ERF size check" not in text  # these runs carry no unit measures
     assert "not run: the CIFAR-100 files are not on this machine" in text
     assert "| A - B [95 % CI] | Hedges' g | t | dof | verdict |" in text
     # plain (0.50, 0.51, 0.52) vs jitter-random (0.60, 0.61, 0.62): -10 pp, se 0.01 * sqrt(2/3), dof 4
     assert "| dtd10 | plain | jitter-random | accuracy |" in text and "-10.000 [-12.267, -7.733] % | -7.98 |" in text
+
+
+def test_dtd10_decides_the_texture_and_diversity_claims_and_earlier_tasks_are_kept(tmp_path: Path) -> None:
+    """With unit ERF measures the diversity claim is the partial correlation over runs; the stand-in texture task
+    left by an earlier comparison stays, under its own command, in an appendix; the ERF size check is shown."""
+    rng = np.random.default_rng(0)
+    variants = ("plain", "shiftwise", "shiftwise-diagonal", "shiftwise-rotational")
+    records = []
+    for i, variant in enumerate(variants):
+        for seed in range(5):
+            diversity = 0.2 + 0.05 * i + 0.02 * rng.normal()
+            erf = {"r20": 0.01, "r30": 0.02, "r50": 0.05 + 0.01 * rng.normal(), "r99": 0.3, "anisotropy": 1.1,
+                   "orientation_deg": 10.0, "angular_spread": 0.99, "effective_area_px": 40.0, "border_share": 0.01,
+                   "border_share_64": 0.1, "r50_64": 0.2, "r99_64": 0.9, "angular_spread_64": 0.999, "units": 16,
+                   "dissimilarity": diversity, "channel_anisotropy": 1.1, "orientation_spread": 0.5}
+            records.append(RunRecord("dtd10", variant, seed, "m", "accuracy", 0.3, 1000, 2000.0, erf, 1.0, 150, False,
+                                     {"zero_shot_accuracy": diversity + 0.01 * rng.normal()}))
+    root = tmp_path / "repo"
+    (root / "docs" / "results" / "texture").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\n")
+    stand_in = outcome("texture", tmp_path / "old", tmp_path / "old" / "textures")
+    (root / "docs" / "results" / "texture" / "summary.json").write_text(json.dumps(stand_in.rows))
+    (root / "docs" / "results" / "texture" / "budget.json").write_text(json.dumps(
+        {"variants": 2, "seeds": 3, "steps": 300, "batch": 64, "minutes": 21.0, "command": "edgeconv compare --old",
+         "date": "2026-11-26", "machine": "x86_64", "source": "the stand-in"}))
+    settings = CompareSettings("dtd10", root / "runs", list(variants), list(range(5)), 150, tmp_path / "DTD10",
+                               batch_size=32, crop=96, load_size=160)
+    page = root / "docs" / "RESULTS.md"
+    write_results_page(page, [TaskOutcome(settings, summarise(records), 20.0)], False)
+    text = page.read_text()
+    assert "--tasks dtd10 --seeds 5 --cls-variants plain,shiftwise," in text and "--crop 96 --load-size 160" in text
+    assert "Kept from earlier comparisons, each under its own command in the Budget table: texture." in text
+    assert "| texture | 2 | 3 | 300 | 64 | 21.0 | 2026-11-26, `edgeconv compare --old`, x86_64 |" in text
+    assert "## Appendix: the scikit-image texture stand-in" in text and "## Table: texture" not in text
+    assert "**confirmed** (dtd10) |" in text and "partial correlation of the ERF diversity across units" in text
+    assert "## ERF size check (dtd10)" in text and "| plain | 0.010 ± 0.000 | 0.100 ± 0.000 |" in text
+    budget = json.loads((root / "docs" / "results" / "dtd10" / "budget.json").read_text())
+    assert budget["steps"] == 150 and budget["seeds"] == 5 and "nets on cpu" in budget["machine"]
+    claim4 = text.split("## 4. ")[1].split("## 5. ")[0]
+    assert "| dtd10 | shiftwise-diagonal | shiftwise | zero-shot accuracy |" in claim4 and "| texture |" not in claim4
