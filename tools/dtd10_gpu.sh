@@ -2,12 +2,19 @@
 # Issue 16's DTD10 comparison on a CUDA machine: every conv variant x 5 seeds, split over parallel
 # processes (`edgeconv compare --shard I/N`), then the records packed into $OUT. The tables come from
 # one run without --shard on any machine (it reuses every run):
-#   edgeconv compare --tasks dtd10 --seeds 5 --cls-variants $VARIANTS --cls-steps $STEPS --out $RUNS
+#   edgeconv compare --tasks dtd10 --seeds 5 --cls-variants $VARIANTS --cls-steps $STEPS --cls-batch $BATCH --out $RUNS
 # Set-up on a bare machine with torch: the package is put on PYTHONPATH from the checkout (no pip).
-# Env: STEPS (400), SHARDS (15), LIMIT seconds for the shards (450), SEEDS (5), DEVICE (cuda), VARIANTS (all nine),
-# DATA (.dtd10/DTD10: a copy of shared/data/textures/DTD10 inside the checkout, so it travels), RUNS (runs/dtd10).
+# Env: STEPS (150), BATCH (32), CROP (96), LOAD (160), SHARDS (1), LIMIT seconds for the shards (480), SEEDS (5),
+# DEVICE (cuda), VARIANTS (all nine), DATA (.dtd10/DTD10: a copy of shared/data/textures/DTD10 inside the
+# checkout, so it travels), RUNS (runs/dtd10).
+#
+# Measured on an H200 (2026-11-30, tools/cuda_variant_probe.py, one process, batch 64, 128 px, stride-1 stem):
+# plain 22 ms/step, jitter 29-40, shiftwise 151, -diagonal 272, -rotational 171, large-kernel 88 - launch-bound,
+# the GPU mostly idle. Do not raise SHARDS on one GPU without MPS: 15 processes at once finished 2 of 45 runs in
+# 502 s (time-slicing between 15 CUDA contexts); one process is ~20 s per 300-step plain net.
 set -u
-STEPS=${STEPS:-400}; SHARDS=${SHARDS:-15}; LIMIT=${LIMIT:-450}; SEEDS=${SEEDS:-5}; DEVICE=${DEVICE:-cuda}
+STEPS=${STEPS:-150}; BATCH=${BATCH:-32}; CROP=${CROP:-96}; LOAD=${LOAD:-160}
+SHARDS=${SHARDS:-1}; LIMIT=${LIMIT:-480}; SEEDS=${SEEDS:-5}; DEVICE=${DEVICE:-cuda}
 DATA=${DATA:-.dtd10/DTD10}; RUNS=${RUNS:-runs/dtd10}; OUT=${OUT:-out/dtd10_gpu}
 VARIANTS=${VARIANTS:-plain,jitter-random,jitter-channel,jitter-subpixel,jitter-learnable,shiftwise,shiftwise-diagonal,shiftwise-rotational,large-kernel}
 root=$(pwd)
@@ -28,7 +35,8 @@ dtd10_folders(Path('$DATA'), Path('$RUNS/dtd10/data'))" || exit 1  # once, befor
 start=$(date +%s)
 for i in $(seq 0 $((SHARDS - 1))); do
   timeout "$LIMIT" "$PY" -P -m edgeconv.cli.app compare --tasks dtd10 --dtd10 "$DATA" --seeds "$SEEDS" \
-    --cls-variants "$VARIANTS" --cls-steps "$STEPS" --threads 1 --device "$DEVICE" --out "$RUNS" \
+    --cls-variants "$VARIANTS" --cls-steps "$STEPS" --cls-batch "$BATCH" --crop "$CROP" --load-size "$LOAD" \
+    --threads 1 --device "$DEVICE" --out "$RUNS" \
     --shard "$i/$SHARDS" >"$RUNS/logs/shard$i.log" 2>&1 &
 done
 wait
