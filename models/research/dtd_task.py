@@ -66,8 +66,12 @@ def _link_folder(folder: Path, files: list[Path]) -> None:
         if link.is_symlink() and os.readlink(link) == target:
             continue
         if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(target)
+            link.unlink(missing_ok=True)
+        try:
+            link.symlink_to(target)
+        except FileExistsError:  # a parallel shard laid the same split out at the same moment
+            if os.readlink(link) != target:
+                raise
 
 
 def dtd10_folders(source: Path, root: Path) -> Dtd10Folders:
