@@ -74,10 +74,8 @@ def compare(
 
     Example: edgeconv compare --tasks sr,texture --seeds 3 --results docs/RESULTS.md
 
-    Example (DTD10, supervised and zero-shot): edgeconv compare --tasks dtd10 --dtd10 ../shared/data/textures/DTD10
-
-    Example (one comparison in 4 processes on a GPU, then the tables): edgeconv compare --tasks dtd10 --device cuda
-    --shard 0/4 & ... --shard 3/4; wait; edgeconv compare --tasks dtd10
+    Example (DTD10, two processes, then the tables): edgeconv compare --tasks dtd10 --threads 1
+    --shard 0/2 & edgeconv compare --tasks dtd10 --threads 1 --shard 1/2; wait; edgeconv compare --tasks dtd10
     """
     from edgeconv.models.research.job import ComparisonSettings, run_comparison
 
