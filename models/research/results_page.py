@@ -305,6 +305,18 @@ def saturation_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def saturation_sentence(rows: list[dict], fits: float = 0.05, fills: float = 0.15) -> str:
+    """Which variants' ERFs fit the window (border share < ``fits``) and which fill it (>= ``fills``)."""
+    fit = [r["variant"] for r in rows if r.get("border_share_mean", 1.0) < fits]
+    full = [r["variant"] for r in rows if r.get("border_share_mean", 0.0) >= fills]
+    out = f"The field fits the window (border share < {fits}) for {', '.join(fit) or 'none'}."
+    if full:
+        out += (f" It fills the window (border share >= {fills}, as on the 64 px crop) for {', '.join(full)}: their "
+                "r(t) are lower bounds, and their unit maps are near-flat, so unit dissimilarity there also reflects "
+                "the window (`tools/erf_window_check.py` pads the window to twice its side: the shares stay).")
+    return out
+
+
 def results_markdown(
     tasks: dict[str, list[dict]], budget: dict[str, dict], command: str, sources: dict[str, str],
     plots: str = "docs/results",
@@ -361,7 +373,8 @@ def results_markdown(
                 "Is the ERF window large enough? Border share = share of the normalised ERF mass in the outer 10 % "
                 "band of each side: near 0 when the field fits, large when the window cuts it off. The same nets on a "
                 "centre 64 px crop (the old window) show what a small window hides. Angular spread of the summed "
-                "map against the unit measures: whether each can tell the variants apart.", "", saturation, ""]
+                "map against the unit measures: whether each can tell the variants apart.", "", saturation, "",
+                saturation_sentence(tasks["dtd10"]), ""]
     for task, rows in tasks.items():
         if stand_in and task == "texture":
             continue
