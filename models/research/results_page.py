@@ -19,6 +19,7 @@ from edgeconv.models.research.compare import TaskOutcome
 from edgeconv.models.research.report import Comparison, combine, compare, summary_markdown
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 
+FITS_WINDOW = 0.05  # border share below which an ERF counts as inside its window
 BUDGET_FILE = "budget.json"  # beside each task's summary: how, when and where it ran (kept tasks reuse it)
 RESULT_FILES = ("summary.md", "summary.json", "runs.csv", "summary.png", "erf_grid.png")
 TEXTURE_STAND_IN = (
@@ -281,6 +282,12 @@ def unit_diversity_finding(rows: list[dict]) -> tuple[str, str] | None:
         if other is not None:
             lines.append(f"With {label} instead: r = {other.r:+.2f} [{other.low:+.2f}, {other.high:+.2f}], "
                          f"p = {other.p:.3f}.")
+    fitting = [r for r in rows if r.get("border_share_mean", 1.0) < FITS_WINDOW]
+    within = diversity_association(fitting, "dissimilarity") if 0 < len(fitting) < len(rows) else None
+    if within is not None:
+        lines.append(f"Only the {within.n} runs whose fields fit the window (border share < {FITS_WINDOW}: "
+                     f"{', '.join(r['variant'] for r in fitting)}): r = {within.r:+.2f} [{within.low:+.2f}, "
+                     f"{within.high:+.2f}], p = {within.p:.3f}.")
     supervised = diversity_association(rows, "dissimilarity", metric="value")
     if supervised is not None:
         lines.append(f"Supervised test accuracy instead of zero-shot: r = {supervised.r:+.2f} "
@@ -305,7 +312,7 @@ def saturation_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def saturation_sentence(rows: list[dict], fits: float = 0.05, fills: float = 0.15) -> str:
+def saturation_sentence(rows: list[dict], fits: float = FITS_WINDOW, fills: float = 0.15) -> str:
     """Which variants' ERFs fit the window (border share < ``fits``) and which fill it (>= ``fills``)."""
     fit = [r["variant"] for r in rows if r.get("border_share_mean", 1.0) < fits]
     full = [r["variant"] for r in rows if r.get("border_share_mean", 0.0) >= fills]
