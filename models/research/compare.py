@@ -236,29 +236,38 @@ def measure_run(settings: CompareSettings, ckpt: Path, inputs: np.ndarray) -> tu
     the checkpoint (``<ckpt>.erf.npy``) so later measures need no retraining.
     """
     from edgeconv.export import to_deploy
-    from edgeconv.models.checkpoint_erf import checkpoint_channel_erfs, checkpoint_gradient_erf
+    from edgeconv.models.checkpoint_erf import checkpoint_gradient_erf
     from edgeconv.models.checkpoint_info import describe_checkpoint
-    from edgeconv.runtime.erf.measures import border_share, channel_diversity
 
     side = 64 if settings.task == "sr" else 32
     cost = describe_checkpoint(ckpt, (side, side), to_deploy)
-    device = settings.device
-    summed = checkpoint_gradient_erf(ckpt, inputs, target="features", device=device)
+    summed = checkpoint_gradient_erf(ckpt, inputs, target="features", device=settings.device)
     erf: dict[str, float] = summed.measures.to_dict()
     if settings.channel_erf > 0:
-        erf["border_share"] = border_share(summed.contributions)
-        if inputs.shape[-1] > SATURATION_SIDE:
-            lo = (inputs.shape[-1] - SATURATION_SIDE) // 2
-            small = checkpoint_gradient_erf(ckpt, np.ascontiguousarray(
-                inputs[..., lo : lo + SATURATION_SIDE, lo : lo + SATURATION_SIDE]), "features", device=device)
-            erf.update({f"{k}_64": small.measures.to_dict()[k] for k in ("r50", "r99", "angular_spread")})
-            erf["border_share_64"] = border_share(small.contributions)
-        maps = checkpoint_channel_erfs(ckpt, inputs, settings.channel_erf, device=device)
-        erf.update(channel_diversity(maps).to_dict())
-        buffer = io.BytesIO()
-        np.save(buffer, summed.contributions.astype(np.float32))
-        write_bytes_atomic(ckpt.with_suffix(".erf.npy"), buffer.getvalue())
+        erf.update(_window_and_unit_measures(settings, ckpt, inputs, summed.contributions))
     return cost.parameters, cost.macs_per_pixel, erf
+
+
+def _window_and_unit_measures(
+    settings: CompareSettings, ckpt: Path, inputs: np.ndarray, summed: np.ndarray
+) -> dict[str, float]:
+    """Border share (here and on a centre ``SATURATION_SIDE`` crop) and unit diversity; keeps the summed map."""
+    from edgeconv.models.checkpoint_erf import checkpoint_channel_erfs, checkpoint_gradient_erf
+    from edgeconv.runtime.erf.measures import border_share, channel_diversity
+
+    device = settings.device
+    out: dict[str, float] = {"border_share": border_share(summed)}
+    if inputs.shape[-1] > SATURATION_SIDE:
+        lo = (inputs.shape[-1] - SATURATION_SIDE) // 2
+        window = np.ascontiguousarray(inputs[..., lo : lo + SATURATION_SIDE, lo : lo + SATURATION_SIDE])
+        small = checkpoint_gradient_erf(ckpt, window, "features", device=device)
+        out.update({f"{k}_64": small.measures.to_dict()[k] for k in ("r50", "r99", "angular_spread")})
+        out["border_share_64"] = border_share(small.contributions)
+    out.update(channel_diversity(checkpoint_channel_erfs(ckpt, inputs, settings.channel_erf, device=device)).to_dict())
+    buffer = io.BytesIO()
+    np.save(buffer, summed.astype(np.float32))
+    write_bytes_atomic(ckpt.with_suffix(".erf.npy"), buffer.getvalue())
+    return out
 
 
 def variant_latencies(settings: CompareSettings, latency: LatencyFn, rounds: int = 2) -> dict[str, float]:
