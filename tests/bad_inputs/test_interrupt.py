@@ -13,6 +13,12 @@ from PIL import Image
 from tests.conftest import EDGECONV, run_cli
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. A suite started as a background job (``cmd &`` in a
+    script) inherits SIGINT ignored, and Python then keeps ignoring it: the run would finish, not stop."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_interrupted_folder_upscale_resumes(default_onnx: Path, tmp_path: Path) -> None:
     """SIGINT during a 20-image folder run: no partial file; a second run finishes; identical output."""
     from skimage import data
@@ -28,7 +34,7 @@ def test_interrupted_folder_upscale_resumes(default_onnx: Path, tmp_path: Path) 
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([*EDGECONV, "upscale", str(src), str(out), "--model", str(default_onnx), "--tile", "64"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=default_sigint)
     deadline = time.time() + 60
     while time.time() < deadline and len(list(out.glob("*.png"))) < 3:
         time.sleep(0.02)
