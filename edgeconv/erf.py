@@ -61,22 +61,7 @@ def gradient_erf(
     model runs in eval mode (jitter off, BN frozen) so images do not interact. ``device``: where
     the images go (the model must already be there); None keeps them on the CPU.
     """
-    x_all = torch.as_tensor(inputs if not isinstance(inputs, np.ndarray) else inputs.astype(np.float32))
-    x_all = x_all.contiguous()  # NCHW: channels-last strides meet oneDNN issue 6035 in the backward pass
-    if x_all.ndim != 4 or x_all.shape[0] == 0:
-        raise UsageError("ERF inputs", f"have shape {tuple(x_all.shape)}", "expected (N>0, C, H, W)")
-    fn = target_map(model, target)
-    was_training = model.training
-    model.eval()
-    total = torch.zeros(x_all.shape[2:], dtype=torch.float64)
-    try:
-        for start in range(0, len(x_all), batch):
-            x = x_all[start : start + batch].to(device or "cpu").clone().requires_grad_(True)
-            (grad,) = torch.autograd.grad(centre_score(fn(x), channels), x)
-            total += torch.relu(grad).sum(dim=(0, 1)).double().cpu()
-    finally:
-        model.train(was_training)
-    return (total / len(x_all)).numpy()
+    return _erf_maps(model, inputs, target, [channels], batch, device)[0]
 
 
 def channel_gradient_erfs(
@@ -86,9 +71,36 @@ def channel_gradient_erfs(
     """One contribution map per channel's centre unit (K, H, W): what each unit sees, not their sum.
 
     The summed map of a deep net is near-isotropic whatever its units see; the diversity measures
-    (``runtime/erf/measures.channel_diversity``) compare these per-unit maps instead.
+    (``runtime/erf/measures.channel_diversity``) compare these per-unit maps instead. One forward
+    pass per batch serves every unit (a backward pass each).
     """
-    return np.stack([gradient_erf(model, inputs, target, [c], device=device) for c in channels])
+    return _erf_maps(model, inputs, target, [[c] for c in channels], 8, device)
+
+
+def _erf_maps(
+    model: nn.Module, inputs: np.ndarray | Tensor, target: Target, selections: list[Sequence[int] | None],
+    batch: int, device: str | None,
+) -> np.ndarray:
+    """(len(selections), H, W): ``gradient_erf`` for each channel selection, sharing the forward passes."""
+    x_all = torch.as_tensor(inputs if not isinstance(inputs, np.ndarray) else inputs.astype(np.float32))
+    x_all = x_all.contiguous()  # NCHW: channels-last strides meet oneDNN issue 6035 in the backward pass
+    if x_all.ndim != 4 or x_all.shape[0] == 0:
+        raise UsageError("ERF inputs", f"have shape {tuple(x_all.shape)}", "expected (N>0, C, H, W)")
+    fn = target_map(model, target)
+    was_training = model.training
+    model.eval()
+    totals = torch.zeros((len(selections), *x_all.shape[2:]), dtype=torch.float64)
+    try:
+        for start in range(0, len(x_all), batch):
+            x = x_all[start : start + batch].to(device or "cpu").clone().requires_grad_(True)
+            maps = fn(x)
+            for k, channels in enumerate(selections):
+                last = k == len(selections) - 1
+                (grad,) = torch.autograd.grad(centre_score(maps, channels), x, retain_graph=not last)
+                totals[k] += torch.relu(grad).sum(dim=(0, 1)).double().cpu()
+    finally:
+        model.train(was_training)
+    return (totals / len(x_all)).numpy()
 
 
 def gradient_erf_measures(

@@ -92,3 +92,11 @@ def test_units_see_single_lines_in_their_groups_orientation(maps: dict) -> None:
         rows, cols = np.nonzero(units[c] > 0)
         horizontal = c % 2 == 0
         assert (set(rows) == {centre}) if horizontal else (set(cols) == {centre}), c
+
+
+def test_unit_maps_share_forward_passes_and_equal_one_call_per_unit() -> None:
+    torch.manual_seed(0)
+    model = rotational_shiftwise_stack(depth=1, kernel=9)
+    x = torch.randn(10, CHANNELS, 24, 24)  # two batches of 8
+    together = channel_gradient_erfs(model, x, [0, 1, 3])
+    assert np.array_equal(together, np.stack([gradient_erf(model, x, channels=[c]) for c in (0, 1, 3)]))
