@@ -33,6 +33,11 @@ class ModelFacts:
     precision: str = "fp32"
     extra: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def input_channels(self) -> int:
+        """Channels of the model's input: 3 (RGB), or 1 for a Y-plane form (``input_channels`` in the metadata)."""
+        return int(self.extra.get("input_channels", "3"))
+
     def to_props(self) -> dict[str, str]:
         """The ``metadata_props`` entries (all strings) that carry these facts."""
         props = {

@@ -7,6 +7,8 @@ model (PIL bicubic downscales). Each file is ``edgeconv export`` of the checkpoi
 ``NAME.onnx`` keeps PReLU (OpenVINO and TensorRT fuse it into the conv) and ``NAME.ort.onnx`` writes it as
 ``Mul`` + ``Max``, which ONNX Runtime runs faster (30 % on one thread, 5 % end to end on two;
 ``edgeconv.export.graph.activations``), and OpenVINO slower (it cannot fuse the pair: 18.4 vs 21.4 ms).
+``NAME.y.onnx`` / ``NAME.y.ort.onnx`` are the Y-plane forms (``edgeconv.export.graph.luma_plane``) that
+video runs on the decoder's luma plane.
 """
 
 from __future__ import annotations
@@ -23,6 +25,21 @@ DEFAULT_MODEL = "photo"
 def for_onnxruntime(path: Path) -> Path:
     """The ONNX Runtime form of a shipped file (``NAME.ort.onnx``)."""
     return path.with_suffix(".ort.onnx")
+
+
+def luma_plane_form(path: Path) -> Path:
+    """The Y-plane form of a model file (``NAME.y.onnx``: one channel in and out; video runs it on the Y plane)."""
+    return path.with_suffix(".y.onnx")
+
+
+def resolve_video_model(spec: str | Path, backend: str = "onnxruntime") -> Path:
+    """Like ``resolve_model``, but the Y-plane form when there is one (shipped models have one; for a file,
+    ``NAME.y.onnx`` beside it); else the RGB model itself, which video then runs on RGB frames."""
+    path = resolve_model(spec, "openvino")
+    plane = luma_plane_form(path)
+    if plane.is_file():
+        return plane if backend != "onnxruntime" or not for_onnxruntime(plane).is_file() else for_onnxruntime(plane)
+    return resolve_model(spec, backend)
 
 
 def resolve_model(spec: str | Path, backend: str = "onnxruntime") -> Path:
