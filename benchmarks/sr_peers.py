@@ -1,34 +1,38 @@
-"""edgeconv x2 SR models beside the tools users run today: quality under every LR protocol, and speed.
+"""edgeconv SR models beside the tools users run today, at x2, x3 or x4: quality under every LR protocol, and speed.
 
-Contestants, all on the same HR images and the same LR images:
+Contestants at the scale ``--scale`` (2, 3 or 4), all on the same HR images and the same LR images:
 
-- ``bicubic``: Pillow ``BICUBIC`` x2 of the LR image (the floor every SR model must beat);
-- OpenCV ``dnn_superres`` with the x2 graphs in ``shared/peers/opencv_dnn_superres`` (FSRCNN,
-  FSRCNN-small, ESPCN; ``DnnSuperResImpl.upsample`` on BGR uint8, OpenCV threads = ``--threads``);
-- edgeconv ONNX models (``--models``), once per back end (ONNX Runtime, OpenVINO), through
-  ``edgeconv.runtime.backends.registry.create_backend``.
+- ``bicubic``: Pillow ``BICUBIC`` upscale of the LR image (the floor every SR model must beat);
+- OpenCV ``dnn_superres`` with the graphs of that scale in ``shared/peers/opencv_dnn_superres`` (FSRCNN,
+  FSRCNN-small, ESPCN ``*_x{scale}.pb``; ``DnnSuperResImpl.upsample`` on BGR uint8, OpenCV threads =
+  ``--threads``). They need OpenCV 4.x (5.x has no TensorFlow importer): a graph that is missing or does not
+  load stops the benchmark with a non-zero exit naming the file and the OpenCV version;
+- edgeconv ONNX models of that scale, once per back end (ONNX Runtime, OpenVINO), through
+  ``edgeconv.runtime.backends.registry.create_backend``: ``--models``, else every shipped
+  ``runtime/shipped/sr_x{scale}_{name}.onnx`` (ONNX Runtime loads its ``.ort.onnx`` form). Only x2 models
+  ship today, so at x3 and x4 the table is bicubic and the peers until a model of that scale is shipped.
 
-Quality: for every protocol of ``edgeconv.runtime.imaging.degradations.PROTOCOLS`` the HR images
-(read keeping grey, centre crop of 512 px as ``edgeconv validate`` does, cropped to a multiple of 2)
-are degraded with ``degrade(hr, 2, protocol)``; PSNR-Y and SSIM-Y come from the project's one scorer
-(``score_sr``; edgeconv models through ``sr_validation_pairs`` + ``score_output``, exactly as
-``edgeconv validate`` scores). "Worst gain" is a contestant's smallest PSNR-Y gain over bicubic
-across protocols: what a user can count on when they do not know how their LR image was made.
+Quality (the standard protocol): for every protocol of ``edgeconv.runtime.imaging.degradations.PROTOCOLS``
+the whole HR images (read keeping grey, cropped to a multiple of the scale) are degraded with
+``degrade(hr, scale, protocol)``; PSNR-Y and SSIM-Y (border = scale) come from the project's one scorer
+(``score_sr``; edgeconv models through ``sr_validation_pairs`` + ``score_output``, as ``edgeconv validate``
+scores, with no centre crop). "Worst gain" is a contestant's smallest PSNR-Y gain over bicubic across
+protocols: what a user can count on when they do not know how their LR image was made.
 
-Speed: median ms of one x2 upscale of a 640x360 (W x H) uint8 RGB image to a 1280x720 uint8 image
+Speed: median ms of one upscale of a 640x360 (W x H) uint8 RGB image to a (640 s)x(360 s) uint8 image
 (what ``upsample`` does for the OpenCV peers; for edgeconv models ``to_input`` -> back end ->
 ``to_image``, with the back end's own model-only time in the JSON too), after warm-up, ``--runs``
 timed calls each, every contestant back to back in this one process. Pillow's resize is single-threaded.
 
 Run::
 
-    edgeconv export models/weights/jitter_sr_x2.pt -o /tmp/jitter_sr_x2.onnx
-    python benchmarks/sr_peers.py --models runtime/shipped/sr_x2_photo.onnx \\
-        runtime/shipped/sr_x2_bicubic.onnx /tmp/jitter_sr_x2.onnx --threads 2 --runs 20
+    python benchmarks/sr_peers.py --threads 2 --runs 20              # x2: the shipped x2 models + peers
+    python benchmarks/sr_peers.py --scale 3                          # x3: bicubic + the x3 peers
+    python benchmarks/sr_peers.py --models /tmp/jitter_sr_x2.onnx    # an exported model instead
 
-Writes ``benchmarks/results/sr_peers.json`` (every number, the machine record) and
-``benchmarks/results/sr_peers.png`` (PSNR-Y vs ms, under bicubic and cubic-aliased LR), and prints
-a Markdown table.
+Writes ``benchmarks/results/sr_peers.json`` and ``sr_peers.png`` at x2, ``sr_peers_x{scale}.json`` and
+``sr_peers_x{scale}.png`` at x3 and x4 (every number, the machine record; PSNR-Y vs ms under bicubic and
+cubic-aliased LR), and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import argparse
 import io
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -53,26 +58,26 @@ from edgeconv.runtime.atomic_write import write_atomic, write_bytes_atomic
 from edgeconv.runtime.backends.base import Backend, BackendOptions
 from edgeconv.runtime.backends.registry import BACKENDS, create_backend
 from edgeconv.runtime.imaging.degradations import PROTOCOLS, degrade
-from edgeconv.runtime.imaging.images import center_crop, crop_to_multiple, image_files, read_image
+from edgeconv.runtime.imaging.images import crop_to_multiple, image_files, read_image
 from edgeconv.runtime.model_facts import ModelFacts, read_model_facts
 from edgeconv.runtime.profiling.device_facts import machine_record
+from edgeconv.runtime.shipped_models import SHIPPED_DIR, for_onnxruntime
 from edgeconv.runtime.validation.sr_eval import default_images, score_output, sr_validation_pairs
 from edgeconv.runtime.validation.sr_metrics import score_sr
 
 RESULTS = Path(__file__).parent / "results"
-SCALE = 2
-MAX_SIDE = 512  # centre crop, as sr_validation_pairs (and so edgeconv validate) does
+SCALES = (2, 3, 4)
+WHOLE_IMAGE = 1 << 30  # sr_validation_pairs' max_side: no centre crop, whole images (the standard protocol)
 MAX_IMAGES = 32
 TIMING_WH = (640, 360)
 WARMUP = 5
 EDGECONV_BACKENDS = ("onnxruntime", "openvino")
 PLOT_PROTOCOLS = ("bicubic", "cubic-aliased")
-# (label, graph file, dnn_superres algorithm name); see shared/peers/opencv_dnn_superres/SOURCES.md
-OPENCV_PEERS = (
-    ("FSRCNN", "FSRCNN_x2.pb", "fsrcnn"),
-    ("FSRCNN-small", "FSRCNN-small_x2.pb", "fsrcnn"),
-    ("ESPCN", "ESPCN_x2.pb", "espcn"),
-)
+# (label = graph file stem before _x{scale}.pb, dnn_superres algorithm name); see
+# shared/peers/opencv_dnn_superres/SOURCES.md
+OPENCV_PEERS = (("FSRCNN", "fsrcnn"), ("FSRCNN-small", "fsrcnn"), ("ESPCN", "espcn"))
+OPENCV_NOTE = ("the dnn_superres graphs need OpenCV 4.x with contrib (5.x has no TensorFlow importer): "
+               "pip install 'opencv-contrib-python-headless>=4.8,<5'")
 
 Upscale = Callable[[np.ndarray], np.ndarray]
 
@@ -88,8 +93,8 @@ class LRImage:
 
 @dataclass
 class Contestant:
-    """Something that upscales x2. Peers give ``upscale`` (uint8 RGB (h, w, 3) -> float RGB in [0, 1],
-    (2h, 2w, 3)); edgeconv models give ``backend`` (scored through ``score_output``)."""
+    """Something that upscales by the benchmark's scale s. Peers give ``upscale`` (uint8 RGB (h, w, 3) -> float
+    RGB in [0, 1], (s h, s w, 3)); edgeconv models give ``backend`` (scored through ``score_output``)."""
 
     name: str
     runtime: str
@@ -103,12 +108,13 @@ class Contestant:
 # ---------------------------------------------------------------- images
 
 
-def lr_images(folder: Path, protocol: str) -> list[LRImage]:
-    """The HR images of ``folder`` and their LR made by ``protocol`` (the steps of ``sr_validation_pairs``)."""
+def lr_images(folder: Path, protocol: str, scale: int) -> list[LRImage]:
+    """The whole HR images of ``folder`` (cropped to a multiple of ``scale``) and their LR made by ``protocol``
+    (the steps of ``sr_validation_pairs``)."""
     images = []
     for path in image_files(folder)[:MAX_IMAGES]:
-        hr = crop_to_multiple(center_crop(read_image(path, keep_grey=True), MAX_SIDE), SCALE)
-        lr = degrade(hr, SCALE, protocol)
+        hr = crop_to_multiple(read_image(path, keep_grey=True), scale)
+        lr = degrade(hr, scale, protocol)
         images.append(LRImage(path.name, hr, lr if lr.ndim == 3 else np.repeat(lr[..., None], 3, 2)))
     return images
 
@@ -122,23 +128,42 @@ def timing_image() -> np.ndarray:
 # ---------------------------------------------------------------- contestants
 
 
-def bicubic_upscale(lr_rgb: np.ndarray) -> np.ndarray:
-    """Pillow bicubic x2: uint8 RGB (h, w, 3) -> float RGB (2h, 2w, 3) in [0, 1]."""
-    h, w = lr_rgb.shape[:2]
-    return np.asarray(Image.fromarray(lr_rgb).resize((w * SCALE, h * SCALE), Image.BICUBIC)) / 255.0
-
-
-def opencv_upscale(graph: Path, algorithm: str) -> Upscale:
-    """An OpenCV ``dnn_superres`` x2 model as uint8 RGB -> float RGB in [0, 1] (BGR uint8 inside)."""
-    sr = cv2.dnn_superres.DnnSuperResImpl_create()
-    sr.readModel(str(graph))
-    sr.setModel(algorithm, SCALE)
+def bicubic_upscaler(scale: int) -> Upscale:
+    """Pillow bicubic by ``scale``: uint8 RGB (h, w, 3) -> float RGB (s h, s w, 3) in [0, 1]."""
 
     def upscale(lr_rgb: np.ndarray) -> np.ndarray:
-        bgr = cv2.cvtColor(np.ascontiguousarray(lr_rgb), cv2.COLOR_RGB2BGR)
-        return cv2.cvtColor(sr.upsample(bgr), cv2.COLOR_BGR2RGB) / 255.0
+        h, w = lr_rgb.shape[:2]
+        return np.asarray(Image.fromarray(lr_rgb).resize((w * scale, h * scale), Image.BICUBIC)) / 255.0
 
-    upscale(np.zeros((16, 16, 3), np.uint8))  # a graph that loads but cannot run fails here, at load
+    return upscale
+
+
+def opencv_upscale(graph: Path, algorithm: str, scale: int) -> Upscale:
+    """An OpenCV ``dnn_superres`` model as uint8 RGB -> float RGB in [0, 1] (BGR uint8 inside).
+
+    A graph that does not load, or loads but does not run or returns the wrong size, raises ``EdgeConvError``
+    naming the file and the OpenCV version (OpenCV 5 cannot read these TensorFlow graphs).
+    """
+    probe = np.zeros((16, 16, 3), np.uint8)
+    try:
+        sr = cv2.dnn_superres.DnnSuperResImpl_create()
+        sr.readModel(str(graph))
+        sr.setModel(algorithm, scale)
+
+        def upscale(lr_rgb: np.ndarray) -> np.ndarray:
+            bgr = cv2.cvtColor(np.ascontiguousarray(lr_rgb), cv2.COLOR_RGB2BGR)
+            return cv2.cvtColor(sr.upsample(bgr), cv2.COLOR_BGR2RGB) / 255.0
+
+        shape = upscale(probe).shape  # a graph that loads but cannot run fails here, at load
+    except (cv2.error, AttributeError) as exc:  # AttributeError: an OpenCV build without dnn_superres (not contrib)
+        why = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        note = OPENCV_NOTE if not cv2.__version__.startswith("4.") else (
+            "expected a dnn_superres TensorFlow graph (shared/peers/opencv_dnn_superres/SOURCES.md)")
+        raise EdgeConvError(str(graph), f"does not load in OpenCV {cv2.__version__}: {why[-1] if why else exc!r}",
+                            note) from exc
+    if shape != (16 * scale, 16 * scale, 3):
+        raise EdgeConvError(str(graph), f"upscales 16x16 to {shape[1]}x{shape[0]} in OpenCV {cv2.__version__}, "
+                            f"not x{scale}", f"give the graph of this scale (*_x{scale}.pb)")
     return upscale
 
 
@@ -153,44 +178,54 @@ def peer_folder(given: Path | None) -> Path | None:
     return None
 
 
-def peer_contestants(folder: Path | None, skipped: list[dict[str, str]]) -> list[Contestant]:
-    """Bicubic and every OpenCV peer that loads; one that does not is recorded in ``skipped``."""
-    contestants = [Contestant("bicubic", "Pillow", "baseline", "PIL.Image.BICUBIC", upscale=bicubic_upscale)]
-    for label, file, algorithm in OPENCV_PEERS:
-        graph = (folder or Path("shared/peers/opencv_dnn_superres")) / file
+def peer_contestants(folder: Path | None, scale: int) -> list[Contestant]:
+    """Bicubic and every OpenCV peer of ``scale``; a peer graph that is missing or does not load raises
+    ``EdgeConvError`` (never a silent skip: a table without the peers would read as a win)."""
+    contestants = [Contestant("bicubic", "Pillow", "baseline", "PIL.Image.BICUBIC", upscale=bicubic_upscaler(scale))]
+    for label, algorithm in OPENCV_PEERS:
+        graph = (folder or Path("shared/peers/opencv_dnn_superres")) / f"{label}_x{scale}.pb"
         if not graph.is_file():
-            skipped.append({"name": label, "runtime": "opencv-dnn", "reason": f"{graph} not found (--peers DIR)"})
-            continue
-        try:
-            upscale = opencv_upscale(graph, algorithm)
-        except cv2.error as exc:
-            skipped.append({"name": label, "runtime": "opencv-dnn", "reason": str(exc).strip().splitlines()[-1]})
-            print(f"skipped {label}: {skipped[-1]['reason']}", file=sys.stderr)
-            continue
+            raise EdgeConvError(str(graph), "not found", "give the folder of the dnn_superres graphs: --peers DIR")
+        upscale = opencv_upscale(graph, algorithm, scale)
         contestants.append(Contestant(label, "opencv-dnn", "opencv-dnn", str(graph), upscale=upscale))
     return contestants
 
 
-def edgeconv_contestants(models: list[Path], threads: int, skipped: list[dict[str, str]]) -> list[Contestant]:
-    """Each ``--models`` file on each usable edgeconv back end; an x2 SR model is required."""
+def shipped_models(scale: int) -> list[Path]:
+    """The shipped edgeconv models of ``scale``: ``runtime/shipped/sr_x{scale}_{name}.onnx``, the generic RGB form
+    (not ``NAME.ort.onnx``, the ONNX Runtime form, nor ``NAME.y.onnx``, the Y-plane form for video)."""
+    pattern = re.compile(rf"sr_x{scale}_[A-Za-z0-9_-]+\.onnx")
+    return sorted(p for p in SHIPPED_DIR.glob(f"sr_x{scale}_*.onnx") if pattern.fullmatch(p.name))
+
+
+def model_file(path: Path, backend_name: str, shipped: bool) -> Path:
+    """The file ``backend_name`` loads: a shipped model's ``.ort.onnx`` form for ONNX Runtime, else ``path``."""
+    ort_form = for_onnxruntime(path)
+    return ort_form if shipped and backend_name == "onnxruntime" and ort_form.is_file() else path
+
+
+def edgeconv_contestants(models: list[Path], scale: int, threads: int, skipped: list[dict[str, str]],
+                         shipped: bool = False) -> list[Contestant]:
+    """Each model file on each usable edgeconv back end; an SR model of ``scale`` is required."""
     contestants = []
     for path in models:
         facts = read_model_facts(path)
-        if facts.task != "sr" or facts.scale != SCALE:
-            raise UsageError(str(path), f"is not an x{SCALE} SR model (task {facts.task!r}, scale {facts.scale})",
-                             "export an x2 SR checkpoint with edgeconv export")
+        if facts.task != "sr" or facts.scale != scale:
+            raise UsageError(str(path), f"is not an x{scale} SR model (task {facts.task!r}, scale {facts.scale})",
+                             f"export an x{scale} SR checkpoint with edgeconv export, or pass --scale {facts.scale}")
         name = f"{path.stem} ({facts.model})"
         for backend_name in EDGECONV_BACKENDS:
             usable, why = BACKENDS[backend_name].status()
             if not usable:
                 skipped.append({"name": name, "runtime": backend_name, "reason": why})
                 continue
+            file = model_file(path, backend_name, shipped)
             try:
-                backend = create_backend(backend_name, path, BackendOptions(threads=threads))
+                backend = create_backend(backend_name, file, BackendOptions(threads=threads))
             except EdgeConvError as exc:
                 skipped.append({"name": name, "runtime": backend_name, "reason": exc.one_line()})
                 continue
-            contestants.append(Contestant(name, backend_name, "edgeconv", str(path), backend=backend))
+            contestants.append(Contestant(name, backend_name, "edgeconv", str(file), backend=backend))
     return contestants
 
 
@@ -204,15 +239,15 @@ def mean_scores(per_image: dict[str, tuple[float, float]]) -> dict[str, object]:
             "per_image": {name: {"psnr_y": p, "ssim_y": s} for name, (p, s) in per_image.items()}}
 
 
-def score_peer(upscale: Upscale, images: list[LRImage]) -> dict[str, object]:
-    """PSNR-Y / SSIM-Y of a peer on ``images``: ``score_sr`` of its float RGB output."""
-    return mean_scores({im.name: score_sr(upscale(im.lr_rgb), im.hr, SCALE) for im in images})
+def score_peer(upscale: Upscale, images: list[LRImage], scale: int) -> dict[str, object]:
+    """PSNR-Y / SSIM-Y (border = ``scale``) of a peer on ``images``: ``score_sr`` of its float RGB output."""
+    return mean_scores({im.name: score_sr(upscale(im.lr_rgb), im.hr, scale) for im in images})
 
 
 def score_edgeconv(backend: Backend, folder: Path, protocol: str, images: list[LRImage]) -> dict[str, object]:
     """PSNR-Y / SSIM-Y of an edgeconv model as ``edgeconv validate`` scores it, on the peers' very images."""
     facts: ModelFacts = backend.facts
-    pairs = sr_validation_pairs(folder, facts, MAX_IMAGES, MAX_SIDE, degradation=protocol)
+    pairs = sr_validation_pairs(folder, facts, MAX_IMAGES, WHOLE_IMAGE, degradation=protocol)
     same = len(pairs) == len(images) and all(
         p.name == im.name and np.array_equal(p.hr, im.hr) and np.array_equal(p.lr_input, facts.to_input(im.lr_rgb))
         for p, im in zip(pairs, images, strict=False))
@@ -222,16 +257,16 @@ def score_edgeconv(backend: Backend, folder: Path, protocol: str, images: list[L
     return mean_scores({p.name: score_output(backend.run(p.lr_input), p, facts) for p in pairs})
 
 
-def score_all(contestants: list[Contestant], folder: Path) -> None:
+def score_all(contestants: list[Contestant], folder: Path, scale: int) -> None:
     """Fill ``results["quality"][protocol]`` of every contestant for every protocol."""
     for protocol in PROTOCOLS:
-        images = lr_images(folder, protocol)
+        images = lr_images(folder, protocol, scale)
         for c in contestants:
             quality = c.results.setdefault("quality", {})
             if c.backend is not None:
                 quality[protocol] = score_edgeconv(c.backend, folder, protocol, images)
             else:
-                quality[protocol] = score_peer(c.upscale, images)
+                quality[protocol] = score_peer(c.upscale, images, scale)
         print(f"scored {protocol}", file=sys.stderr, flush=True)
 
 
@@ -260,7 +295,7 @@ def sample_ms(call: Callable[[], object], runs: int, warmup: int = WARMUP) -> li
 
 
 def image_call(c: Contestant, image: np.ndarray) -> Callable[[], object]:
-    """One uint8 RGB 640x360 -> uint8 RGB 1280x720 upscale by ``c``, as a call."""
+    """One uint8 RGB 640x360 -> uint8 RGB (640 s)x(360 s) upscale by ``c``, as a call."""
     if c.backend is None:
         return lambda: c.upscale(image)
     backend, facts = c.backend, c.backend.facts
@@ -303,7 +338,7 @@ def plot_label(c: Contestant) -> str:
     return f"{name} [{short.get(c.runtime, c.runtime)}]"
 
 
-def plot_png(contestants: list[Contestant], title: str) -> bytes:
+def plot_png(contestants: list[Contestant], title: str, scale: int) -> bytes:
     """Two panels: x = ms at 640x360 (log), y = PSNR-Y under bicubic / cubic-aliased LR; points labelled."""
     import matplotlib
 
@@ -327,7 +362,7 @@ def plot_png(contestants: list[Contestant], title: str) -> bytes:
             ax.annotate(plot_label(c), (x, y), textcoords="offset points", fontsize=7,
                         xytext=(-6 if blocked else 6, 2 - 10 * crowd), ha="right" if blocked else "left")
         ax.set_xscale("log")
-        ax.set_xlabel("ms per x2 upscale, 640x360 -> 1280x720 (log)")
+        ax.set_xlabel(f"ms per x{scale} upscale, 640x360 -> {640 * scale}x{360 * scale} (log)")
         ax.set_ylabel(f"PSNR-Y (dB), LR by {protocol}")
         ax.set_title(f"LR made by {protocol}")
         ax.grid(True, which="both", alpha=0.3)
@@ -350,9 +385,10 @@ def record(contestants: list[Contestant], skipped: list[dict[str, str]], args: a
         "warmup": WARMUP,
         "images": str(args.images),
         "images_note": images_note,
-        "scale": SCALE,
+        "scale": args.scale,
         "protocols": list(PROTOCOLS),
-        "timing": f"{TIMING_WH[0]}x{TIMING_WH[1]} (W x H) uint8 RGB -> x2 uint8 RGB, median of runs",
+        "scoring": f"whole images cropped to a multiple of {args.scale}, PSNR-Y / SSIM-Y with border {args.scale}",
+        "timing": f"{TIMING_WH[0]}x{TIMING_WH[1]} (W x H) uint8 RGB -> x{args.scale} uint8 RGB, median of runs",
         "load_average_1_5_15": load,
         "versions": {"opencv": cv2.__version__},
         "contestants": [{"name": c.name, "runtime": c.runtime, "kind": c.kind, "source": c.source, **c.results}
@@ -364,17 +400,25 @@ def record(contestants: list[Contestant], skipped: list[dict[str, str]], args: a
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="Example: python benchmarks/sr_peers.py --models a.onnx b.onnx")
-    parser.add_argument("--models", type=Path, nargs="*", default=[], help="edgeconv x2 SR ONNX files")
+                                     epilog="Example: python benchmarks/sr_peers.py --scale 3 --models a.onnx b.onnx")
+    parser.add_argument("--scale", type=int, choices=SCALES, default=2, help="the SR factor (default 2)")
+    parser.add_argument("--models", type=Path, nargs="*", default=None,
+                        help="edgeconv SR ONNX files of --scale (default: the shipped sr_x{scale}_*.onnx; "
+                             "--models with no file: none)")
     parser.add_argument("--images", type=Path, default=None, help="folder of HR images (default: Set5)")
     parser.add_argument("--peers", type=Path, default=None,
-                        help="folder of the OpenCV x2 graphs (default: shared/peers/opencv_dnn_superres)")
+                        help="folder of the OpenCV *_x{scale}.pb graphs (default: shared/peers/opencv_dnn_superres)")
     parser.add_argument("--threads", type=int, default=2, help="threads of every runtime (Pillow uses one)")
     parser.add_argument("--runs", type=int, default=20, help="timed calls per contestant after warm-up")
-    parser.add_argument("--out", type=Path, default=RESULTS / "sr_peers.json", help="JSON with every number")
-    parser.add_argument("--plot", type=Path, default=RESULTS / "sr_peers.png", help="PNG: PSNR-Y vs ms")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON with every number (default: results/sr_peers.json at x2, sr_peers_x{scale}.json)")
+    parser.add_argument("--plot", type=Path, default=None, help="PNG: PSNR-Y vs ms (default: --out's name, .png)")
     parser.add_argument("--note", default="", help="what else ran on the machine, stored in the JSON")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    stem = "sr_peers" if args.scale == 2 else f"sr_peers_x{args.scale}"
+    args.out = args.out or RESULTS / f"{stem}.json"
+    args.plot = args.plot or args.out.with_suffix(".png")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -386,9 +430,15 @@ def main(argv: list[str] | None = None) -> None:
         args.images, images_note = default_images("--images", "Set5")
     cv2.setNumThreads(args.threads)
     skipped: list[dict[str, str]] = []
-    contestants = peer_contestants(peer_folder(args.peers), skipped)
-    contestants += edgeconv_contestants(args.models, args.threads, skipped)
-    score_all(contestants, args.images)
+    contestants = peer_contestants(peer_folder(args.peers), args.scale)
+    if args.models is None:
+        contestants += edgeconv_contestants(shipped_models(args.scale), args.scale, args.threads, skipped, shipped=True)
+    else:
+        contestants += edgeconv_contestants(args.models, args.scale, args.threads, skipped)
+    if not any(c.kind == "edgeconv" for c in contestants):
+        print(f"no edgeconv x{args.scale} model (none shipped as {SHIPPED_DIR}/sr_x{args.scale}_NAME.onnx, "
+              "none given with --models): bicubic and the peers only", file=sys.stderr)
+    score_all(contestants, args.images, args.scale)
     add_gains(contestants)
     load = {"before_timing": list(os.getloadavg())}
     time_all(contestants, args.runs)
@@ -400,9 +450,9 @@ def main(argv: list[str] | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     document = record(contestants, skipped, args, images_note, load)
     write_atomic(args.out, lambda f: f.write((json.dumps(document, indent=2) + "\n").encode()))
-    title = (f"x{SCALE} SR on {args.images.name}: PSNR-Y vs speed, {args.threads} threads, "
+    title = (f"x{args.scale} SR on {args.images.name} (whole images): PSNR-Y vs speed, {args.threads} threads, "
              f"{document['machine']['cpu']}")
-    write_bytes_atomic(args.plot, plot_png(contestants, title))
+    write_bytes_atomic(args.plot, plot_png(contestants, title, args.scale))
     print(f"wrote {args.out} and {args.plot}")
 
 

@@ -8,15 +8,20 @@ photos are not made that way, so a model is also scored on, and can be trained o
   at ``(x + 0.5) * s - 0.5``, not widened, so high frequencies alias. The OpenCV ``dnn_superres``
   graphs were trained on it.
 - ``bilinear``: 2-tap linear at the same sample points (OpenCV ``INTER_LINEAR``; aliased too).
-- ``area``: the mean of each ``s x s`` block (OpenCV ``INTER_AREA`` at integer factors).
+- ``area``: the mean of each ``s x s`` block, halves rounded up (OpenCV ``INTER_AREA`` at integer factors;
+  OpenCV rounds an exact half to even at x4, so there its output is one level lower on those ties).
 - ``jpeg``: ``bicubic``, then JPEG at quality 75-95 (85 when scoring).
 - ``blur``: Gaussian blur, sigma 0.2-1.5 (1.0 when scoring), then ``bicubic``.
 - ``noise``: ``bicubic``, then Gaussian noise, sigma 1-8 of 255 (4 when scoring).
 - ``mixed`` (training only): one of the above per image, parameters drawn from ``rng``; uniform, or
   weighted as ``mixed:cubic-aliased=3,noise=0.5`` (protocols not named weigh 1; 0 leaves one out).
 
-``degrade(hr, scale, protocol)`` is deterministic (the scoring parameters); with ``rng`` it draws
-the training parameters. numpy and Pillow only: validation on a device uses it too.
+Every protocol is the same at every integer scale (x2, x3, x4): the HR image is cropped (bottom/right)
+to a multiple of the scale first, so an LR pixel always covers the same ``s x s`` HR block; the aliased
+resamplers then equal ``cv2.resize`` of the cropped image (within OpenCV's fixed-point rounding: one
+8-bit level on a fraction of a percent of pixels at x2 and x4; exact at x3, where the sample points fall
+on pixel centres). ``degrade(hr, scale, protocol)`` is deterministic (the scoring parameters); with ``rng``
+it draws the training parameters. numpy and Pillow only: validation on a device uses it too.
 """
 
 from __future__ import annotations
@@ -54,9 +59,19 @@ def _resample_axis(img: np.ndarray, out_len: int, scale: int, axis: int, taps: s
 
 
 def aliased_downscale(hr: np.ndarray, scale: int, taps: str = "cubic") -> np.ndarray:
-    """OpenCV-style ``INTER_CUBIC`` / ``INTER_LINEAR`` downscale (no antialiasing), uint8 out."""
+    """OpenCV-style ``INTER_CUBIC`` / ``INTER_LINEAR`` downscale (no antialiasing) by the integer ``scale``.
+
+    Args:
+        hr: uint8 (H, W, C) or (H, W); cropped bottom/right to a multiple of ``scale`` first (edge pixels of
+            the crop are replicated, as ``cv2.resize`` of the cropped image does).
+        scale: the integer factor (2, 3, 4, ...).
+        taps: ``"cubic"`` (4 taps, a = -0.75) or ``"linear"`` (2 taps).
+
+    Returns:
+        uint8 (H // scale, W // scale, ...).
+    """
     h, w = hr.shape[0] // scale, hr.shape[1] // scale
-    x = hr.astype(np.float64)
+    x = hr[: h * scale, : w * scale].astype(np.float64)
     x = _resample_axis(_resample_axis(x, h, scale, 0, taps), w, scale, 1, taps)
     return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)  # half up, as OpenCV's saturate_cast
 
@@ -102,10 +117,12 @@ def check_protocol(spec: str, training: bool = True) -> None:
 def degrade(
     hr: np.ndarray, scale: int, protocol: str = "bicubic", rng: np.random.Generator | None = None
 ) -> np.ndarray:
-    """The LR image (uint8, same channels as ``hr``) of ``hr`` (uint8 (H, W, 3) or (H, W), a multiple of
-    ``scale``) under ``protocol``; scoring parameters, or training ones drawn from ``rng`` when given
-    (a ``mixed`` spec needs ``rng``: it draws the protocol too)."""
+    """The LR image (uint8 (H // scale, W // scale, ...), same channels as ``hr``) of ``hr`` (uint8 (H, W, 3)
+    or (H, W); cropped bottom/right to a multiple of the integer ``scale`` first) under ``protocol``; scoring
+    parameters, or training ones drawn from ``rng`` when given (a ``mixed`` spec needs ``rng``: it draws the
+    protocol too)."""
     check_protocol(protocol, training=rng is not None)
+    hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
     weights = mixture_weights(protocol)
     if weights is not None:
         p = np.asarray([weights[name] for name in PROTOCOLS], np.float64)
@@ -121,7 +138,7 @@ def degrade(
         return aliased_downscale(hr, scale, "linear")
     if protocol == "area":
         h, w = hr.shape[0] // scale, hr.shape[1] // scale
-        blocks = hr[: h * scale, : w * scale].astype(np.float64).reshape(h, scale, w, scale, *hr.shape[2:])
+        blocks = hr.astype(np.float64).reshape(h, scale, w, scale, *hr.shape[2:])
         return np.clip(np.floor(blocks.mean(axis=(1, 3)) + 0.5), 0, 255).astype(np.uint8)
     if protocol == "jpeg":
         quality = int(rng.integers(75, 96)) if rng is not None else SCORING["jpeg_quality"]

@@ -8,6 +8,7 @@ keeps the input's chroma layout and bit depth.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from edgeconv.errors import UsageError
@@ -72,15 +73,31 @@ class VideoEncoding:
         return {"crf": crf, "preset": str(max(0, 12 - speed))}
 
 
+@dataclass(frozen=True)
+class SourceVideo:
+    """What the output video takes from the source's video stream (kept as values: the source closes first)."""
+
+    time_base: Fraction
+    rate: Fraction
+    sample_aspect_ratio: Fraction | None
+    metadata: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, stream: av.video.stream.VideoStream) -> SourceVideo:
+        """Read the facts off an open stream."""
+        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+        kept = tuple((k, v) for k, v in stream.metadata.items() if k in ("language", "title"))
+        return cls(Fraction(stream.time_base), Fraction(rate), stream.sample_aspect_ratio or None, kept)
+
+
 def configure_encoder(cc: av.video.codeccontext.VideoCodecContext, encoding: VideoEncoding, like: av.VideoFrame,
-                      template: av.video.stream.VideoStream, pix_fmt: str) -> None:
+                      template: SourceVideo, pix_fmt: str) -> None:
     """Size, pixel format, time base, options and colour tags of an encoder for frames like ``like``;
     parameter sets go in the header (extradata), as MP4 and Matroska want them."""
     from av.codec.context import Flags
 
     cc.width, cc.height, cc.pix_fmt = like.width, like.height, pix_fmt
-    cc.time_base = template.time_base
-    cc.framerate = template.average_rate or template.guessed_rate or 25
+    cc.time_base, cc.framerate = template.time_base, template.rate
     cc.options = encoding.options()
     cc.color_range, cc.colorspace = like.color_range, like.colorspace
     cc.color_primaries, cc.color_trc = like.color_primaries, like.color_trc
@@ -89,7 +106,7 @@ def configure_encoder(cc: av.video.codeccontext.VideoCodecContext, encoding: Vid
     cc.flags |= Flags.global_header
 
 
-def open_encoder(encoding: VideoEncoding, like: av.VideoFrame, template: av.video.stream.VideoStream,
+def open_encoder(encoding: VideoEncoding, like: av.VideoFrame, template: SourceVideo,
                  pix_fmt: str) -> av.video.codeccontext.VideoCodecContext:
     """A standalone encoder (no container) for frames like ``like``: what each segment is encoded with."""
     import av
@@ -101,14 +118,14 @@ def open_encoder(encoding: VideoEncoding, like: av.VideoFrame, template: av.vide
 
 
 def add_video_stream(container: av.container.OutputContainer, encoding: VideoEncoding, like: av.VideoFrame,
-                     template: av.video.stream.VideoStream, pix_fmt: str, rotation: int = 0
+                     template: SourceVideo, pix_fmt: str, rotation: int = 0
                      ) -> av.video.stream.VideoStream:
     """An output stream whose encoder matches ``open_encoder``'s (so the segments' packets fit its header),
     with the input stream's time base, rotation and language."""
-    stream = container.add_stream(ENCODERS[encoding.codec], rate=template.average_rate or template.guessed_rate or 25)
+    stream = container.add_stream(ENCODERS[encoding.codec], rate=template.rate)
     configure_encoder(stream.codec_context, encoding, like, template, pix_fmt)
     stream.time_base = template.time_base
     if rotation:
         stream.set_display_rotation(rotation)
-    stream.metadata.update({k: v for k, v in template.metadata.items() if k in ("language", "title")})
+    stream.metadata.update(dict(template.metadata))
     return stream

@@ -72,7 +72,9 @@ def _like(frame: av.VideoFrame, width: int, height: int, fmt: str) -> av.VideoFr
     import av
 
     out = av.VideoFrame(width, height, fmt)
-    out.pts, out.time_base = frame.pts, frame.time_base
+    out.pts = frame.pts
+    if frame.time_base is not None:
+        out.time_base = frame.time_base
     out.color_range, out.colorspace = frame.color_range, frame.colorspace
     out.color_primaries, out.color_trc = frame.color_primaries, frame.color_trc
     return out
@@ -118,5 +120,7 @@ class RgbModelUpscaler:
         rgb = frame.to_ndarray(format="rgb24")
         image = self.backend.facts.to_image(self.backend.run(self.backend.facts.to_input(rgb)))
         out = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=planar_format(frame.format.name))
-        out.pts, out.time_base = frame.pts, frame.time_base
+        out.pts = frame.pts
+        if frame.time_base is not None:
+            out.time_base = frame.time_base
         return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import os
+from fractions import Fraction
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,13 +44,12 @@ def copyable_streams(source: av.container.InputContainer, output: av.container.O
     return pairs
 
 
-def _segment_packets(segments: list[Path], stream: av.video.stream.VideoStream
+def _segment_packets(segments: list[Path], stream: av.video.stream.VideoStream, time_base: Fraction
                      ) -> Iterator[tuple[float, int, object, object]]:
     import av
 
     from edgeconv.runtime.video.segments import read_packets
 
-    time_base = stream.codec_context.time_base
     for path in segments:
         for pts, dts, key, data in read_packets(path):
             packet = av.Packet(data)
@@ -57,11 +57,11 @@ def _segment_packets(segments: list[Path], stream: av.video.stream.VideoStream
             yield float((dts if dts is not None else pts) * time_base), 0, packet, stream
 
 
-def remux(segments: list[Path], source: str, output: Path, add_video: Callable) -> None:
+def remux(segments: list[Path], source: str, output: Path, add_video: Callable, time_base: Fraction) -> None:
     """Write ``output``: the segments' video packets plus ``source``'s audio/subtitle packets, atomically.
 
     ``add_video(container)`` adds the video stream whose encoder made the segments (its header carries the
-    same parameter sets).
+    same parameter sets); ``time_base`` is the segment packets' (the source video stream's).
     """
     av = import_av()
     temp = output.with_name(f".{output.stem}.partial{output.suffix}")
@@ -72,7 +72,7 @@ def remux(segments: list[Path], source: str, output: Path, add_video: Callable) 
             video = add_video(out)
             pairs = copyable_streams(src, out)
             copied = _timed(src.demux(*[i for i, _ in pairs]), {i.index: o for i, o in pairs}, 1) if pairs else iter(())
-            for _, _, packet, stream in heapq.merge(_segment_packets(segments, video), copied,
+            for _, _, packet, stream in heapq.merge(_segment_packets(segments, video, time_base), copied,
                                                      key=lambda t: (t[0], t[1])):
                 packet.stream = stream
                 out.mux(packet)

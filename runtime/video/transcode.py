@@ -7,6 +7,7 @@ subtitle packets (``remux.py``); only the complete file ever appears at the outp
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from edgeconv.errors import EdgeConvError, UsageError
-from edgeconv.runtime.video.encoding import VideoEncoding, add_video_stream, open_encoder
+from edgeconv.runtime.video.encoding import SourceVideo, VideoEncoding, add_video_stream, open_encoder
 from edgeconv.runtime.video.frames import FrameUpscaler, planar_format
 from edgeconv.runtime.video.remux import remux
 from edgeconv.runtime.video.segments import SegmentPlan, SegmentWriter, work_dir_for
@@ -75,9 +76,11 @@ def _upscaled(upscaler: FrameUpscaler, encoding: VideoEncoding) -> Callable:
         out = upscaler(frame)
         fmt = encoding.output_format(planar_format(frame.format.name))
         if out.format.name != fmt:
-            tags = out.pts, out.time_base, out.color_range, out.colorspace, out.color_primaries, out.color_trc
-            out = out.reformat(format=fmt)
-            out.pts, out.time_base, out.color_range, out.colorspace, out.color_primaries, out.color_trc = tags
+            tags = out.pts, out.color_range, out.colorspace, out.color_primaries, out.color_trc
+            time_base, out = out.time_base, out.reformat(format=fmt)
+            out.pts, out.color_range, out.colorspace, out.color_primaries, out.color_trc = tags
+            if time_base is not None:
+                out.time_base = time_base
         return index, out
     return work
 
@@ -98,16 +101,16 @@ def _signature(job: VideoJob, model: str) -> dict[str, object]:
 
 
 def _encode_segments(job: VideoJob, upscaler: FrameUpscaler, model: str, progress: Progress | None):  # noqa: ANN202
-    output = Path(job.output)
-    plan = SegmentPlan(work_dir_for(output), job.frames_per_segment, _signature(job, model))
-    start = plan.prepare(job.resume)
     container = open_input(job.source)
-    stream, seen = video_stream(container, job.source), {"rotation": 0}
+    stream = video_stream(container, job.source)
+    seen: dict = {"rotation": 0, "template": SourceVideo.of(stream)}
+    plan = SegmentPlan(work_dir_for(Path(job.output)), job.frames_per_segment, _signature(job, model))
+    start = plan.prepare(job.resume)
     total = stream.frames or None
 
     def encoder(like):  # noqa: ANN001, ANN202
         seen["like"] = like
-        return open_encoder(job.encoding, like, stream, like.format.name)
+        return open_encoder(job.encoding, like, seen["template"], like.format.name)
 
     writer = SegmentWriter(plan, encoder)
     pipeline = Pipeline(_numbered(frames(container, stream, job.source), start, seen),
@@ -118,30 +121,45 @@ def _encode_segments(job: VideoJob, upscaler: FrameUpscaler, model: str, progres
             if progress:
                 progress(index + 1, total)
         writer.finish()
+    except KeyboardInterrupt:
+        writer.abandon()  # finished segments stay for --resume
+        raise
     except BaseException:
         writer.abandon()
+        if plan.finished() == 0:
+            plan.remove()
         raise
     finally:
         container.close()
-    seen["template"] = stream
     return plan, start, pipeline.times, seen
 
 
-def _stream_to_pipe(job: VideoJob, upscaler: FrameUpscaler, stdout: BinaryIO | None,
-                    progress: Progress | None) -> StageTimes:
+def _open_stream_output(job: VideoJob, stdout: BinaryIO | None):  # noqa: ANN202
+    """The streaming output: standard output in ``pipe_format``, or a temporary file beside ``job.output``."""
     av = import_av()
-    container = open_input(job.source)
+    if job.output == PIPE:
+        return av.open(stdout or sys.stdout.buffer, "w", format=PIPE_FORMATS[job.pipe_format]), None
+    final = Path(job.output)
+    temp = final.with_name(f".{final.stem}.partial{final.suffix}")
+    return av.open(str(temp), "w"), temp
+
+
+def _stream_through(job: VideoJob, upscaler: FrameUpscaler, stdin: BinaryIO | None, stdout: BinaryIO | None,
+                    progress: Progress | None) -> StageTimes:
+    """One pass, frames encoded as they come (a pipe in or out: nothing to re-read, nothing to resume)."""
+    container = open_input(job.source, stdin)
     stream = video_stream(container, job.source)
-    out = av.open(stdout or sys.stdout.buffer, "w", format=PIPE_FORMATS[job.pipe_format])
+    out, temp = _open_stream_output(job, stdout)
+    raw = job.output == PIPE and job.pipe_format == "y4m"
     pipeline = Pipeline(_numbered(frames(container, stream, job.source), 0, {}),
                         _upscaled(upscaler, job.encoding), job.depth)
     video = None
     try:
         for index, frame in pipeline:
             if video is None:
-                video = out.add_stream("wrapped_avframe", rate=stream.average_rate or 25) \
-                    if job.pipe_format == "y4m" else add_video_stream(out, job.encoding, frame, stream,
-                                                                      frame.format.name)
+                source = SourceVideo.of(stream)
+                video = out.add_stream("wrapped_avframe", rate=source.rate) if raw else \
+                    add_video_stream(out, job.encoding, frame, source, frame.format.name)
                 video.width, video.height, video.pix_fmt = frame.width, frame.height, frame.format.name
             for packet in video.encode(frame):
                 out.mux(packet)
@@ -149,14 +167,20 @@ def _stream_to_pipe(job: VideoJob, upscaler: FrameUpscaler, stdout: BinaryIO | N
                 progress(index + 1, stream.frames or None)
         for packet in video.encode(None) if video is not None else []:
             out.mux(packet)
+        out.close()
+        if temp is not None:
+            os.replace(temp, job.output)
     finally:
         out.close()
         container.close()
+        if temp is not None:
+            temp.unlink(missing_ok=True)
     return pipeline.times
 
 
 def upscale_video(job: VideoJob, upscaler: FrameUpscaler, model: str = "",
-                  progress: Progress | None = None, stdout: BinaryIO | None = None) -> VideoResult:
+                  progress: Progress | None = None, stdin: BinaryIO | None = None,
+                  stdout: BinaryIO | None = None) -> VideoResult:
     """Upscale one video (see ``VideoJob``); the output appears complete or not at all.
 
     Raises:
@@ -165,12 +189,13 @@ def upscale_video(job: VideoJob, upscaler: FrameUpscaler, model: str = "",
     """
     job.check()
     try:
-        if job.output == PIPE:
-            times = _stream_to_pipe(job, upscaler, stdout, progress)
-            return VideoResult(PIPE, times.frames, 0, times)
+        if job.output == PIPE or job.source == PIPE:
+            times = _stream_through(job, upscaler, stdin, stdout, progress)
+            return VideoResult(job.output, times.frames, 0, times)
         plan, start, times, seen = _encode_segments(job, upscaler, model, progress)
         remux(plan.all_segments(), job.source, Path(job.output), lambda out: add_video_stream(
-            out, job.encoding, seen["like"], seen["template"], seen["like"].format.name, seen["rotation"]))
+            out, job.encoding, seen["like"], seen["template"], seen["like"].format.name, seen["rotation"]),
+            seen["template"].time_base)
         plan.remove()
         return VideoResult(job.output, start + times.frames, start, times)
     except OSError as exc:

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from edgeconv.export import to_deploy
 from edgeconv.models import create_model
-from edgeconv.models.luma_sr import LUMA_GAIN, LUMA_WEIGHTS, BicubicUpsample
+from edgeconv.models.complexity import count_macs
+from edgeconv.models.luma_sr import LUMA_GAIN, LUMA_WEIGHTS, BicubicPhases, BicubicUpsample
 
 SR_MODELS = [
     "edge_sr", "jitter_edge_sr", "pixelmix_edge_sr", "plain_edge_sr", "fsrcnn", "espcn",
@@ -65,3 +66,71 @@ def test_residual_added_before_the_shuffle_equals_adding_after(h: int, w: int, s
     with torch.no_grad():
         separate = model.upsample(x) + model.upsampler(model.features(x)) * (1.0 / LUMA_GAIN)
         torch.testing.assert_close(model(x), separate, atol=1e-6, rtol=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(h=st.integers(1, 40), w=st.integers(1, 40), scale=st.sampled_from([2, 3, 4]), seed=st.integers(0, 2**16))
+def test_separable_bicubic_equals_the_5x5_form_and_interpolate(h: int, w: int, scale: int, seed: int) -> None:
+    """Two 1-D convs (5x1 to (colour, phase_y), 1x5 to (colour, phase_y, phase_x)) = the 5x5 phase kernels."""
+    x = torch.rand(2, 3, h, w, generator=torch.Generator().manual_seed(seed))
+    separable, full = BicubicPhases(scale, separable=True), BicubicPhases(scale, separable=False)
+    shuffle = torch.nn.PixelShuffle(scale)
+    with torch.no_grad():
+        got, want = separable(x), full(x)
+        expected = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
+    assert got.shape == want.shape == (2, 3 * scale * scale, h, w)
+    assert float((got - want).abs().max()) < 1e-5
+    # every pixel, the border too: F.interpolate clamps its indices, as the replicate pad does
+    assert float((shuffle(got) - expected).abs().max()) < 1e-5
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_the_skip_is_5x5_at_x2_and_separable_from_x3(scale: int) -> None:
+    """x2 keeps the one 5x5 conv the shipped graphs and the x2 INT8 code are built on; x3 and x4 cost 15s + 15s^2
+    MACs per LR pixel (plus the 5x1 conv over the 4 padding columns) instead of 75 s^2."""
+    model = create_model("plain_edge_sr", scale=scale)
+    bicubic = model.bicubic
+    assert isinstance(bicubic, BicubicPhases) and bicubic.separable == (scale > 2)
+    assert not any(name.startswith("bicubic") for name in model.state_dict())  # fixed: not in checkpoints
+    macs = count_macs(bicubic, (1, 3, 64, 64))
+    if scale == 2:
+        assert bicubic.kernel.shape == (12, 1, 5, 5) and macs == 75 * 4 * 64 * 64
+    else:
+        assert bicubic.vertical.kernel.shape == (3 * scale, 1, 5, 1)
+        assert bicubic.horizontal.kernel.shape == (3 * scale * scale, 1, 1, 5)
+        assert macs == 15 * scale * 64 * 68 + 15 * scale * scale * 64 * 64
+
+
+# the x3 / x4 shapes of the scale sweep (channels, blocks): each within the edge budget of 3,500 MACs per LR pixel
+BUDGET_SHAPES = [(3, 11, 2), (3, 9, 3), (3, 8, 4), (4, 9, 2), (4, 8, 3), (4, 7, 4)]
+
+
+@pytest.mark.parametrize(("scale", "channels", "blocks"), BUDGET_SHAPES)
+def test_plain_edge_sr_x3_x4_shapes_fit_the_budget(scale: int, channels: int, blocks: int) -> None:
+    model = create_model("plain_edge_sr", scale=scale, channels=channels, blocks=blocks)
+    per_lr_pixel = count_macs(model, (1, 3, 64, 64)) / (64 * 64)
+    assert per_lr_pixel <= 3500, f"x{scale} {channels}x{blocks}: {per_lr_pixel:.0f} MACs per LR pixel"
+
+
+@pytest.mark.parametrize("scale", [3, 4])
+def test_x3_x4_export_to_onnx_with_the_separable_skip(scale: int) -> None:
+    import numpy as np
+    import onnxruntime as ort
+
+    from edgeconv.export.graph.from_module import export_deployed
+
+    torch.manual_seed(0)
+    model = create_model("plain_edge_sr", scale=scale, channels=8).eval()
+    proto = export_deployed(model, torch.rand(1, 3, 16, 16), target_backend="onnxruntime").model
+    convs = [n.name for n in proto.graph.node if n.op_type == "Conv" and n.name.startswith("/bicubic/")]
+    assert convs == ["/bicubic/vertical/Conv", "/bicubic/horizontal/Conv"]
+    assert {"bicubic.vertical.weight", "bicubic.horizontal.weight"} <= {t.name for t in proto.graph.initializer}
+    assert not any(n.op_type == "Constant" for n in proto.graph.node)
+    assert [n.op_type for n in proto.graph.node].count("DepthToSpace") == 1
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = torch.rand(1, 3, 23, 17)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    assert got.shape == (1, 3, 23 * scale, 17 * scale)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)

@@ -1,0 +1,217 @@
+"""Video SR: the Y-plane path against the image path, streams kept, formats, pipes, resume, bad input."""
+
+from __future__ import annotations
+
+import errno
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.runtime.video_clips import av, make_clip, stream_summary
+
+from edgeconv.errors import EdgeConvError, UsageError
+from edgeconv.runtime.backends.base import BackendOptions
+from edgeconv.runtime.backends.registry import create_backend
+from edgeconv.runtime.choices import BackendName
+from edgeconv.runtime.shipped_models import resolve_model
+from edgeconv.runtime.video.frames import read_plane, write_plane
+from edgeconv.runtime.video.job import load_upscaler
+from edgeconv.runtime.video.planes import bicubic_upscale_plane
+from edgeconv.runtime.video.transcode import VideoJob, upscale_video
+
+ROOT = Path(__file__).resolve().parents[2]
+SET5 = ROOT.parent / "shared" / "data" / "sr" / "Set5"
+CLIPS = ROOT.parent / "shared" / "data" / "video"
+YUV601 = np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]]) / 255.0
+OFFSET = np.array([16.0, 128.0, 128.0])
+
+
+@pytest.fixture(scope="module")
+def upscaler():
+    return load_upscaler("photo", BackendName.ONNXRUNTIME, BackendOptions(threads=1))[0]
+
+
+def test_y_plane_path_equals_image_path_on_a_frame(upscaler) -> None:
+    """The same picture as a 4:4:4 BT.601 frame (video path) and as its RGB (image path): the same pixels
+    after the same colour conversion, within one 8-bit level except where the RGB path clips colours."""
+    rgb = np.asarray(Image.open(SET5 / "butterfly.png").convert("RGB"))[:96, :128]
+    yuv = np.clip(np.rint(rgb.astype(np.float64) @ YUV601.T + OFFSET), 0, 255).astype(np.uint8)
+    frame = av.VideoFrame(128, 96, "yuv444p")
+    frame.color_range = 1
+    for i in range(3):
+        write_plane(frame, i, np.ascontiguousarray(yuv[..., i]))
+    video = upscaler(frame)
+    rgb_in = np.clip(np.rint((yuv - OFFSET) @ np.linalg.inv(YUV601).T), 0, 255).astype(np.uint8)
+    image_model = create_backend("onnxruntime", resolve_model("photo"))
+    image = image_model.facts.to_image(image_model.run(image_model.facts.to_input(rgb_in)))
+    reference = image.astype(np.float64) @ YUV601.T + OFFSET
+    for plane in range(3):
+        diff = np.abs(read_plane(video, plane) - reference[..., plane])
+        assert (diff <= 1.0).mean() > 0.995, plane
+    assert np.abs(read_plane(video, 0) - reference[..., 0]).max() < 2.0
+
+
+def test_chroma_upscale_is_the_model_skip_bicubic() -> None:
+    torch = pytest.importorskip("torch")
+    plane = np.random.default_rng(0).uniform(16, 240, (9, 13)).astype(np.float32)
+    for scale in (2, 3, 4):
+        ref = torch.nn.functional.interpolate(torch.from_numpy(plane)[None, None], scale_factor=scale,
+                                              mode="bicubic", align_corners=False)[0, 0].numpy()
+        # PyTorch clamps indices (replicated edges) as the skip does: equal everywhere
+        np.testing.assert_allclose(bicubic_upscale_plane(plane, scale), ref, atol=1e-3)
+    flat = np.full((5, 7), 77.0, np.float32)
+    assert np.array_equal(bicubic_upscale_plane(flat, 3), np.full((15, 21), 77.0, np.float32))
+
+
+def test_real_clip_keeps_frames_timestamps_audio_and_tags(upscaler, tmp_path: Path) -> None:
+    source = CLIPS / "realshort.mp4"
+    out = tmp_path / "realshort_x2.mp4"
+    done = upscale_video(VideoJob(str(source), str(out)), upscaler)
+    before, after = stream_summary(source), stream_summary(out)
+    assert done.frames == after["frames"] == before["frames"] == 36
+    assert after["pts"] == before["pts"]
+    assert after["size"] == (640, 480) and after["pix_fmt"] == "yuv420p"
+    assert after["others"] == before["others"] and after["others"]  # the AAC packets, bit for bit
+    assert after["tags"] == before["tags"]
+    assert not list(tmp_path.glob(".*"))  # no work folder or partial file left
+
+
+@pytest.mark.parametrize("pix_fmt,size,extra", [
+    ("yuv422p", (64, 48), {}), ("yuv444p", (65, 49), {}), ("yuv420p10le", (64, 48), {}),
+    ("yuv420p", (64, 48), {"rotation": 90}), ("yuv420p", (64, 48), {"vfr": True}),
+])
+def test_every_common_input(upscaler, tmp_path: Path, pix_fmt: str, size: tuple[int, int], extra: dict) -> None:
+    source = make_clip(tmp_path / "in.mp4", *size, frames=9, pix_fmt=pix_fmt, **extra)
+    out = tmp_path / "out.mp4"
+    upscale_video(VideoJob(str(source), str(out)), upscaler)
+    before, after = stream_summary(source), stream_summary(out)
+    assert after["frames"] == before["frames"] == 9 and after["pts"] == before["pts"]
+    assert after["size"] == (size[0] * 2, size[1] * 2) and after["pix_fmt"] == "yuv420p"
+    assert after["rotation"] == before["rotation"] and after["others"] == before["others"]
+
+
+def test_keep_pixel_format(upscaler, tmp_path: Path) -> None:
+    from edgeconv.runtime.video.encoding import VideoEncoding
+
+    source = make_clip(tmp_path / "in.mp4", frames=4, pix_fmt="yuv420p10le", audio=False)
+    out = tmp_path / "out.mkv"
+    upscale_video(VideoJob(str(source), str(out), VideoEncoding(pix_fmt="keep")), upscaler)
+    assert stream_summary(out)["pix_fmt"] == "yuv420p10le"
+
+
+def test_y4m_pipe_round_trip(upscaler, tmp_path: Path) -> None:
+    source = make_clip(tmp_path / "in.mp4", 48, 32, frames=5, audio=False)
+    y4m = io.BytesIO()
+    with av.open(str(source)) as c, av.open(y4m, "w", format="yuv4mpegpipe") as pipe:
+        stream = pipe.add_stream("wrapped_avframe", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv420p"
+        for frame in c.decode(video=0):
+            for packet in stream.encode(frame):
+                pipe.mux(packet)
+    stdout = io.BytesIO()
+    done = upscale_video(VideoJob("-", "-"), upscaler, stdin=io.BytesIO(y4m.getvalue()), stdout=stdout)
+    assert done.frames == 5 and stdout.getvalue().startswith(b"YUV4MPEG2 W96 H64")
+    with av.open(io.BytesIO(stdout.getvalue()), format="yuv4mpegpipe") as c:
+        frames = [f.to_ndarray() for f in c.decode(video=0)]
+    direct = tmp_path / "direct.y4m"
+    upscale_video(VideoJob(str(source), "-", pipe_format="y4m"), upscaler, stdout=open(direct, "wb"))
+    assert len(frames) == 5 and direct.read_bytes() == stdout.getvalue()
+
+
+def test_interrupted_run_resumes_to_the_same_file(upscaler, tmp_path: Path) -> None:
+    source = make_clip(tmp_path / "in.mp4", frames=23)
+    whole, resumed = tmp_path / "whole.mp4", tmp_path / "resumed.mp4"
+    upscale_video(VideoJob(str(source), str(whole), frames_per_segment=5), upscaler)
+
+    def stop_at_13(done: int, total: int | None) -> None:
+        if done == 13:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        upscale_video(VideoJob(str(source), str(resumed), frames_per_segment=5), upscaler, progress=stop_at_13)
+    assert not resumed.exists()
+    seen: list[int] = []
+    done = upscale_video(VideoJob(str(source), str(resumed), resume=True, frames_per_segment=5), upscaler,
+                         progress=lambda i, n: seen.append(i))
+    assert done.resumed_at == 10 and seen[0] == 11  # two finished segments kept, frame 11 onward redone
+    assert resumed.read_bytes() == whole.read_bytes()
+
+
+def test_resume_refuses_another_runs_folder(upscaler, tmp_path: Path) -> None:
+    from edgeconv.runtime.video.encoding import VideoEncoding
+
+    source = make_clip(tmp_path / "in.mp4", frames=8, audio=False)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        upscale_video(VideoJob(str(source), str(out), frames_per_segment=2), upscaler,
+                      progress=lambda i, n: (_ for _ in ()).throw(KeyboardInterrupt) if i == 5 else None)
+    with pytest.raises(UsageError, match="belongs to another run"):
+        upscale_video(VideoJob(str(source), str(out), VideoEncoding(crf=30), resume=True, frames_per_segment=2),
+                      upscaler)
+
+
+def _truncated(tmp_path: Path) -> Path:
+    """bikes.mp4 with its index first (faststart), cut at 60 %: it opens, then the frames run out."""
+    whole = tmp_path / "whole.mp4"
+    with av.open(str(CLIPS / "bikes.mp4")) as src, av.open(str(whole), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    path = tmp_path / "truncated.mp4"
+    data = whole.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.6)])
+    whole.unlink()
+    return path
+
+
+def _audio_only(tmp_path: Path) -> Path:
+    path = tmp_path / "audio.m4a"
+    with av.open(str(CLIPS / "realshort.mp4")) as src, av.open(str(path), "w") as out:
+        stream = out.add_stream_from_template(src.streams.audio[0])
+        for packet in src.demux(src.streams.audio[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    return path
+
+
+def _zero_frames(tmp_path: Path) -> Path:
+    """A Y4M stream header (a 64x48 video track) and no frame."""
+    path = tmp_path / "empty.y4m"
+    path.write_bytes(b"YUV4MPEG2 W64 H48 F25:1 Ip A1:1 C420jpeg\n")
+    return path
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda p: p / "missing.mp4", "is not a readable video"),
+    (lambda p: (p / "text.mp4").write_text("not a video") and p / "text.mp4", "is not a readable video"),
+    (_audio_only, "has no video stream"),
+    (_zero_frames, "has no video frames"),
+    (_truncated, r"ends after frame \d+ \(t = [\d.]+ s\) of 250|decode failed after frame"),
+])
+def test_bad_inputs_get_one_line_and_leave_nothing(upscaler, tmp_path: Path, make, match: str) -> None:
+    source = make(tmp_path)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(EdgeConvError, match=match) as caught:
+        upscale_video(VideoJob(str(source), str(out)), upscaler)
+    assert str(source.name) in str(caught.value) and "\n" not in str(caught.value)
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_full_disk_names_the_output_and_leaves_nothing(upscaler, tmp_path: Path, monkeypatch) -> None:
+    import edgeconv.runtime.video.segments as segments
+
+    def full(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(segments, "write_packet", full)
+    source = make_clip(tmp_path / "in.mp4", frames=4, audio=False)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(EdgeConvError, match="No space left on device"):
+        upscale_video(VideoJob(str(source), str(out)), upscaler)
+    assert not out.exists()
