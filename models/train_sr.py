@@ -21,7 +21,7 @@ from edgeconv.models.checkpoint import Checkpoint
 from edgeconv.models.registry import create_model
 from edgeconv.models.sr_data import PatchSampler, SRPair, load_sr_dataset, to_tensor
 from edgeconv.models.training import LoopHooks, StepCallback, last_path_for, start_run, train_loop
-from edgeconv.runtime.imaging.degradations import PROTOCOLS, degrade
+from edgeconv.runtime.imaging.degradations import PROTOCOLS, degrade, scored_protocols
 from edgeconv.runtime.validation.sr_metrics import score_sr
 
 
@@ -105,11 +105,11 @@ class ProtocolGains:
     by: the gain a user can count on when they do not know how their image was made.
     """
 
-    def __init__(self, pairs: list[SRPair], scale: int) -> None:
+    def __init__(self, pairs: list[SRPair], scale: int, protocols: tuple[str, ...] = PROTOCOLS) -> None:
         self.scale = scale
         self.sets: dict[str, list[SRPair]] = {}
         self.baseline: dict[str, float] = {}
-        for protocol in PROTOCOLS:
+        for protocol in protocols:
             lrs = [SRPair(p.name, p.hr, degrade(p.hr, scale, protocol)) for p in pairs]
             self.sets[protocol] = lrs
             self.baseline[protocol] = float(np.mean([score_sr(bicubic_upscale(q.lr, scale), q.hr, scale)[0]
@@ -158,7 +158,8 @@ def train_sr(
             pred, target = _luma(pred), _luma(target)
         return F.l1_loss(pred, target)
 
-    gains = ProtocolGains(val_pairs, config.scale) if val_pairs and config.select == "worst-gain" else None
+    gains = ProtocolGains(val_pairs, config.scale, scored_protocols(config.degradation)) \
+        if val_pairs and config.select == "worst-gain" else None
 
     def validate() -> tuple[float | None, dict]:
         metrics = evaluate_sr(model, val_pairs, config.scale, device) if val_pairs else {}

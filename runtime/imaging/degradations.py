@@ -13,8 +13,10 @@ photos are not made that way, so a model is also scored on, and can be trained o
 - ``jpeg``: ``bicubic``, then JPEG at quality 75-95 (85 when scoring).
 - ``blur``: Gaussian blur, sigma 0.2-1.5 (1.0 when scoring), then ``bicubic``.
 - ``noise``: ``bicubic``, then Gaussian noise, sigma 1-8 of 255 (4 when scoring).
+- ``h264``: ``bicubic``, then one H.264 frame (libx264, 4:2:0, CRF 18-32; 23 when scoring), what a streamed
+  or archived video's frame looks like. Needs PyAV (``edgeconv[video]``); in a mixture only when named.
 - ``mixed`` (training only): one of the above per image, parameters drawn from ``rng``; uniform, or
-  weighted as ``mixed:cubic-aliased=3,noise=0.5`` (protocols not named weigh 1; 0 leaves one out).
+  weighted as ``mixed:cubic-aliased=3,noise=0.5`` (protocols not named weigh 1, ``h264`` 0; 0 leaves one out).
 
 Every protocol is the same at every integer scale (x2, x3, x4): the HR image is cropped (bottom/right)
 to a multiple of the scale first, so an LR pixel always covers the same ``s x s`` HR block; the aliased
@@ -27,6 +29,7 @@ it draws the training parameters. numpy and Pillow only: validation on a device 
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -34,7 +37,9 @@ from PIL import Image, ImageFilter
 from edgeconv.errors import UsageError
 
 PROTOCOLS = ("bicubic", "cubic-aliased", "bilinear", "area", "jpeg", "blur", "noise")
-SCORING = {"jpeg_quality": 85, "blur_sigma": 1.0, "noise_sigma": 4.0}
+VIDEO_PROTOCOLS = ("h264",)  # need PyAV; weight 0 in a mixture unless named
+ALL_PROTOCOLS = PROTOCOLS + VIDEO_PROTOCOLS
+SCORING = {"jpeg_quality": 85, "blur_sigma": 1.0, "noise_sigma": 4.0, "h264_crf": 23}
 
 
 def _resample_axis(img: np.ndarray, out_len: int, scale: int, axis: int, taps: str) -> np.ndarray:
@@ -90,7 +95,7 @@ def mixture_weights(spec: str) -> dict[str, float] | None:
     is not a mixture. ``UsageError`` names a bad part."""
     if spec != "mixed" and not spec.startswith("mixed:"):
         return None
-    weights = dict.fromkeys(PROTOCOLS, 1.0)
+    weights = dict.fromkeys(PROTOCOLS, 1.0) | dict.fromkeys(VIDEO_PROTOCOLS, 0.0)
     for part in filter(None, spec.removeprefix("mixed").removeprefix(":").split(",")):
         name, _, value = part.partition("=")
         try:
@@ -99,18 +104,25 @@ def mixture_weights(spec: str) -> dict[str, float] | None:
             weight = -1.0
         if name.strip() not in weights or weight < 0 or not np.isfinite(weight):
             raise UsageError("--degradation", f"bad mixture part {part!r}",
-                             f"write PROTOCOL=WEIGHT (weight >= 0) with PROTOCOL one of {', '.join(PROTOCOLS)}")
+                             f"write PROTOCOL=WEIGHT (weight >= 0) with PROTOCOL one of {', '.join(ALL_PROTOCOLS)}")
         weights[name.strip()] = weight
     if sum(weights.values()) <= 0:
         raise UsageError("--degradation", f"{spec!r} gives every protocol weight 0")
     return weights
 
 
+def scored_protocols(spec: str) -> tuple[str, ...]:
+    """The protocols a model trained on ``spec`` is scored on: every image protocol, plus a video protocol
+    (``h264``) when ``spec`` is it or names it in a mixture."""
+    weights = mixture_weights(spec) or {spec: 1.0}
+    return PROTOCOLS + tuple(p for p in VIDEO_PROTOCOLS if weights.get(p, 0.0) > 0)
+
+
 def check_protocol(spec: str, training: bool = True) -> None:
     """``UsageError`` unless ``spec`` is a protocol (or, when ``training``, a ``mixed`` spec)."""
-    if spec in PROTOCOLS or (training and mixture_weights(spec) is not None):
+    if spec in ALL_PROTOCOLS or (training and mixture_weights(spec) is not None):
         return
-    expected = ", ".join(PROTOCOLS) + (", mixed[:PROTOCOL=WEIGHT,...] (training)" if training else "")
+    expected = ", ".join(ALL_PROTOCOLS) + (", mixed[:PROTOCOL=WEIGHT,...] (training)" if training else "")
     raise UsageError("--degradation", f"unknown protocol {spec!r}", f"expected one of {expected}")
 
 
@@ -125,11 +137,12 @@ def degrade(
     hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
     weights = mixture_weights(protocol)
     if weights is not None:
-        p = np.asarray([weights[name] for name in PROTOCOLS], np.float64)
+        names = PROTOCOLS if all(weights[v] == 0 for v in VIDEO_PROTOCOLS) else ALL_PROTOCOLS
+        p = np.asarray([weights[name] for name in names], np.float64)
         if np.all(p == p[0]):  # plain "mixed": the draw earlier runs made, so they reproduce
-            protocol = PROTOCOLS[int(rng.integers(len(PROTOCOLS)))]
+            protocol = names[int(rng.integers(len(names)))]
         else:
-            protocol = PROTOCOLS[int(rng.choice(len(PROTOCOLS), p=p / p.sum()))]
+            protocol = names[int(rng.choice(len(names), p=p / p.sum()))]
     if protocol == "bicubic":
         return _bicubic(hr, scale)
     if protocol == "cubic-aliased":
@@ -145,6 +158,9 @@ def degrade(
         buffer = io.BytesIO()
         _pil(_bicubic(hr, scale)).save(buffer, "JPEG", quality=quality)
         return np.asarray(Image.open(io.BytesIO(buffer.getvalue())))
+    if protocol == "h264":
+        crf = int(rng.integers(18, 33)) if rng is not None else SCORING["h264_crf"]
+        return h264_frame(_bicubic(hr, scale), crf)
     if protocol == "blur":
         sigma = float(rng.uniform(0.2, 1.5)) if rng is not None else SCORING["blur_sigma"]
         blurred = np.asarray(_pil(hr).filter(ImageFilter.GaussianBlur(sigma)))
@@ -153,3 +169,24 @@ def degrade(
     noise_rng = rng if rng is not None else np.random.default_rng(0)
     lr = _bicubic(hr, scale).astype(np.float64)
     return np.clip(np.round(lr + noise_rng.normal(0.0, sigma, lr.shape)), 0, 255).astype(np.uint8)
+
+
+def h264_frame(image: np.ndarray, crf: int) -> np.ndarray:
+    """``image`` (uint8 (H, W, 3) or (H, W)) coded as one H.264 frame (libx264, 4:2:0, ``crf``) and decoded."""
+    try:
+        import av
+    except ImportError as exc:
+        raise UsageError("--degradation h264", "needs PyAV", "pip install 'edgeconv[video]'") from exc
+    rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+    h, w = rgb.shape[:2]
+    even = np.pad(rgb, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    codec = av.CodecContext.create("libx264", "w")
+    codec.width, codec.height, codec.pix_fmt = even.shape[1], even.shape[0], "yuv420p"
+    codec.time_base, codec.options = Fraction(1, 25), {"crf": str(crf), "preset": "medium", "threads": "1"}
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="rgb24").reformat(format="yuv420p")
+    frame.pts = 0
+    packets = [*codec.encode(frame), *codec.encode(None)]
+    decoder = av.CodecContext.create("h264", "r")
+    decoded = [f for p in packets for f in decoder.decode(p)] + list(decoder.decode(None))
+    out = decoded[0].to_ndarray(format="rgb24")[:h, :w]
+    return out if image.ndim == 3 else np.asarray(Image.fromarray(out).convert("L"))

@@ -133,8 +133,8 @@ def test_weighted_mixture_spec_parses_and_draws_by_weight(photo: np.ndarray) -> 
     from edgeconv.runtime.imaging.degradations import mixture_weights
 
     assert mixture_weights("bicubic") is None
-    assert mixture_weights("mixed") == dict.fromkeys(PROTOCOLS, 1.0)
-    assert mixture_weights("mixed:cubic-aliased=3, noise=0.5") == {**dict.fromkeys(PROTOCOLS, 1.0),
+    assert mixture_weights("mixed") == {**dict.fromkeys(PROTOCOLS, 1.0), "h264": 0.0}  # video: only when named
+    assert mixture_weights("mixed:cubic-aliased=3, noise=0.5") == {**dict.fromkeys(PROTOCOLS, 1.0), "h264": 0.0,
                                                                    "cubic-aliased": 3.0, "noise": 0.5}
     for bad, message in (("mixed:sharp=2", "bad mixture part 'sharp=2'"), ("mixed:noise=-1", "bad mixture part"),
                          ("mixed:noise=x", "bad mixture part"),
@@ -147,3 +147,20 @@ def test_weighted_mixture_spec_parses_and_draws_by_weight(photo: np.ndarray) -> 
     # plain "mixed" draws its protocol as runs before weights existed did (checkpoints stay reproducible)
     a, b = np.random.default_rng(7), np.random.default_rng(7)
     np.testing.assert_array_equal(degrade(photo, 2, "mixed", a), degrade(photo, 2, PROTOCOLS[int(b.integers(7))], b))
+
+
+def test_h264_protocol_is_one_coded_frame_of_the_bicubic_lr(sr_data: Path) -> None:
+    pytest.importorskip("av", reason="the h264 protocol needs PyAV (edgeconv[video])")
+    from edgeconv.runtime.imaging.degradations import degrade, h264_frame, scored_protocols
+
+    hr = read_image(sr_data / "Set5" / "baby.png")[:101, :99]
+    lr, bicubic = degrade(hr, 2, "h264"), degrade(hr, 2, "bicubic")
+    assert lr.shape == bicubic.shape == (50, 49, 3) and np.array_equal(lr, degrade(hr, 2, "h264"))
+    mse = np.mean((lr.astype(float) - bicubic) ** 2)
+    assert 0 < mse < 255**2 / 10**2.5  # coded (not the same pixels), and close (PSNR > 25 dB)
+    assert np.mean((h264_frame(bicubic, 40).astype(float) - bicubic) ** 2) > mse  # a higher CRF loses more
+    assert degrade(hr[..., 0], 3, "h264").shape == (33, 33)
+    assert scored_protocols("mixed:cubic-aliased=6") == scored_protocols("bicubic") and \
+        "h264" not in scored_protocols("mixed")
+    assert scored_protocols("mixed:h264=2")[-1] == "h264" and scored_protocols("h264")[-1] == "h264"
+
