@@ -19,7 +19,8 @@ from rich.console import Console
 
 from edgeconv.errors import EdgeConvError, UsageError
 from edgeconv.export.graph.from_checkpoint import CheckpointExport, ExportSettings, run_export
-from edgeconv.export.quantization.job import QuantizeResult, quantize_file
+from edgeconv.export.quantization.job import quantize_file
+from edgeconv.export.quantization.outcome import QuantizeResult
 from edgeconv.export.quantization.settings import QuantizeSettings
 from edgeconv.models.checkpoint import checkpoint_runner
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT

@@ -79,13 +79,13 @@ def compare(
     """
     from edgeconv.models.research.job import ComparisonSettings, run_comparison
 
-    settings = ComparisonSettings(_split(tasks), seeds, _split(sr_variants), _split(cls_variants), sr_steps,
-                                  cls_steps, sr_batch, cls_batch, width, sr_data, textures, cifar, threads,
-                                  max_minutes_per_run, out, results, dtd10, crop, load_size, device,
-                                  _shard(shard))
-    done = run_comparison(settings, say=_say_on_stderr(), on_task=_print_task)
-    if done.results is not None:
-        typer.echo(f"wrote {done.results}")
+    settings = ComparisonSettings(
+        tasks=_split(tasks), seeds=seeds, sr_variants=_split(sr_variants), cls_variants=_split(cls_variants),
+        sr_steps=sr_steps, cls_steps=cls_steps, sr_batch=sr_batch, cls_batch=cls_batch, width=width, sr_data=sr_data,
+        textures=textures, cifar=cifar, threads=threads, max_minutes_per_run=max_minutes_per_run, out=out,
+        results=results, dtd10=dtd10, crop=crop, load_size=load_size, device=device, shard=_shard(shard))
+    if (written := run_comparison(settings, say=_say_on_stderr(), on_task=_print_task).results) is not None:
+        typer.echo(f"wrote {written}")
 
 
 def _say_on_stderr() -> Callable[[str], None]:

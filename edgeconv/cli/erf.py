@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgeconv.cli.arguments import Force, Images, OneBackend, OutDir, Threads
+from edgeconv.cli.arguments import Force, Images, OneBackend, OutDir, Threads, plain
+from edgeconv.runtime.choices import BackendName, ErfTarget
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
 ErfModels = Annotated[list[Path], typer.Argument(help="Checkpoints (.pt) and/or exported models (.onnx).")]
 Count = Annotated[int, typer.Option(help="How many images to average over.")]
 CropSide = Annotated[int, typer.Option(help="Side of the centre crop fed to the model (input pixels).")]
-ErfTarget = Annotated[
-    str, typer.Option(help="Checkpoints: 'features' (last feature map) or 'output'. ONNX: always output.")
+ErfTargetOption = Annotated[
+    ErfTarget, typer.Option(help="Checkpoints: the last feature map or the output. ONNX: always the output.")
 ]
 Delta = Annotated[float | None, typer.Option(help="Impulse step in [0,1] image units (default: 0.01; INT8 0.08).")]
 Dither = Annotated[int | None, typer.Option(help="Dithered copies per slope (default: 1; INT8 16).")]
@@ -39,8 +40,8 @@ def erf(
     images: Images = None,
     count: Count = 5,
     size: CropSide = 48,
-    target: ErfTarget = "output",
-    backend: OneBackend = "onnxruntime",
+    target: ErfTargetOption = ErfTarget.OUTPUT,
+    backend: OneBackend = BackendName.ONNXRUNTIME,
     delta: Delta = None,
     dither: Dither = None,
     radius: Radius = "auto",
@@ -57,8 +58,9 @@ def erf(
 
     from edgeconv.runtime.erf.job import ErfSettings, measure_erfs
 
-    settings = ErfSettings(models, images, count, size, target, backend, delta, dither, radius, threads, out, force,
-                           gradient_erf=checkpoint_erf)
+    settings = ErfSettings(models=models, images=images, count=count, size=size, target=plain(target),
+                           backend=plain(backend), delta=delta, dither=dither, radius=radius, threads=threads, out=out,
+                           force=force, gradient_erf=checkpoint_erf)
     with impulse_progress() as on_progress:
         report = measure_erfs(settings, on_progress)
     _print_table(report)

@@ -6,15 +6,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgeconv.cli.arguments import Checkpoint, Force, Images, OutFile, refuse_overwrite
+from edgeconv.cli.arguments import Checkpoint, Force, Images, OutFile, plain, refuse_overwrite
+from edgeconv.runtime.choices import BackendName, Lowering
 
 if TYPE_CHECKING:
     from edgeconv.export.graph.from_checkpoint import CheckpointExport, ExportSettings
 
 TargetBackend = Annotated[
-    str, typer.Option(help="onnxruntime, openvino or tensorrt: picks the measured fastest shift lowering.")
+    BackendName, typer.Option(help="The back end that will run the model: picks the measured fastest shift lowering.")
 ]
-LoweringOverride = Annotated[str | None, typer.Option(help="Override the lowering: slice or conv.")]
+LoweringOverride = Annotated[Lowering | None, typer.Option(help="Override the lowering: slices or depthwise convs.")]
 Opset = Annotated[int, typer.Option(help="ONNX opset (17 runs on ORT, OpenVINO and TensorRT 8.6+).")]
 Simplify = Annotated[bool, typer.Option(help="Simplify with onnxsim (else onnxslim).")]
 
@@ -22,7 +23,7 @@ Simplify = Annotated[bool, typer.Option(help="Simplify with onnxsim (else onnxsl
 def export(
     checkpoint: Checkpoint,
     output: OutFile = None,
-    target_backend: TargetBackend = "onnxruntime",
+    target_backend: TargetBackend = BackendName.ONNXRUNTIME,
     lowering: LoweringOverride = None,
     opset: Opset = 17,
     check_images: Images = None,
@@ -41,7 +42,8 @@ def export(
 
     from edgeconv.export.graph.from_checkpoint import ExportSettings, run_export
 
-    settings = ExportSettings(checkpoint, output, target_backend, lowering, opset, check_images, simplify)
+    settings = ExportSettings(checkpoint=checkpoint, output=output, target_backend=plain(target_backend),
+                              lowering=plain(lowering), opset=opset, check_images=check_images, simplify=simplify)
     settings.check()
     refuse_overwrite(settings.output_path, force)
     with Console(stderr=True).status(f"exporting {checkpoint.name} ..."):

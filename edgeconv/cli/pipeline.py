@@ -39,7 +39,8 @@ def pipeline(
     """
     from edgeconv.export.pipeline import PipelineSettings, run_pipeline
 
-    _print_result(run_pipeline(PipelineSettings(checkpoint, out, calib, val, max_psnr_drop, threads, runs, force)))
+    _print_result(run_pipeline(PipelineSettings(checkpoint=checkpoint, out=out, calib=calib, val=val,
+                                                max_psnr_drop=max_psnr_drop, threads=threads, runs=runs, force=force)))
 
 
 def _print_result(done: PipelineResult) -> None:

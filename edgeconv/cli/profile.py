@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from edgeconv.cli.arguments import Backends, Force, refuse_overwrite
 from edgeconv.errors import UsageError
+from edgeconv.runtime.choices import BackendChoice
 
 
 class ProfileGroup(TyperGroup):
@@ -33,7 +34,7 @@ Plot = Annotated[Path | None, typer.Option(help="Write a PNG (needs the plot ext
 @app.command("run")
 def run(
     models: Annotated[list[Path], typer.Argument(help="ONNX models written by edgeconv export / quantize.")],
-    backend: Backends = ["all"],  # noqa: B006
+    backend: Backends = [BackendChoice.ALL],  # noqa: B006
     threads: Annotated[str, typer.Option(help="Comma-separated thread counts to sweep.")] = "1,2",
     sizes: Annotated[str, typer.Option(help="Comma-separated HxW inputs to sweep.")] = "180x320,360x640,720x1280",
     runs: Annotated[int, typer.Option(help="Timed runs per cell (ignored with --duration).")] = 30,
@@ -55,8 +56,8 @@ def run(
 
     refuse_overwrite(output, force)
     refuse_overwrite(plot, force)
-    settings = ProfileSettings.parse(models, backend, threads, sizes, runs=runs, duration_s=duration, warmup=warmup,
-                                     layers=layers, sustained_s=sustained)
+    settings = ProfileSettings.parse(models=models, backends=backend, threads=threads, sizes=sizes, runs=runs,
+                                     duration_s=duration, warmup=warmup, layers=layers, sustained_s=sustained)
     with Console(stderr=True).status("profiling ...") as spinner:
         result = profile(settings, on_cell=lambda c: spinner.update(
             f"{c.model} {c.backend} t{c.threads} {c.height}x{c.width}: {c.p50_ms:.1f} ms"))

@@ -15,8 +15,9 @@ from typing import Annotated
 
 import typer
 
-from edgeconv.cli.arguments import Force
+from edgeconv.cli.arguments import Force, plain
 from edgeconv.errors import UsageError
+from edgeconv.runtime.choices import ClsDataset, ConvVariant, LossOn, SrSelection
 
 app = typer.Typer(help="Train models into edgeconv checkpoints.", no_args_is_help=True)
 
@@ -36,16 +37,16 @@ SRSteps = Annotated[int, typer.Option(help="Optimiser steps (cosine schedule ove
 Patches = Annotated[int, typer.Option(help="Patches per step.")]
 LRPatch = Annotated[int, typer.Option(help="LR patch side.")]
 AdamLR = Annotated[float, typer.Option(help="Adam learning rate.")]
-LossOn = Annotated[str, typer.Option(help="L1 loss on 'y' (luma, what PSNR-Y scores) or 'rgb'.")]
+LossOnOption = Annotated[LossOn, typer.Option(help="L1 loss on y (luma, what PSNR-Y scores) or rgb.")]
 Degradation = Annotated[str, typer.Option(
     help="How LR patches are made: bicubic, cubic-aliased, ..., mixed, or mixed:cubic-aliased=3,noise=0.5.")]
-Select = Annotated[str, typer.Option(
+Select = Annotated[SrSelection, typer.Option(
     help="Best step by psnr (PSNR-Y of bicubic LR) or worst-gain (smallest gain over bicubic upscaling, "
          "every protocol: for photo models).")]
 ClsDataRoot = Annotated[Path, typer.Option("--data", help="CIFAR-100 root (cifar-100-python) or an image-folder root.")]
-Dataset = Annotated[str, typer.Option(help="cifar100 or folder (root/<class>/<image>, DTD).")]
+Dataset = Annotated[ClsDataset, typer.Option(help="CIFAR-100's python files, or image folders (<class>/<image>, DTD).")]
 ClsVal = Annotated[Path | None, typer.Option("--val", help="Validation root (folder datasets).")]
-Variant = Annotated[str, typer.Option(help="3x3 conv variant of the ResNet.")]
+Variant = Annotated[ConvVariant, typer.Option(help="3x3 conv variant of the ResNet.")]
 ImageSize = Annotated[int, typer.Option(help="Side images are resized/cropped to (folder datasets).")]
 SGDSteps = Annotated[int, typer.Option(help="SGD steps (cosine schedule).")]
 ImagesPerStep = Annotated[int, typer.Option(help="Images per step.")]
@@ -118,9 +119,9 @@ def train_sr_command(
     val_every: ValEvery = 1000,
     device: Device = "cpu",
     threads: TorchThreads = None,
-    loss_on: LossOn = "y",
+    loss_on: LossOnOption = LossOn.Y,
     degradation: Degradation = "bicubic",
-    select: Select = "psnr",
+    select: Select = SrSelection.PSNR,
     resume: Resume = None,
     force: Force = False,
 ) -> None:
@@ -136,7 +137,7 @@ def train_sr_command(
         model=model, model_config=parse_model_config(model_config), train_dir=str(train_dir),
         val_dir=str(val_dir) if val_dir else None, scale=scale, lr_patch=lr_patch, batch_size=batch_size,
         steps=steps, lr=lr, seed=seed, max_minutes=max_minutes, val_every=val_every, device=device,
-        threads=threads, loss_on=loss_on, degradation=degradation, select=select,
+        threads=threads, loss_on=plain(loss_on), degradation=degradation, select=plain(select),
     )
     with training_progress(steps, config.score_name, lambda v: f"{v:.2f} dB") as on_step:
         result = train_sr(config, out, resume=resume, on_step=on_step)
@@ -148,10 +149,10 @@ def train_sr_command(
 def train_cls_command(
     data: ClsDataRoot,
     out: OutCheckpoint,
-    dataset: Dataset = "cifar100",
+    dataset: Dataset = ClsDataset.CIFAR100,
     val_data: ClsVal = None,
     model: ModelName = "resnet18_cifar",
-    variant: Variant = "plain",
+    variant: Variant = ConvVariant.PLAIN,
     model_config: ModelConfig = "{}",
     image_size: ImageSize = 32,
     steps: SGDSteps = 5000,
@@ -173,7 +174,8 @@ def train_cls_command(
 
     check_output(out, force, resume)
     config = ClsTrainConfig(
-        model=model, model_config={"variant": variant, **parse_model_config(model_config)}, dataset=dataset,
+        model=model, model_config={"variant": plain(variant), **parse_model_config(model_config)},
+        dataset=plain(dataset),
         data=str(data), val_data=str(val_data) if val_data else None, image_size=image_size, batch_size=batch_size,
         steps=steps, lr=lr, seed=seed, max_minutes=max_minutes, val_every=val_every, device=device,
         threads=threads,

@@ -6,18 +6,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgeconv.cli.arguments import Checkpoint, Size, Threads, parse_hw
+from edgeconv.cli.arguments import Checkpoint, Size, Threads, parse_hw, plain
+from edgeconv.runtime.choices import BackendName
 
 if TYPE_CHECKING:
     from edgeconv.export.deploy.lowering_tune import LoweringTuning, TuneSettings
 
-TuneBackend = Annotated[str, typer.Option(help="onnxruntime or openvino: the back end that will run the model.")]
+TuneBackend = Annotated[BackendName, typer.Option(
+    help="The back end that will run the model (onnxruntime or openvino: tensorrt builds its own kernels).")]
 TuneRuns = Annotated[int, typer.Option(help="Timed runs per lowering and round (2 rounds, alternating).")]
 
 
 def tune(
     checkpoint: Checkpoint,
-    backend: TuneBackend = "onnxruntime",
+    backend: TuneBackend = BackendName.ONNXRUNTIME,
     size: Size = "180x320",
     threads: Threads = 0,
     runs: TuneRuns = 20,
@@ -34,7 +36,8 @@ def tune(
 
     from edgeconv.export.deploy.lowering_tune import TuneSettings, tune_checkpoint
 
-    settings = TuneSettings(checkpoint, backend, parse_hw(size, "--size"), threads, runs)
+    settings = TuneSettings(checkpoint=checkpoint, backend=plain(backend), hw=parse_hw(size, "--size"),
+                            threads=threads, runs=runs)
     with Console(stderr=True).status(f"timing slice and conv lowerings of {checkpoint.name} in {backend} ..."):
         done = tune_checkpoint(settings)
     _print_tuning(settings, done)

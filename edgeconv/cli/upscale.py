@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgeconv.cli.arguments import Force, OneBackend, Threads, refuse_overwrite
+from edgeconv.cli.arguments import Device, Force, InferencePrecisionHint, OneBackend, Threads, refuse_overwrite
+from edgeconv.runtime.choices import BackendName, InferenceDevice
 
 if TYPE_CHECKING:
     from edgeconv.runtime.imaging.upscale import UpscaleResult
@@ -17,7 +18,6 @@ Target = Annotated[Path | None, typer.Argument(
     help="Output image file, or output folder for a folder (default: NAME_x2.png / NAME_x2 beside the input).")]
 Model = Annotated[str, typer.Option(
     "--model", "-m", help="A shipped model (photo: real photos; bicubic: the benchmark protocol) or an .onnx file.")]
-Device = Annotated[str, typer.Option(help="Back-end device (CPU; GPU/NPU for OpenVINO; CUDA for ORT).")]
 Tile = Annotated[int, typer.Option(help="Tile side in input pixels (0: whole image at once).")]
 
 
@@ -25,8 +25,9 @@ def upscale(
     source: Source,
     target: Target = None,
     model: Model = "photo",
-    backend: OneBackend = "onnxruntime",
-    device: Device = "CPU",
+    backend: OneBackend = BackendName.ONNXRUNTIME,
+    device: Device = InferenceDevice.CPU,
+    precision: InferencePrecisionHint = None,
     threads: Threads = 0,
     tile: Tile = 256,
     force: Force = False,
@@ -48,8 +49,8 @@ def upscale(
 
     from edgeconv.runtime.imaging.upscale import UpscaleSettings, upscale_path
 
-    settings = UpscaleSettings(source, target, model, backend, device, threads, tile)
-    settings.check()
+    settings = UpscaleSettings(source=source, target=target, model=model, backend=backend, device=device,
+                               precision=precision, threads=threads, tile=tile).resolve()
     refuse_overwrite(settings.output_file, force)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:

@@ -19,10 +19,12 @@ from edgeconv.cli.arguments import (
     parse_hw,
     refuse_overwrite,
 )
+from edgeconv.runtime.choices import BackendChoice, DegradationProtocol
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from edgeconv.runtime.validation.job import ValidationSettings
     from edgeconv.runtime.validation.validator import ValidationResult
 
 Models = Annotated[list[Path], typer.Argument(help="ONNX models to validate (FP32, FP16, INT8 ...).")]
@@ -35,7 +37,7 @@ Atol = Annotated[float | None, typer.Option(help="Gate: max abs error vs the ref
 MaxPsnrDrop = Annotated[float | None, typer.Option(help="Gate: dB of PSNR-Y below the reference.")]
 MaxLatencyMs = Annotated[float | None, typer.Option(help="Gate: p50 latency in ms.")]
 ReportDir = Annotated[Path | None, typer.Option(help="Folder for a Markdown report with PNG plots.")]
-Degradation = Annotated[str, typer.Option(help="How SR inputs are made: bicubic (benchmarks), cubic-aliased, jpeg...")]
+Degradation = Annotated[DegradationProtocol, typer.Option(help="How SR inputs are made (bicubic: the benchmarks).")]
 
 
 def torch_reference(checkpoint: Path) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -54,7 +56,7 @@ def torch_reference(checkpoint: Path) -> Callable[[np.ndarray], np.ndarray] | No
 
 def validate(
     models: Models,
-    backend: Backends = ["all"],  # noqa: B006
+    backend: Backends = [BackendChoice.ALL],  # noqa: B006
     images: Images = None,
     checkpoint: ReferenceCheckpoint = None,
     reference: ReferenceModel = None,
@@ -67,7 +69,7 @@ def validate(
     max_latency_ms: MaxLatencyMs = None,
     json_out: JsonOut = None,
     report: ReportDir = None,
-    degradation: Degradation = "bicubic",
+    degradation: Degradation = DegradationProtocol.BICUBIC,
     force: Force = False,
 ) -> None:
     """Run models on back ends with the same inputs; compare with one reference; time; apply gates.
@@ -77,21 +79,29 @@ def validate(
 
     Example: edgeconv validate out/sr.onnx out/sr.int8.onnx --images Set5 --max-psnr-drop 0.1 --report out/val
     """
-    from rich.console import Console
-    from rich.markup import escape
-
-    from edgeconv.runtime.validation.job import Gates, ValidationSettings, run_validation
+    from edgeconv.runtime.validation.job import Gates, ValidationSettings
 
     latency_hw = parse_hw(latency_size, "--latency-size")  # arguments first, before any model loads
     refuse_overwrite(json_out, force)
-    settings = ValidationSettings(models, backend, images, checkpoint, torch_reference, reference, threads, runs,
-                                  warmup, latency_hw, Gates(atol, max_psnr_drop, max_latency_ms), json_out, report,
-                                  force, degradation)
-    err = Console(stderr=True)
-    with err.status("validating ..."):
-        result = run_validation(settings, on_note=lambda line: err.print(escape(line), highlight=False))
+    result = _run(ValidationSettings(
+        models=models, backends=backend, images=images, checkpoint=checkpoint, load_reference=torch_reference,
+        reference=reference, threads=threads, runs=runs, warmup=warmup, latency_hw=latency_hw,
+        gates=Gates(atol=atol, max_psnr_drop=max_psnr_drop, max_latency_ms=max_latency_ms), json_out=json_out,
+        report=report, force=force, degradation=degradation))
     _print_result(result)
     result.raise_for_failures()
+
+
+def _run(settings: ValidationSettings) -> ValidationResult:
+    """The validation job under a spinner on stderr, printing its notes (a back end skipped ...) as they come."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from edgeconv.runtime.validation.job import run_validation
+
+    err = Console(stderr=True)
+    with err.status("validating ..."):
+        return run_validation(settings, on_note=lambda line: err.print(escape(line), highlight=False))
 
 
 def _print_result(result: ValidationResult) -> None:

@@ -61,14 +61,8 @@ class BudgetResult:
 
 
 def quantize_within_budget(
-    fp32: onnx.ModelProto,
-    calib: list[Feed],
-    val: list[SRValidationPair],
-    facts: ModelFacts,
-    config: Int8Config,
-    max_drop_db: float,
-    sensitivity_feeds: int = 8,
-    on_attempt: Callable[[BudgetAttempt], None] | None = None,
+    fp32: onnx.ModelProto, calib: list[Feed], val: list[SRValidationPair], facts: ModelFacts, config: Int8Config,
+    max_drop_db: float, sensitivity_feeds: int = 8, on_attempt: Callable[[BudgetAttempt], None] | None = None,
     on_probe: Callable[[LayerSensitivity], None] | None = None,
 ) -> BudgetResult:
     """Quantize ``fp32`` so its mean PSNR-Y on ``val`` drops by at most ``max_drop_db``, if it can.
@@ -77,45 +71,90 @@ def quantize_within_budget(
     promise for another (default x2 model, plain PTQ: 0.063 dB on the mean of 20 BSD200 images,
     0.412 dB on the worst of them, 0.157 dB on Set5).
 
-    Returns the first model within budget, or - when even all but one measurable layer in FP32
-    misses - the attempt with the smallest drop; ``bool(result)`` says which.
+    Args:
+        fp32: the FP32 model; not changed.
+        calib: calibration inputs (the first ``sensitivity_feeds`` also measure each layer's SQNR).
+        val: validation pairs the budget is measured on.
+        facts: the model's facts (pre- and post-processing of ``val``).
+        config: the INT8 knobs (its scheme already chosen).
+        max_drop_db: the PSNR-Y budget in dB.
+        sensitivity_feeds: calibration inputs the SQNR ranking runs on.
+        on_attempt: called after each quantization tried.
+        on_probe: called after each layer's lone-quantization drop is measured.
+
+    Returns:
+        The first model within budget, or - when even all but one measurable layer in FP32
+        misses - the attempt with the smallest drop; ``bool(result)`` says which.
     """
     fp32_each = sr_psnr_per_image(ort_runner(fp32), val, facts)
-    fp32_psnr = float(np.mean(fp32_each))
-    attempts: list[BudgetAttempt] = []
     with tempfile.TemporaryDirectory(prefix="edgeconv-budget-") as tmp:
-        cache = Path(tmp) / "calibration.json"
-
-        def scored(step: Int8Config) -> tuple[onnx.ModelProto, float, float]:
-            """(model, mean PSNR-Y, worst per-image drop)."""
-            model = quantize_int8(fp32, calib, step, cache)
-            each = sr_psnr_per_image(runner_for(model, step.scheme)[0], val, facts)
-            return model, float(np.mean(each)), max(f - q for f, q in zip(fp32_each, each, strict=True))
-
-        def attempt(kept: list[LayerSensitivity], ranking: list[LayerSensitivity]) -> BudgetResult:
-            model, psnr, worst = scored(replace(config, exclude=[*config.exclude, *(layer.node for layer in kept)]))
-            attempts.append(BudgetAttempt([layer.module for layer in kept], psnr, fp32_psnr - psnr, worst))
-            if on_attempt is not None:
-                on_attempt(attempts[-1])
-            return BudgetResult(model, fp32_psnr, psnr, max_drop_db, kept, ranking, attempts, worst)
-
-        best = attempt([], [])
+        search = _BudgetSearch(fp32, calib, val, facts, config, max_drop_db, fp32_each,
+                               Path(tmp) / "calibration.json", on_attempt)
+        best = search.attempt([], [])
         ranking = layer_sensitivity(fp32, best.model, calib[:sensitivity_feeds])
-        best.sensitivity = ranking
+        best = replace(best, sensitivity=ranking)
         if best:
             return best
+        search.probe_each_layer(ranking, on_probe)
+        best = search.fewest_float_layers(ranking, best)
+    return replace(best, sensitivity=ranking)
+
+
+@dataclass
+class _BudgetSearch:
+    """One budget search: its fixed inputs, the calibration-range cache it shares, and the attempts so far."""
+
+    fp32: onnx.ModelProto
+    calib: list[Feed]
+    val: list[SRValidationPair]
+    facts: ModelFacts
+    config: Int8Config
+    max_drop_db: float
+    fp32_each: list[float]  # the FP32 model's PSNR-Y per validation image
+    cache: Path
+    on_attempt: Callable[[BudgetAttempt], None] | None = None
+    attempts: list[BudgetAttempt] = field(default_factory=list)
+
+    @property
+    def fp32_psnr(self) -> float:
+        """The FP32 model's mean PSNR-Y on the validation images."""
+        return float(np.mean(self.fp32_each))
+
+    def scored(self, step: Int8Config) -> tuple[onnx.ModelProto, float, float]:
+        """(model, mean PSNR-Y, worst per-image drop) of ``fp32`` quantized with ``step``."""
+        model = quantize_int8(self.fp32, self.calib, step, self.cache)
+        each = sr_psnr_per_image(runner_for(model, step.scheme)[0], self.val, self.facts)
+        return model, float(np.mean(each)), max(f - q for f, q in zip(self.fp32_each, each, strict=True))
+
+    def attempt(self, kept: list[LayerSensitivity], ranking: list[LayerSensitivity]) -> BudgetResult:
+        """Quantize with the ``kept`` layers in FP32, record the attempt, and return it as a result."""
+        step = replace(self.config, exclude=[*self.config.exclude, *(layer.node for layer in kept)])
+        model, psnr, worst = self.scored(step)
+        fp32_psnr = self.fp32_psnr
+        self.attempts.append(BudgetAttempt([layer.module for layer in kept], psnr, fp32_psnr - psnr, worst))
+        if self.on_attempt is not None:
+            self.on_attempt(self.attempts[-1])
+        return BudgetResult(model, fp32_psnr, psnr, self.max_drop_db, kept, ranking, self.attempts, worst)
+
+    def probe_each_layer(self, ranking: list[LayerSensitivity],
+                         on_probe: Callable[[LayerSensitivity], None] | None) -> None:
+        """Set each layer's ``drop_alone_db``: the PSNR-Y drop with only that layer quantized."""
         for layer in ranking:
-            model, psnr, _ = scored(replace(config, only=[layer.node]))
-            layer.drop_alone_db = fp32_psnr - psnr
+            _, psnr, _ = self.scored(replace(self.config, only=[layer.node]))
+            layer.drop_alone_db = self.fp32_psnr - psnr
             if on_probe is not None:
                 on_probe(layer)
-        # A layer whose lone quantization changes nothing (no QDQ of its own, e.g. PRelu, DepthToSpace)
-        # is no use in FP32; and at least one layer stays quantized, or the "INT8" model is FP32.
+
+    def fewest_float_layers(self, ranking: list[LayerSensitivity], best: BudgetResult) -> BudgetResult:
+        """Keep the k layers with the largest lone drops in FP32, k = 1, 2, ...: the first in budget, else the best.
+
+        A layer whose lone quantization changes nothing (no QDQ of its own, e.g. PRelu, DepthToSpace) is no use
+        in FP32; and at least one layer stays quantized, or the "INT8" model is FP32.
+        """
         candidates = sorted((layer for layer in ranking if layer.drop_alone_db != 0), key=lambda x: -x.drop_alone_db)
         for k in range(1, len(candidates)):
-            result = attempt(candidates[:k], ranking)
+            result = self.attempt(candidates[:k], ranking)
             if result:
                 return result
             best = result if result.drop_db < best.drop_db else best
-    best.sensitivity = ranking
-    return best
+        return best

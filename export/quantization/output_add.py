@@ -20,18 +20,19 @@ PASS_THROUGH = frozenset({"Concat"}) | LAYOUT_OPS  # ops between a conv and the 
 
 def fuse_output_add(model: onnx.ModelProto) -> list[str]:
     """Remove, in place, the Q/DQ pairs between the convs that feed the output's Add and that Add (through
-    Concat and layout ops); the tensors no longer rounded. Nothing changes unless the graph output comes from a
-    quantized Add (through layout ops)."""
+    Concat and layout ops).
+
+    Args:
+        model: a freshly quantized QDQ model (changed in place).
+
+    Returns:
+        The tensors no longer rounded; empty (nothing changed) unless the graph output comes from a quantized
+        Add (through layout ops).
+    """
     graph = model.graph
     producer = {o: n for n in graph.node for o in n.output}
-    node = producer.get(graph.output[0].name)
-    while node is not None and node.op_type in LAYOUT_OPS:
-        node = producer.get(node.input[0])
-    if node is None or node.op_type != "DequantizeLinear":
-        return []
-    quantize = producer.get(node.input[0])
-    add = producer.get(quantize.input[0]) if quantize is not None and quantize.op_type == "QuantizeLinear" else None
-    if add is None or add.op_type != "Add":
+    add = _quantized_output_add(graph, producer)
+    if add is None:
         return []
     removed: set[int] = set()
     unrounded: list[str] = []
@@ -52,6 +53,24 @@ def fuse_output_add(model: onnx.ModelProto) -> list[str]:
                 unround(source)
 
     unround(add)
+    _drop_unused(graph, removed)
+    return list(dict.fromkeys(unrounded))
+
+
+def _quantized_output_add(graph: onnx.GraphProto, producer: dict[str, onnx.NodeProto]) -> onnx.NodeProto | None:
+    """The Add whose QuantizeLinear -> DequantizeLinear pair (through layout ops) makes the graph output, or None."""
+    node = producer.get(graph.output[0].name)
+    while node is not None and node.op_type in LAYOUT_OPS:
+        node = producer.get(node.input[0])
+    if node is None or node.op_type != "DequantizeLinear":
+        return None
+    quantize = producer.get(node.input[0])
+    add = producer.get(quantize.input[0]) if quantize is not None and quantize.op_type == "QuantizeLinear" else None
+    return add if add is not None and add.op_type == "Add" else None
+
+
+def _drop_unused(graph: onnx.GraphProto, removed: set[int]) -> None:
+    """Drop the ``removed`` nodes (by id) that nothing reads any more, then the initializers no node reads."""
     users = {i for n in graph.node if id(n) not in removed for i in n.input}
     kept = [n for n in graph.node if id(n) not in removed or any(o in users for o in n.output)]
     del graph.node[:]
@@ -60,4 +79,3 @@ def fuse_output_add(model: onnx.ModelProto) -> list[str]:
     initializers = [t for t in graph.initializer if t.name in used]  # the removed pairs' scales and zero points
     del graph.initializer[:]
     graph.initializer.extend(initializers)
-    return list(dict.fromkeys(unrounded))

@@ -3,7 +3,9 @@
 INT8 is written in QDQ form by default: QuantizeLinear/DequantizeLinear pairs around float ops,
 which ONNX Runtime fuses into integer kernels, OpenVINO turns into its own INT8 kernels and
 TensorRT builds explicit-precision engines from - one artifact for all three. Weights are
-per-channel; ``reduce_range`` follows the CPU (``edgeconv.runtime.cpu.features``) unless forced.
+per-channel; ``reduce_range`` follows this CPU (``edgeconv.runtime.cpu.int8_targets.reduce_range_needed``)
+unless the scheme sets it. The image-grid snaps live in ``image_grid``, the fixed-kernel rounding in
+``fixed_kernels``, the output Add in ``output_add``.
 """
 
 from __future__ import annotations
@@ -13,28 +15,28 @@ import io
 import logging
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import onnx
 
 from edgeconv.errors import UsageError, first_line
 from edgeconv.export.graph.activations import PRELU_DOC
 from edgeconv.export.quantization.calibration import Feed, FeedReader
 from edgeconv.export.quantization.fixed_kernels import quantize_fixed_kernels_sum_exact
-from edgeconv.export.quantization.output_add import LAYOUT_OPS, fuse_output_add
-from edgeconv.runtime.cpu.int8_targets import Scheme, native_target
+from edgeconv.export.quantization.image_grid import snap_input_to_image_grid, snap_output_to_image_grid
+from edgeconv.export.quantization.output_add import fuse_output_add
+from edgeconv.runtime.cpu.int8_targets import Scheme, native_target, reduce_range_needed
 
 CalibrationName = Literal["minmax", "entropy", "percentile"]
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 QUANT_TYPES = ("u8", "s8")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Int8Config:
-    """The knobs of one INT8 quantization (typed, not a free dict)."""
+    """The knobs of one INT8 quantization (typed, not a free dict); frozen: a changed knob is a copy (``replace``)."""
 
     method: CalibrationName = "minmax"
     per_channel: bool = True
@@ -45,8 +47,8 @@ class Int8Config:
     float_bias: bool = False  # biases stay float (TensorRT refuses an int32 bias DequantizeLinear)
     quant_format: Literal["qdq", "qoperator"] = "qdq"
     percentile: float = 99.999
-    exclude: list[str] = field(default_factory=list)  # FP32 node names kept in floating point
-    only: list[str] | None = None  # quantize just these nodes (sensitivity probes); None: all
+    exclude: tuple[str, ...] | list[str] = ()  # FP32 node names kept in floating point
+    only: tuple[str, ...] | list[str] | None = None  # quantize just these nodes (sensitivity probes); None: all
     # an SR model's output is an 8-bit image in this value range: its last Q/DQ is put on that grid
     image_output: tuple[float, float] | None = None
     fuse_output_add: bool = True  # the output Add sums its conv inputs unrounded (output_add.py); False: ORT's
@@ -63,11 +65,11 @@ class Int8Config:
             raise UsageError("--format", f"unknown format {self.quant_format!r}", "expected qdq or qoperator")
 
     def resolved_reduce_range(self) -> tuple[bool, str]:
-        """``(reduce_range, why)``: the set value, or what this CPU's kernels need for u8 x s8."""
+        """``(reduce_range, why)``: the set value, or what this CPU's kernels need (``reduce_range_needed``)."""
         if self.reduce_range is not None:
             return self.reduce_range, "set by the scheme"
         target, why = native_target()
-        return target == "x86-avx2" and self.weight_type == "s8", why
+        return reduce_range_needed(target, self.weight_type), why
 
     @property
     def scheme(self) -> Scheme:
@@ -130,41 +132,21 @@ def quantize_int8(
     """Static post-training INT8 of ``model`` calibrated on ``feeds``; returns the quantized proto.
 
     Args:
-        model: an FP32 model (as ``edgeconv export`` writes it).
+        model: an FP32 model (as ``edgeconv export`` writes it); not changed.
         feeds: calibration inputs ``{input name: float32 NCHW}``, batch 1 each.
         config: calibration method, types, format, nodes to keep in float.
         cache: an ORT calibration-range file: reused when present, written when absent, so a
             search that re-quantizes with other excluded nodes calibrates once.
-    """
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
 
+    Returns:
+        A new QDQ (or QOperator) model: fixed kernels sum-exact, the image edges on the 8-bit grid (SR), the
+        output Add rounded once (``fuse_output_add``).
+    """
     config.check()
     if not feeds:
         raise UsageError("calibration", "no calibration inputs", "give --calib a folder with images")
-    reduce_range, _ = config.resolved_reduce_range()
-    method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
-              "percentile": CalibrationMethod.Percentile}[config.method]
-    extra: dict[str, object] = {"CalibPercentile": config.percentile} if config.method == "percentile" else {}
-    if config.symmetric_activations:
-        extra["ActivationSymmetric"] = True
-    if config.float_bias:
-        extra["QuantizeBias"] = False
     prepared = constants_to_initializers(model)
-    activations = [n.name for n in prepared.graph.node if n.doc_string == PRELU_DOC]  # float, like a PRelu
-    with tempfile.TemporaryDirectory(prefix="edgeconv-quant-") as tmp:
-        src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        onnx.save(prepared, src)
-        with quiet_quantizer(), _calibration_errors():
-            quantize_static(
-                src, dst, FeedReader(feeds),
-                quant_format=QuantFormat.QDQ if config.quant_format == "qdq" else QuantFormat.QOperator,
-                per_channel=config.per_channel, reduce_range=reduce_range,
-                activation_type=_quant_type(config.activation_type), weight_type=_quant_type(config.weight_type),
-                nodes_to_exclude=[*config.exclude, *activations], nodes_to_quantize=config.only,
-                calibrate_method=method, extra_options=extra,
-                calibration_cache_path=cache,
-            )
-        quantized = onnx.load(dst)
+    quantized = _ort_quantize_static(prepared, feeds, config, cache)
     quantize_fixed_kernels_sum_exact(quantized, prepared)
     if config.image_output is not None and not config.symmetric_activations:
         snap_input_to_image_grid(quantized, config.image_output, config.activation_type)
@@ -174,53 +156,40 @@ def quantize_int8(
     return quantized
 
 
-def _image_grid(value_range: tuple[float, float], activation_type: str) -> tuple[np.ndarray, np.ndarray]:
-    """(scale, zero point) of the 8-bit image grid over ``value_range`` in ``u8`` or ``s8`` activations."""
-    lo, hi = value_range
-    scale = np.float32((hi - lo) / 255.0)
-    zero = np.array(round(-lo / float(scale)) + (0 if activation_type == "u8" else -128),
-                    np.uint8 if activation_type == "u8" else np.int8)
-    return np.array(scale), zero
+def _ort_options(config: Int8Config) -> dict[str, object]:
+    """ONNX Runtime's ``quantize_static`` keyword arguments for ``config`` (all but paths, reader and cache)."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat
+
+    method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+              "percentile": CalibrationMethod.Percentile}[config.method]
+    extra: dict[str, object] = {"CalibPercentile": config.percentile} if config.method == "percentile" else {}
+    if config.symmetric_activations:
+        extra["ActivationSymmetric"] = True
+    if config.float_bias:
+        extra["QuantizeBias"] = False
+    return {
+        "quant_format": QuantFormat.QDQ if config.quant_format == "qdq" else QuantFormat.QOperator,
+        "per_channel": config.per_channel, "reduce_range": config.resolved_reduce_range()[0],
+        "activation_type": _quant_type(config.activation_type), "weight_type": _quant_type(config.weight_type),
+        "calibrate_method": method, "extra_options": extra,
+    }
 
 
-def _set_pair(model: onnx.ModelProto, names: set[str], scale: np.ndarray, zero: np.ndarray) -> None:
-    from onnx import numpy_helper
+def _ort_quantize_static(
+    prepared: onnx.ModelProto, feeds: list[Feed], config: Int8Config, cache: Path | None
+) -> onnx.ModelProto:
+    """ONNX Runtime's static quantizer on ``prepared`` (constants already initializers), through temporary files."""
+    from onnxruntime.quantization import quantize_static
 
-    for tensor in model.graph.initializer:
-        if tensor.name in names:
-            value = scale if tensor.data_type == onnx.TensorProto.FLOAT else zero
-            tensor.CopyFrom(numpy_helper.from_array(value, tensor.name))
-
-
-def snap_input_to_image_grid(model: onnx.ModelProto, value_range: tuple[float, float], activation_type: str) -> bool:
-    """The input of an image model comes from 8-bit pixels: quantizing it on their grid loses nothing, where a
-    range calibrated on crops that miss pure black or white would round every pixel. True when changed."""
-    graph_input = model.graph.input[0].name
-    quantize = next((n for n in model.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == graph_input), None)
-    if quantize is None:
-        return False
-    _set_pair(model, {quantize.input[1], quantize.input[2]}, *_image_grid(value_range, activation_type))
-    return True
-
-
-def snap_output_to_image_grid(model: onnx.ModelProto, value_range: tuple[float, float], activation_type: str) -> bool:
-    """Give the Q/DQ pair that makes the graph output the 8-bit image grid: scale (hi - lo) / 255 and the zero
-    point at ``lo`` (``u8``: 0, ``s8``: -128). The image is clipped and rounded to that grid when saved, so the
-    pair then costs nothing, where a calibrated range (e.g. [-0.24, 1.20]) rounds a second, coarser time.
-    True when the pair was found (through layout ops such as DepthToSpace) and changed in place."""
-    producer = {o: n for n in model.graph.node for o in n.output}
-    node = producer.get(model.graph.output[0].name)
-    while node is not None and node.op_type in LAYOUT_OPS:
-        node = producer.get(node.input[0])
-    if node is None or node.op_type != "DequantizeLinear" or producer.get(node.input[0]) is None:
-        return False
-    quantize = producer[node.input[0]]
-    names = {quantize.input[1], quantize.input[2], node.input[1], node.input[2]}
-    users = [n for n in model.graph.node if names & set(n.input[1:])]
-    if len(users) != 2:  # the scale is shared with another pair: changing it would move that one too
-        return False
-    _set_pair(model, names, *_image_grid(value_range, activation_type))
-    return True
+    activations = [n.name for n in prepared.graph.node if n.doc_string == PRELU_DOC]  # float, like a PRelu
+    only = list(config.only) if config.only is not None else None
+    with tempfile.TemporaryDirectory(prefix="edgeconv-quant-") as tmp:
+        src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        onnx.save(prepared, src)
+        with quiet_quantizer(), _calibration_errors():
+            quantize_static(src, dst, FeedReader(feeds), nodes_to_exclude=[*config.exclude, *activations],
+                            nodes_to_quantize=only, calibration_cache_path=cache, **_ort_options(config))
+        return onnx.load(dst)
 
 
 @contextlib.contextmanager

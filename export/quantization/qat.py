@@ -29,6 +29,8 @@ from edgeconv.runtime.model_facts import PREFIX
 if TYPE_CHECKING:
     import torch
 
+    from edgeconv.models.sr_data import PatchSampler
+
 LUMA = (65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0)
 OnStep = Callable[[int, int, float], None]
 
@@ -104,52 +106,100 @@ def qat_finetune(
 ) -> QATRun:
     """Fine-tune the QDQ graph ``int8`` (from ``quantize_int8``, before compaction).
 
-    ``teacher``: the FP32 model as a numpy function (NCHW batch in, out); None trains against HR patches.
     With ``settings.resume`` it continues a stopped run exactly where it stopped (same batches, same
     optimiser state); with ``settings.max_minutes`` it stops after that long and saves its state.
+
+    Args:
+        int8: the QDQ graph; not changed (the trained graph is a new model).
+        trainable: the weights ``edgeconv export`` marked trainable (``trainable_weights``).
+        reduce_range: the quantizer wrote 7-bit weights.
+        scale: the SR model's upscaling factor.
+        settings: the run (data, steps, budget, state files).
+        degradation: how LR patches are made when ``settings.degradation`` does not say.
+        on_step: called with ``(step, total, loss)`` after each step.
+        teacher: the FP32 model as a numpy function (NCHW batch in, out); None trains against HR patches.
+
+    Returns:
+        The run: the trained graph (None when stopped by ``max_minutes``) and the loss per step.
     """
-    import torch
-    import torch.nn.functional as F
-
-    from edgeconv.export.quantization.qdq_torch import QDQGraph
-    from edgeconv.models.sr_data import PatchSampler, load_sr_dataset
-
     settings.check()
-    names = {t.name.removesuffix("_quantized") for t in int8.graph.initializer}
-    graph = QDQGraph(int8, [w for w in trainable if w in names], reduce_range=reduce_range,
-                     learn_scales=settings.learn_scales)
-    parameters = [p for p in graph.parameters() if p.requires_grad]
-    if not list(graph.weights.parameters()):
-        raise UsageError("model", "has no quantized weight marked trainable")
-    torch.manual_seed(settings.seed)
-    generator = torch.Generator().manual_seed(settings.seed)
-    sampler = PatchSampler(load_sr_dataset(settings.data, scale), scale, settings.lr_patch, generator,
-                           settings.degradation or degradation)
-    optimizer = torch.optim.Adam(parameters, lr=settings.lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, settings.steps)
-    parts = {"graph": graph, "optimizer": optimizer, "schedule": schedule}
-    signature = _signature(int8, graph, settings)
-    losses = load_state(settings.resume, parts, generator, signature) if settings.resume else []
-    start = time.monotonic()
-    for step in range(len(losses) + 1, settings.steps + 1):
-        lr_batch, hr_batch = sampler.batch(settings.batch_size)
+    training = _Training.start(int8, trainable, reduce_range, scale, settings, degradation)
+    losses: list[float] = []
+    if settings.resume is not None:
+        losses = load_state(settings.resume, training.parts, training.generator, training.signature)
+    return training.run(losses, settings, on_step, teacher)
+
+
+@dataclass
+class _Training:
+    """The trained QDQ graph with its optimiser, schedule and batch sampler (seeded: the same run every time)."""
+
+    graph: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    sampler: PatchSampler
+    generator: torch.Generator
+    signature: dict[str, object]
+
+    @classmethod
+    def start(cls, int8: onnx.ModelProto, trainable: list[str], reduce_range: bool, scale: int,
+              settings: QATSettings, degradation: str) -> _Training:
+        """Build the graph (``QDQGraph``) and seed everything, in the order a resumed run repeats."""
+        import torch
+
+        from edgeconv.export.quantization.qdq_torch import QDQGraph
+        from edgeconv.models.sr_data import PatchSampler, load_sr_dataset
+
+        names = {t.name.removesuffix("_quantized") for t in int8.graph.initializer}
+        graph = QDQGraph(int8, [w for w in trainable if w in names], reduce_range=reduce_range,
+                         learn_scales=settings.learn_scales)
+        parameters = [p for p in graph.parameters() if p.requires_grad]
+        if not list(graph.weights.parameters()):
+            raise UsageError("model", "has no quantized weight marked trainable")
+        torch.manual_seed(settings.seed)
+        generator = torch.Generator().manual_seed(settings.seed)
+        sampler = PatchSampler(load_sr_dataset(settings.data, scale), scale, settings.lr_patch, generator,
+                               settings.degradation or degradation)
+        optimizer = torch.optim.Adam(parameters, lr=settings.lr)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, settings.steps)
+        return cls(graph, optimizer, schedule, sampler, generator, _signature(int8, graph, settings))
+
+    @property
+    def parts(self) -> dict[str, object]:
+        """What a saved state holds, by name."""
+        return {"graph": self.graph, "optimizer": self.optimizer, "schedule": self.schedule}
+
+    def run(self, losses: list[float], settings: QATSettings, on_step: OnStep | None,
+            teacher: Callable[[np.ndarray], np.ndarray] | None) -> QATRun:
+        """Train from step ``len(losses) + 1`` to the end, or until ``max_minutes`` (its state saved)."""
+        start = time.monotonic()
+        for step in range(len(losses) + 1, settings.steps + 1):
+            losses.append(self.step(settings, teacher))
+            if on_step is not None:
+                on_step(step, settings.steps, losses[-1])
+            out_of_time = settings.max_minutes is not None and time.monotonic() - start > 60 * settings.max_minutes
+            save_now = out_of_time or step % settings.save_every == 0
+            if settings.state is not None and step < settings.steps and save_now:
+                save_state(settings.state, self.parts, self.generator, losses, self.signature)
+            if out_of_time and step < settings.steps:
+                if settings.state is None:
+                    raise UsageError("--max-minutes", "a stopped fine-tuning needs somewhere to save its state")
+                return QATRun(None, losses, settings.steps, settings.state)
+        return QATRun(self.graph.quantized_model(), losses, settings.steps)
+
+    def step(self, settings: QATSettings, teacher: Callable[[np.ndarray], np.ndarray] | None) -> float:
+        """One optimiser step on a fresh batch; its loss (luma L1 or L2 against the teacher or the HR patches)."""
+        import torch
+        import torch.nn.functional as F
+
+        lr_batch, hr_batch = self.sampler.batch(settings.batch_size)
         target = hr_batch if teacher is None else torch.from_numpy(teacher(lr_batch.numpy()))
-        loss = (F.l1_loss if settings.loss == "l1" else F.mse_loss)(_luma(graph(lr_batch)), _luma(target))
-        optimizer.zero_grad(set_to_none=True)
+        loss = (F.l1_loss if settings.loss == "l1" else F.mse_loss)(_luma(self.graph(lr_batch)), _luma(target))
+        self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
-        schedule.step()
-        losses.append(float(loss.detach()))
-        if on_step is not None:
-            on_step(step, settings.steps, losses[-1])
-        out_of_time = settings.max_minutes is not None and time.monotonic() - start > 60 * settings.max_minutes
-        if settings.state is not None and step < settings.steps and (out_of_time or step % settings.save_every == 0):
-            save_state(settings.state, parts, generator, losses, signature)
-        if out_of_time and step < settings.steps:
-            if settings.state is None:
-                raise UsageError("--max-minutes", "a stopped fine-tuning needs somewhere to save its state")
-            return QATRun(None, losses, settings.steps, settings.state)
-    return QATRun(graph.quantized_model(), losses, settings.steps)
+        self.optimizer.step()
+        self.schedule.step()
+        return float(loss.detach())
 
 
 STATE_FORMAT = "edgeconv-qat-state/1"

@@ -91,25 +91,33 @@ class QDQGraph(nn.Module):
                                if n.op_type == "DequantizeLinear" and n.input[0] not in self.inits}
         self.scales = nn.ParameterDict()
         for name in dict.fromkeys(self.act_scale_name.values()):
-            value = torch.from_numpy(self.inits[name].astype(np.float32))
-            grid = abs(float(value) * 255.0 - 1.0) < 1e-6 if value.numel() == 1 else False
-            # learned as a log factor on the calibrated scale: positive whatever step the optimiser takes,
-            # and exactly the calibrated value until it moves (exp(0) = 1)
-            self.register_buffer(f"calibrated_{self._key(name)}", value, persistent=False)
-            learn = learn_scales and not grid
-            self.scales[self._key(name)] = nn.Parameter(torch.zeros_like(value), requires_grad=learn)
+            self._add_scale(name, learn_scales)
         self.nodes = list(graph.node)
         self.input_name, self.output_name = graph.input[0].name, graph.output[0].name
+        self._add_weights(set(trainable))
+        for node in self.nodes:
+            if node.op_type not in OPS:
+                raise UsageError(node.name or node.op_type, f"op {node.op_type} is not supported by QAT")
+
+    def _add_scale(self, name: str, learn_scales: bool) -> None:
+        """Activation scale ``name``: learned as a log factor on the calibrated scale (positive whatever step the
+        optimiser takes, exactly the calibrated value until it moves: exp(0) = 1); image grids stay fixed."""
+        value = torch.from_numpy(self.inits[name].astype(np.float32))
+        grid = abs(float(value) * 255.0 - 1.0) < 1e-6 if value.numel() == 1 else False
+        self.register_buffer(f"calibrated_{self._key(name)}", value, persistent=False)
+        self.scales[self._key(name)] = nn.Parameter(torch.zeros_like(value), requires_grad=learn_scales and not grid)
+
+    def _add_weights(self, wanted: set[str]) -> None:
+        """The ``wanted`` weights as parameters: quantized ones (fake-quantized each pass) and float ones."""
         self.weights = nn.ParameterDict()
         self.weight_nodes: dict[str, onnx.NodeProto] = {}  # base name -> its DequantizeLinear node
-        wanted = set(trainable)
         for node in self.nodes:
             if node.op_type != "DequantizeLinear" or node.input[0] not in self.inits:
                 continue
             base = node.input[0].removesuffix("_quantized")
             if base in wanted:
                 self.weight_nodes[base] = node
-                self.weights[self._key(base)] = nn.Parameter(torch.from_numpy(self._dequantize(node)).float())
+                self.weights[self._key(base)] = nn.Parameter(torch.from_numpy(_dequantized(node, self.inits)).float())
         # the conv each bias belongs to (its scale reads that conv's input and weight scales)
         self.bias_conv = {base: conv for conv in self.nodes if conv.op_type == "Conv" and len(conv.input) > 2
                           for base, node in self.weight_nodes.items() if self.producer.get(conv.input[2]) is node}
@@ -122,9 +130,6 @@ class QDQGraph(nn.Module):
         missing = wanted - set(self.weight_nodes) - set(self.float_names.values())
         if missing:
             raise UsageError(", ".join(sorted(missing)), "is not a quantized weight of this graph")
-        for node in self.nodes:
-            if node.op_type not in OPS:
-                raise UsageError(node.name or node.op_type, f"op {node.op_type} is not supported by QAT")
 
     @staticmethod
     def _key(base: str) -> str:
@@ -137,17 +142,6 @@ class QDQGraph(nn.Module):
     def _scale(self, name: str) -> Tensor:
         key = self._key(name)
         return getattr(self, f"calibrated_{key}") * torch.exp(self.scales[key])
-
-    def _dequantize(self, node: onnx.NodeProto) -> np.ndarray:
-        q = self.inits[node.input[0]].astype(np.float64)
-        scale = self.inits[node.input[1]].astype(np.float64)
-        zero = self.inits[node.input[2]].astype(np.float64) if len(node.input) > 2 else 0.0
-        axis = _attr(node, "axis", 1)
-        if scale.ndim == 1 and scale.size > 1:
-            shape = [1] * q.ndim
-            shape[axis] = -1
-            scale, zero = scale.reshape(shape), np.reshape(zero, shape)
-        return ((q - zero) * scale).astype(np.float32)
 
     def weight_value(self, base: str) -> Tensor:
         """The fake-quantized value of trainable weight ``base`` (bias: int32 at input x weight scale)."""
@@ -219,6 +213,19 @@ class QDQGraph(nn.Module):
         return out
 
 
+def _dequantized(node: onnx.NodeProto, inits: dict[str, np.ndarray]) -> np.ndarray:
+    """The float value of a constant that ``node`` (a DequantizeLinear) dequantizes, per tensor or per channel."""
+    q = inits[node.input[0]].astype(np.float64)
+    scale = inits[node.input[1]].astype(np.float64)
+    zero = inits[node.input[2]].astype(np.float64) if len(node.input) > 2 else 0.0
+    axis = _attr(node, "axis", 1)
+    if scale.ndim == 1 and scale.size > 1:
+        shape = [1] * q.ndim
+        shape[axis] = -1
+        scale, zero = scale.reshape(shape), np.reshape(zero, shape)
+    return ((q - zero) * scale).astype(np.float32)
+
+
 def _attr(node: onnx.NodeProto, name: str, default: object) -> object:
     for a in node.attribute:
         if a.name == name:
@@ -238,7 +245,7 @@ def _dequantize(g: QDQGraph, node: onnx.NodeProto, env: dict[str, Tensor]) -> No
     if source in g.inits:  # a weight or bias
         base = source.removesuffix("_quantized")
         env[node.output[0]] = (g.weight_value(base) if base in g.weight_nodes
-                               else torch.from_numpy(g._dequantize(node)))
+                               else torch.from_numpy(_dequantized(node, g.inits)))
         return
     quantize = g.producer[source]
     x = env[quantize.input[0]]

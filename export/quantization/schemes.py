@@ -1,7 +1,7 @@
 """Pick the INT8 scheme for a target by measurement: quantize with each safe scheme, keep the most accurate.
 
-The schemes tried are those whose integer kernels are exact on the target
-(``edgeconv.runtime.cpu.int8_targets.SAFE_SCHEMES``). Each is calibrated on most of the calibration
+The schemes tried are the planner's (``edgeconv.runtime.cpu.int8_targets.plan_int8``): those whose integer
+kernels are exact on the target. Each is calibrated on most of the calibration
 crops and scored by its output PSNR against the FP32 model on the held-out rest - never on
 validation or test images. A scheme the CPU running this cannot compute exactly (a target other
 than this machine: ARM or VNNI schemes on an AVX2-only x86) is scored on ONNX Runtime's unfused QDQ
@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ import onnx
 
 from edgeconv.export.quantization.calibration import Feed
 from edgeconv.export.quantization.ptq import Int8Config, quantize_int8
-from edgeconv.runtime.cpu.int8_targets import SAFE_SCHEMES, TARGET_WHY, Scheme, native_target
+from edgeconv.runtime.cpu.int8_targets import SAFE_SCHEMES, Scheme, native_target, plan_int8
 
 TIE_DB = 0.05
 
@@ -65,7 +65,7 @@ def output_psnr_pooled(reference: list[np.ndarray], got: list[np.ndarray], peak:
     return math.inf if mse == 0 else 10.0 * math.log10(peak**2 / mse)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SchemeTrial:
     """One scheme tried: its output PSNR against FP32 on the held-out crops."""
 
@@ -74,9 +74,9 @@ class SchemeTrial:
     scored_with: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class SchemeChoice:
-    """The scheme kept for a target, and every trial behind the choice."""
+    """The scheme kept for a target, and every trial behind the choice; a change is a copy (``refusing``)."""
 
     target: str
     target_why: str
@@ -96,6 +96,17 @@ class SchemeChoice:
         return (f"{self.scheme.name}: {rank} output PSNR vs FP32 ({best.output_psnr_db:.2f} dB) of "
                 f"{len(self.trials)} schemes exact on {self.target} ({self.target_why}), "
                 f"on {self.held_out} held-out calibration crops")
+
+    def fallbacks(self) -> list[Scheme | None]:
+        """The measured schemes in order of accuracy after the chosen one, then None (no more to try)."""
+        if not self.trials:
+            return [None]
+        ranked = [t.scheme for t in sorted(self.trials, key=lambda t: -t.output_psnr_db) if t.scheme != self.scheme]
+        return [*ranked, None]
+
+    def refusing(self, reason: str, fallback: Scheme) -> SchemeChoice:
+        """A copy that keeps ``fallback`` instead, the chosen scheme's refusal (``reason``) recorded."""
+        return replace(self, scheme=fallback, refused=[*self.refused, reason])
 
     def as_json(self) -> dict[str, object]:
         """Plain data for reports and the artifact's metadata."""
@@ -119,11 +130,34 @@ def choose_scheme(
     fp32: onnx.ModelProto, feeds: list[Feed], base: Int8Config, target: str, peak: float,
     on_trial: Callable[[int, int], None] | None = None,
 ) -> SchemeChoice:
-    """Quantize ``fp32`` with every scheme exact on ``target`` and keep the most accurate (see module doc)."""
-    name = fp32.graph.input[0].name
+    """Quantize ``fp32`` with every scheme exact on ``target`` and keep the most accurate (see module doc).
+
+    Args:
+        fp32: the FP32 model; not changed.
+        feeds: calibration inputs (every 4th held out for scoring, ``split_feeds``).
+        base: the INT8 knobs each scheme is applied to (``Int8Config.with_scheme``).
+        target: an INT8 target; its schemes come from ``plan_int8``.
+        peak: the signal peak of the output PSNR (the image range for SR).
+        on_trial: called with ``(done, total)`` after each scheme.
+
+    Returns:
+        The kept scheme with every trial behind it.
+    """
+    plan = plan_int8(target)
     calibrate, held = split_feeds(feeds)
+    trials = _trials(fp32, calibrate, held, base, plan.schemes, peak, on_trial)
+    best = max(t.output_psnr_db for t in trials)
+    chosen = next(t.scheme for t in trials if t.output_psnr_db >= best - TIE_DB)
+    return SchemeChoice(plan.target, plan.target_why, chosen, trials, len(held))
+
+
+def _trials(
+    fp32: onnx.ModelProto, calibrate: list[Feed], held: list[Feed], base: Int8Config, schemes: tuple[Scheme, ...],
+    peak: float, on_trial: Callable[[int, int], None] | None,
+) -> list[SchemeTrial]:
+    """Each scheme calibrated on ``calibrate`` (one range cache) and scored against FP32 on ``held``, in order."""
+    name = fp32.graph.input[0].name
     reference = [ort_runner(fp32)(f[name]) for f in held]
-    schemes = SAFE_SCHEMES[target]
     trials: list[SchemeTrial] = []
     with tempfile.TemporaryDirectory(prefix="edgeconv-schemes-") as tmp:
         cache = Path(tmp) / "ranges"
@@ -134,6 +168,4 @@ def choose_scheme(
             trials.append(SchemeTrial(scheme, psnr, how))
             if on_trial is not None:
                 on_trial(i + 1, len(schemes))
-    best = max(t.output_psnr_db for t in trials)
-    chosen = next(t.scheme for t in trials if t.output_psnr_db >= best - TIE_DB)
-    return SchemeChoice(target, TARGET_WHY[target], chosen, trials, len(held))
+    return trials

@@ -11,34 +11,70 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edgeconv.errors import EdgeConvError, UsageError, first_line
+from edgeconv.runtime.choices import (
+    GraphOptimization,
+    InferenceDevice,
+    InferencePrecision,
+    PerformanceHint,
+    parse_choice,
+)
 from edgeconv.runtime.model_facts import ModelFacts
 
 if TYPE_CHECKING:
     from edgeconv.runtime.backends.layers import LayerBreakdown
 
 
+@dataclass(frozen=True)
+class TensorRtProfile:
+    """The input sizes a TensorRT engine is built for: H and W from ``min_hw`` to ``max_hw``, fastest at ``opt_hw``,
+    rounded to ``multiple``, ``batch`` images a call (``tensorrt.optimization_profile`` checks and rounds them)."""
+
+    opt_hw: tuple[int, int] = (360, 640)
+    max_hw: tuple[int, int] = (1080, 1920)
+    min_hw: tuple[int, int] = (8, 8)
+    batch: int = 1
+    multiple: int = 1
+
+
 @dataclass
 class BackendOptions:
-    """Knobs every back end understands (each ignores what does not apply to it)."""
+    """Knobs every back end understands (each ignores what does not apply to it).
+
+    Plain strings are accepted for the enum fields (``device="gpu"``, ``precision="fp16"``) and become members;
+    an unknown one is a ``UsageError`` naming the choices.
+    """
 
     threads: int = 0  # 0: the back end's default
-    device: str = "CPU"  # OpenVINO device name (CPU, GPU, NPU, AUTO) / ORT provider family
-    precision: str | None = None  # OpenVINO inference precision hint / TensorRT builder flags
+    device: InferenceDevice = InferenceDevice.CPU  # OpenVINO device / ONNX Runtime provider family (CUDA = GPU)
+    precision: InferencePrecision | None = None  # OpenVINO precision hint (None: f32) / TensorRT engine (None: model's)
     cache_dir: Path | None = None  # OpenVINO compiled-model cache, TensorRT engine cache
-    extra: dict[str, object] = field(default_factory=dict)
+    graph_optimization: GraphOptimization = GraphOptimization.ALL  # ONNX Runtime
+    performance_hint: PerformanceHint = PerformanceHint.LATENCY  # OpenVINO
+    trt_profile: TensorRtProfile | None = None  # TensorRT; None: ``TensorRtProfile()``
+
+    def __post_init__(self) -> None:
+        self.device = parse_choice(InferenceDevice, self.device, "--device", ignore_case=True)
+        if self.precision is not None:
+            self.precision = parse_choice(InferencePrecision, self.precision, "--precision", ignore_case=True)
+        self.graph_optimization = parse_choice(GraphOptimization, self.graph_optimization, "graph_optimization",
+                                               ignore_case=True)
+        self.performance_hint = parse_choice(PerformanceHint, self.performance_hint, "performance_hint",
+                                             ignore_case=True)
 
 
 class Backend(ABC):
-    """A model loaded in one runtime. Subclasses implement ``_load`` and ``_run``."""
+    """A model loaded in one runtime. Subclasses implement ``_load`` and ``_run``, and set ``input_name`` to the
+    model's input (it names the input in errors)."""
 
     name = "backend"
+    input_name = "input"  # replaced by each back end's ``_load`` with the model's own input name
 
     def __init__(self, model: str | Path, options: BackendOptions | None = None) -> None:
         self.path = Path(model)
@@ -77,25 +113,22 @@ class Backend(ABC):
     @property
     def label(self) -> str:
         """``name`` plus the device when it is not the CPU (``openvino:GPU``)."""
-        return self.name if self.options.device.upper() == "CPU" else f"{self.name}:{self.options.device}"
+        return self.name if self.options.device == InferenceDevice.CPU else f"{self.name}:{self.options.device}"
 
     def check_input(self, x: np.ndarray) -> np.ndarray:
-        """Return ``x`` as contiguous float32 (N, 3, H, W), or raise naming what is wrong."""
+        """Return ``x`` as contiguous float32 (N, C, H, W) with the model's C (3; 1 for a Y-plane model), or raise
+        naming the model's input and what is wrong."""
+        subject, channels = f"Input tensor: {self.input_name}", self.facts.input_channels
         if not isinstance(x, np.ndarray):
-            raise UsageError("Input tensor: input", f"is a {type(x).__name__}, not a numpy array")
-        if x.ndim != 4 or x.shape[1] != 3:
-            raise UsageError(
-                "Input tensor: input", f"received incompatible shape {tuple(x.shape)}", "expected (N, 3, H, W)"
-            )
+            raise UsageError(subject, f"is a {type(x).__name__}, not a numpy array")
+        if x.ndim != 4 or x.shape[1] != channels:
+            raise UsageError(subject, f"received incompatible shape {tuple(x.shape)}",
+                             f"expected (N, {channels}, H, W)")
         if min(x.shape[0], x.shape[2], x.shape[3]) < 1:
-            raise UsageError(
-                "Input tensor: input", f"has an empty dimension {tuple(x.shape)}", "N, H and W must be >= 1"
-            )
+            raise UsageError(subject, f"has an empty dimension {tuple(x.shape)}", "N, H and W must be >= 1")
         if x.dtype != np.float32:
             if not np.issubdtype(x.dtype, np.floating):
-                raise UsageError(
-                    "Input tensor: input", f"has dtype {x.dtype}", "expected float32 (image / 255, normalised)"
-                )
+                raise UsageError(subject, f"has dtype {x.dtype}", "expected float32 (image / 255, normalised)")
             x = x.astype(np.float32)
         return np.ascontiguousarray(x)
 

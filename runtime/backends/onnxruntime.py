@@ -12,6 +12,7 @@ import numpy as np
 from edgeconv.errors import EdgeConvError, UsageError, first_line
 from edgeconv.runtime.backends.base import Backend
 from edgeconv.runtime.backends.layers import LayerBreakdown, aggregate
+from edgeconv.runtime.choices import GraphOptimization, InferenceDevice
 
 
 class OnnxRuntimeBackend(Backend):
@@ -26,20 +27,18 @@ class OnnxRuntimeBackend(Backend):
         options.log_severity_level = 3  # errors only: ORT's graph warnings would break one-line output
         options.intra_op_num_threads = self.options.threads
         options.inter_op_num_threads = 1
-        level = str(self.options.extra.get("graph_optimization", "all"))
-        opt = ort.GraphOptimizationLevel
-        levels = {"none": opt.ORT_DISABLE_ALL, "basic": opt.ORT_ENABLE_BASIC,
-                  "extended": opt.ORT_ENABLE_EXTENDED, "all": opt.ORT_ENABLE_ALL}
-        if level not in levels:
-            raise UsageError("graph_optimization", f"unknown level {level!r}", f"expected {', '.join(levels)}")
-        options.graph_optimization_level = levels[level]
+        opt, level = ort.GraphOptimizationLevel, GraphOptimization
+        levels = {level.NONE: opt.ORT_DISABLE_ALL, level.BASIC: opt.ORT_ENABLE_BASIC,
+                  level.EXTENDED: opt.ORT_ENABLE_EXTENDED, level.ALL: opt.ORT_ENABLE_ALL}
+        options.graph_optimization_level = levels[self.options.graph_optimization]
         available = ort.get_available_providers()
-        wanted = {"CPU": ["CPUExecutionProvider"], "CUDA": ["CUDAExecutionProvider", "CPUExecutionProvider"],
-                  "TENSORRT": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]}
-        device = self.options.device.upper()
+        cuda = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        wanted = {InferenceDevice.CPU: ["CPUExecutionProvider"], InferenceDevice.GPU: cuda, InferenceDevice.CUDA: cuda,
+                  InferenceDevice.TENSORRT: ["TensorrtExecutionProvider", *cuda]}
+        device = self.options.device
         if device not in wanted:
-            raise UsageError(f"onnxruntime device {self.options.device!r}", "is not one ONNX Runtime knows",
-                             "expected CPU, CUDA or TENSORRT")
+            raise UsageError(f"onnxruntime device {str(device)!r}", "is not one ONNX Runtime knows",
+                             "expected CPU, GPU (= CUDA) or TENSORRT")
         providers = [p for p in wanted[device] if p in available]
         if wanted[device][0] not in available:
             raise UsageError(f"onnxruntime device {self.options.device}", f"{wanted[device][0]} is not in this build",

@@ -11,6 +11,7 @@ import numpy as np
 from edgeconv.errors import BackendRefusal, EdgeConvError, MissingExtraError, UsageError, first_line
 from edgeconv.runtime.backends.base import Backend
 from edgeconv.runtime.backends.layers import LayerBreakdown, aggregate
+from edgeconv.runtime.choices import InferencePrecision
 
 OPENVINO_ARM_INT8_ENV = "EDGECONV_OPENVINO_ARM_INT8"
 
@@ -40,6 +41,17 @@ def refuse_arm_int8(path: Path, precision: str, device: str) -> None:
         )
 
 
+def openvino_precision(precision: InferencePrecision | None) -> str:
+    """OpenVINO's ``INFERENCE_PRECISION_HINT`` for a requested precision (None: f32); INT8 is not a hint (it
+    comes from the model's QDQ nodes)."""
+    hints = {None: "f32", InferencePrecision.FP32: "f32", InferencePrecision.FP16: "f16",
+             InferencePrecision.BF16: "bf16"}
+    if precision not in hints:
+        raise UsageError(f"openvino precision {precision}", "is not an inference precision OpenVINO computes in",
+                         "expected fp32, fp16 or bf16; INT8 comes from a quantized model")
+    return hints[precision]
+
+
 class OpenVinoBackend(Backend):
     """OpenVINO: CPU (GPU, NPU, AUTO passed through); threads, performance hint, model cache."""
 
@@ -51,19 +63,19 @@ class OpenVinoBackend(Backend):
         except ImportError as exc:
             raise MissingExtraError("openvino", "openvino", "the OpenVINO back end") from exc
         core = ov.Core()
-        device = self.options.device.upper()
+        device = str(self.options.device)
         refuse_arm_int8(self.path, self.facts.precision, device)
         known = core.available_devices
-        if device != "AUTO" and device not in known and device.split(".")[0] not in known:
-            raise UsageError(f"openvino device {self.options.device}", "is not available here",
+        if device != "AUTO" and device not in {name.split(".")[0] for name in known}:  # GPU.0, GPU.1 are GPUs
+            raise UsageError(f"openvino device {device}", "is not available here",
                              f"available: {', '.join(core.available_devices) or 'none'}")
-        config: dict[str, object] = {"PERFORMANCE_HINT": str(self.options.extra.get("performance_hint", "LATENCY"))}
+        config: dict[str, object] = {"PERFORMANCE_HINT": str(self.options.performance_hint)}
         if self.options.threads and device == "CPU":
             config["INFERENCE_NUM_THREADS"] = self.options.threads
         if device == "CPU":
             # OpenVINO computes in bf16 by default on CPUs with AVX-512 BF16 / AMX (this one: 1e-2 off
             # PyTorch on the default model); f32 unless the user asks for bf16 / f16.
-            config["INFERENCE_PRECISION_HINT"] = self.options.precision or "f32"
+            config["INFERENCE_PRECISION_HINT"] = openvino_precision(self.options.precision)
         if self.options.cache_dir is not None:
             config["CACHE_DIR"] = str(self.options.cache_dir)
         try:
@@ -72,6 +84,7 @@ class OpenVinoBackend(Backend):
             raise EdgeConvError(str(self.path), f"OpenVINO cannot compile it for {device}: {first_line(exc)}") from exc
         self.request = self.compiled.create_infer_request()
         self.output = self.compiled.output(0)
+        self.input_name = min(self.compiled.input(0).get_names(), default=self.input_name)  # the ONNX input's name
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.request.infer({0: x})[self.output], dtype=np.float32)
@@ -110,3 +123,55 @@ class OpenVinoBackend(Backend):
                               "OpenVINO PERF_COUNT (real time per executed node, wall clock around infer())")
 
 
+# --- the compile probe the quantizer runs on each candidate artifact (edgeconv.export.quantization) ---
+
+_COMPILE_AND_RUN_ONCE = """
+import sys, numpy as np, openvino as ov
+core = ov.Core()
+compiled = core.compile_model(core.read_model(sys.argv[1]), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+compiled(np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32))
+"""
+
+
+def openvino_installed() -> bool:
+    """Whether the ``openvino`` extra is importable here (found without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
+
+
+def compile_refusal(model: bytes, timeout_s: float = 300) -> str | None:
+    """Why OpenVINO (CPU plugin, f32 hint) cannot compile and run a serialized ONNX model, or None when it can.
+
+    Compiled and run once, in a child process: on some QDQ graphs OpenVINO 2026.4 raises "No suitable
+    implementations" on AVX-512, *crashes* (SIGSEGV) when compiling with oneDNN capped at AVX2, or compiles
+    and then fails on the first inference ("GroupConvolution ... not initialized"). A caller that needs the
+    answer twice keeps it: each call compiles again.
+
+    Args:
+        model: the ONNX model's bytes (``ModelProto.SerializeToString()``), NCHW float32 input.
+        timeout_s: give up (and say so) after this long.
+
+    Returns:
+        None when it compiles and runs a 64 x 64 input (or OpenVINO is not installed), else one short line.
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    if not openvino_installed():
+        return None
+    with tempfile.TemporaryDirectory(prefix="edgeconv-ov-") as tmp:
+        path = Path(tmp) / "model.onnx"
+        path.write_bytes(model)
+        try:
+            done = subprocess.run([sys.executable, "-c", _COMPILE_AND_RUN_ONCE, str(path)], capture_output=True,
+                                  text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return f"compile did not finish in {timeout_s:g} s"
+    if done.returncode == 0:
+        return None
+    if done.returncode < 0:
+        return f"it crashed (signal {-done.returncode})"
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return lines[-1][:120] if lines else f"exit code {done.returncode}"

@@ -7,6 +7,7 @@ Adding a back end is one class and one line here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from edgeconv.errors import UsageError
@@ -14,26 +15,46 @@ from edgeconv.runtime.backends.base import Backend, BackendOptions
 from edgeconv.runtime.backends.onnxruntime import OnnxRuntimeBackend
 from edgeconv.runtime.backends.openvino import OpenVinoBackend
 from edgeconv.runtime.backends.tensorrt import TensorRtBackend
+from edgeconv.runtime.choices import BackendChoice, BackendName, parse_choice
 
-BACKENDS: dict[str, type[Backend]] = {
-    "onnxruntime": OnnxRuntimeBackend,
-    "openvino": OpenVinoBackend,
-    "tensorrt": TensorRtBackend,
+BACKENDS: dict[BackendName, type[Backend]] = {
+    BackendName.ONNXRUNTIME: OnnxRuntimeBackend,
+    BackendName.OPENVINO: OpenVinoBackend,
+    BackendName.TENSORRT: TensorRtBackend,
 }
 
 
-def create_backend(name: str, model: str | Path, options: BackendOptions | None = None) -> Backend:
+def backend_name(name: BackendName | str) -> BackendName:
+    """``name`` as a ``BackendName``; ``UsageError`` naming the back ends for anything else."""
+    if not isinstance(name, BackendName) and str(name) not in BackendName.values():
+        raise UsageError("--backend", f"unknown back end {str(name)!r}", f"expected {', '.join(BACKENDS)}")
+    return BackendName(name)
+
+
+def create_backend(name: BackendName | str, model: str | Path, options: BackendOptions | None = None) -> Backend:
     """Load ``model`` in the back end called ``name`` (``onnxruntime``, ``openvino``, ``tensorrt``)."""
-    if name not in BACKENDS:
-        raise UsageError("--backend", f"unknown back end {name!r}", f"expected {', '.join(BACKENDS)}")
-    return BACKENDS[name](model, options)
+    return BACKENDS[backend_name(name)](model, options)
 
 
-def backend_status() -> list[tuple[str, bool, str]]:
+def backend_status() -> list[tuple[BackendName, bool, str]]:
     """``(back end, usable, why)`` for every back end on this machine (``edgeconv doctor``)."""
     return [(name, *cls.status()) for name, cls in BACKENDS.items()]
 
 
-def usable_backends() -> list[str]:
-    """The back ends that can run here (what ``--backend all`` means)."""
+def usable_backends() -> list[BackendName]:
+    """The back ends that can run here (what ``--backend all`` means), in registry order."""
     return [name for name, usable, _ in backend_status() if usable]
+
+
+def resolve_backends(choices: Iterable[BackendChoice | str]) -> list[BackendName]:
+    """What ``--backend`` asked for as back end names: each once, in registry order; ``all`` adds every usable one.
+
+    A back end named explicitly stays even when it is not usable here: loading it then says why.
+    """
+    asked = [parse_choice(BackendChoice, choice, "--backend") for choice in choices]
+    if not asked:
+        raise UsageError("--backend", "names no back end", f"expected {', '.join(BackendChoice.values())}")
+    wanted = {BackendName(c.value) for c in asked if c != BackendChoice.ALL}
+    if BackendChoice.ALL in asked:
+        wanted.update(usable_backends())
+    return [name for name in BACKENDS if name in wanted]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeconv.errors import EdgeConvError, MissingExtraError, UsageError
-from edgeconv.runtime.backends.base import Backend
+from edgeconv.runtime.backends.base import Backend, TensorRtProfile
 from edgeconv.runtime.backends.layers import LayerBreakdown, aggregate
 
 TRT_PRECISIONS = ("fp32", "fp16", "int8")
@@ -112,11 +112,12 @@ class TensorRtBackend(Backend):
             import tensorrt as trt
         except ImportError as exc:
             raise MissingExtraError("tensorrt", "tensorrt", "the TensorRT back end") from exc
-        precision = self.options.precision or self.facts.precision
+        precision = str(self.options.precision or self.facts.precision)
         if precision not in TRT_PRECISIONS:
             raise UsageError("tensorrt precision", f"unknown {precision!r}", f"expected {', '.join(TRT_PRECISIONS)}")
         self.cudart = _cudart()
-        profile = optimization_profile(**dict(self.options.extra.get("profile", {})))  # type: ignore[arg-type]
+        wanted = self.options.trt_profile or TensorRtProfile()
+        profile = optimization_profile(wanted.opt_hw, wanted.max_hw, wanted.min_hw, wanted.batch, wanted.multiple)
         model_bytes = self.path.read_bytes()
         key = engine_cache_key(model_bytes, trt.__version__, gpu_name(), precision, profile)
         cache_dir = self.options.cache_dir or self.path.parent / ".edgeconv-trt-cache"
@@ -139,6 +140,8 @@ class TensorRtBackend(Backend):
         self.input_name = next(n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT)
         self.output_name = next(n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT)
         self.stream = _check(self.cudart.cudaStreamCreate())
+        self._bound: tuple[int, ...] | None = None  # the input shape the device buffers are sized and bound for
+        self._d_in = self._d_out = None
 
     def _build(self, trt, logger, model_bytes: bytes, precision: str, profile: ShapeProfile) -> bytes:  # noqa: ANN001
         builder = trt.Builder(logger)
@@ -160,26 +163,48 @@ class TensorRtBackend(Backend):
             raise EdgeConvError(str(self.path), "TensorRT failed to build an engine (see its log above)")
         return bytes(serialized)
 
+    def _bind(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Size the device buffers for an input of ``shape`` and bind them: once per shape, outside the timed
+        calls of a fixed-size sweep (a new shape frees the old buffers first). Returns the output shape."""
+        if self._bound != shape:
+            self._free_buffers()
+            self.context.set_input_shape(self.input_name, shape)
+            self._out_shape = tuple(self.context.get_tensor_shape(self.output_name))
+            self._d_in = _check(self.cudart.cudaMalloc(int(np.prod(shape)) * 4))
+            self._d_out = _check(self.cudart.cudaMalloc(int(np.prod(self._out_shape)) * 4))
+            self.context.set_tensor_address(self.input_name, int(self._d_in))
+            self.context.set_tensor_address(self.output_name, int(self._d_out))
+            self._bound = shape
+        return self._out_shape
+
+    def _free_buffers(self) -> None:
+        """Free the device buffers (if any) and forget the bound shape."""
+        for buffer in (self._d_in, self._d_out):
+            if buffer is not None:
+                self.cudart.cudaFree(buffer)
+        self._d_in = self._d_out = None
+        self._bound = None
+
     def _run(self, x: np.ndarray) -> np.ndarray:
         cudart = self.cudart
-        self.context.set_input_shape(self.input_name, tuple(x.shape))
-        out_shape = tuple(self.context.get_tensor_shape(self.output_name))
-        out = np.empty(out_shape, np.float32)
-        d_in = _check(cudart.cudaMalloc(x.nbytes))
-        d_out = _check(cudart.cudaMalloc(out.nbytes))
-        try:
-            h2d, d2h = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
-            _check(cudart.cudaMemcpyAsync(d_in, x.ctypes.data, x.nbytes, h2d, self.stream))
-            self.context.set_tensor_address(self.input_name, int(d_in))
-            self.context.set_tensor_address(self.output_name, int(d_out))
-            if not self.context.execute_async_v3(self.stream):
-                raise EdgeConvError(str(self.path), "TensorRT execution failed")
-            _check(cudart.cudaMemcpyAsync(out.ctypes.data, d_out, out.nbytes, d2h, self.stream))
-            _check(cudart.cudaStreamSynchronize(self.stream))
-        finally:
-            cudart.cudaFree(d_in)
-            cudart.cudaFree(d_out)
+        out = np.empty(self._bind(tuple(x.shape)), np.float32)  # a fresh host array: callers keep outputs
+        h2d, d2h = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
+        _check(cudart.cudaMemcpyAsync(self._d_in, x.ctypes.data, x.nbytes, h2d, self.stream))
+        if not self.context.execute_async_v3(self.stream):
+            raise EdgeConvError(str(self.path), "TensorRT execution failed")
+        _check(cudart.cudaMemcpyAsync(out.ctypes.data, self._d_out, out.nbytes, d2h, self.stream))
+        _check(cudart.cudaStreamSynchronize(self.stream))
         return out
+
+    def __del__(self) -> None:
+        """Free the device buffers and the stream with the engine (never raises: it may run at shutdown)."""
+        try:
+            if getattr(self, "_bound", None) is not None:
+                self._free_buffers()
+            if getattr(self, "stream", None) is not None:
+                self.cudart.cudaStreamDestroy(self.stream)
+        except Exception:  # noqa: BLE001, S110 - cuda-python may already be torn down at interpreter exit
+            pass
 
     @classmethod
     def status(cls) -> tuple[bool, str]:

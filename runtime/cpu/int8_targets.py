@@ -11,8 +11,11 @@ A scheme is *safe* on a target when its integer kernels cannot saturate on it:
   int32 accumulation, every 8-bit scheme is exact.
 - TensorRT: symmetric s8 activations and weights only (its explicit-quantization rules: zero points 0).
 
-The runtime reads a quantized artifact's target and scheme from its metadata and warns when this
-CPU cannot compute the scheme exactly. No torch, no onnx: this module runs on the device.
+The planner (``plan_int8``) turns a requested target and this CPU's facts into the schemes a quantization
+job tries; every rule it applies is written here once (``reduce_range_needed``: 7-bit weights on x86 without
+VNNI; ``float_bias_needed``: TensorRT's float biases; ``OPENVINO_TARGETS``). The runtime reads a quantized
+artifact's target and scheme from its metadata and warns when this CPU cannot compute the scheme exactly.
+No torch, no onnx: this module runs on the device.
 """
 
 from __future__ import annotations
@@ -80,6 +83,86 @@ def native_target(cpuinfo: str | None = None) -> tuple[str, str]:
     if vnni:
         return "x86-vnni", f"this CPU has {vnni[0]}: {TARGET_WHY['x86-vnni'].split(': ', 1)[1]}"
     return "x86-avx2", TARGET_WHY["x86-avx2"] if flags else "CPU flags unreadable: assuming x86 without VNNI"
+
+
+def reduce_range_needed(target: str, weight_type: str) -> bool:
+    """Whether ``target`` needs 7-bit weights: the one place this rule is written.
+
+    Args:
+        target: an INT8 target (``TARGETS``).
+        weight_type: ``u8`` or ``s8``.
+
+    Returns:
+        True on x86 without VNNI with s8 weights (its u8 x s8 kernels saturate in int16), else False.
+    """
+    return target == "x86-avx2" and weight_type == "s8"
+
+
+def float_bias_needed(target: str) -> bool:
+    """Whether biases must stay float on ``target``.
+
+    Args:
+        target: an INT8 target (``TARGETS``).
+
+    Returns:
+        True for TensorRT, which refuses an int32 bias DequantizeLinear.
+    """
+    return target == "tensorrt"
+
+
+OPENVINO_TARGETS = ("x86-vnni", "x86-avx2")  # OpenVINO runs x86 artifacts (it refuses INT8 on ARM)
+
+
+@dataclass(frozen=True)
+class Int8Plan:
+    """What a quantization job tries for one target: the schemes in order of preference, and why.
+
+    ``schemes`` holds every scheme exact on the target when ``chosen_by`` is ``measured`` (the job keeps the
+    most accurate; ties go to the first), or the one scheme the user pinned (``set by the user``).
+    """
+
+    target: str
+    target_why: str
+    schemes: tuple[Scheme, ...]
+    chosen_by: str = "measured"
+    float_bias: bool = False  # biases stay float (``float_bias_needed``)
+    openvino_runs_it: bool = False  # OpenVINO is a runtime of the target: a scheme it refuses falls back
+
+    @property
+    def measured(self) -> bool:
+        """True when the scheme is chosen by measurement, False when the user pinned it."""
+        return self.chosen_by == "measured"
+
+
+def plan_int8(
+    target: str | None = None, activations: str | None = None, weights: str | None = None,
+    reduce_range: bool | None = None, per_channel: bool | None = None, cpuinfo: str | None = None,
+) -> Int8Plan:
+    """The INT8 schemes to try for ``target`` on this CPU; pure (reads ``/proc/cpuinfo`` only for ``None``).
+
+    Args:
+        target: a target in ``TARGETS``, or None for this CPU's (``native_target``).
+        activations: pinned activation type (``u8``/``s8``); None leaves it to the plan.
+        weights: pinned weight type; None leaves it to the plan.
+        reduce_range: pinned 7-bit weights; None: ``reduce_range_needed`` for the target.
+        per_channel: pinned weight granularity; None leaves it to the plan.
+        cpuinfo: ``/proc/cpuinfo`` text to read this CPU from (tests); None reads this machine's.
+
+    Returns:
+        Every scheme exact on the target (``SAFE_SCHEMES``) when nothing is pinned; else the one scheme the
+        pins describe (unpinned fields at ``Scheme``'s defaults).
+    """
+    name = check_target(target) if target is not None else native_target(cpuinfo)[0]
+    common = {"target": name, "target_why": TARGET_WHY[name], "float_bias": float_bias_needed(name),
+              "openvino_runs_it": name in OPENVINO_TARGETS}
+    if activations is None and weights is None and reduce_range is None and per_channel is None:
+        return Int8Plan(schemes=tuple(SAFE_SCHEMES[name]), **common)
+    default = Scheme()
+    activations, weights = str(activations or default.activations), str(weights or default.weights)
+    if reduce_range is None:
+        reduce_range = reduce_range_needed(name, weights)
+    scheme = Scheme(activations, weights, reduce_range, default.per_channel if per_channel is None else per_channel)
+    return Int8Plan(schemes=(scheme,), chosen_by="set by the user", **common)
 
 
 def check_target(name: str) -> str:

@@ -13,7 +13,7 @@ outputs are kept), tiled with an overlap from the model's measured receptive fie
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,10 +22,11 @@ from PIL import Image, ImageOps
 
 from edgeconv.errors import UsageError, first_line
 from edgeconv.runtime.atomic_write import write_atomic
+from edgeconv.runtime.choices import BackendName, InferenceDevice, InferencePrecision, parse_choice
 from edgeconv.runtime.imaging.images import IMAGE_SUFFIXES
 from edgeconv.runtime.imaging.tiling import Run, run_tiles
 from edgeconv.runtime.model_facts import ModelFacts, read_model_facts
-from edgeconv.runtime.shipped_models import DEFAULT_MODEL, resolve_model
+from edgeconv.runtime.shipped_models import DEFAULT_MODEL, SHIPPED_MODELS, for_onnxruntime, resolve_model
 
 GREY_MODES = ("L", "1", "I", "I;16", "I;16B", "I;16L", "F")
 OnProgress = Callable[[str, int, int | None], None]  # (what, done, total or None when not known yet)
@@ -147,44 +148,74 @@ def folder_jobs(src: Path, dst: Path) -> tuple[list[tuple[Path, Path]], int]:
     return remaining, len(todo) - len(remaining)
 
 
+def shipped_file(model: str | Path, backend: BackendName) -> Path:
+    """The file ``backend`` loads for ``model``: a shipped name's form for it (ONNX Runtime's ``NAME.ort.onnx``),
+    else the path as given. Touches no file (``resolve_model`` checks that it exists)."""
+    if str(model) not in SHIPPED_MODELS:
+        return Path(model)
+    path = SHIPPED_MODELS[str(model)]
+    return for_onnxruntime(path) if backend == BackendName.ONNXRUNTIME else path
+
+
 @dataclass
 class UpscaleSettings:
     """One ``edgeconv upscale`` request: the SR model and where it runs, the input, the output, the tiling.
 
     ``model`` is a shipped model's name (``photo``, the default; ``bicubic``) or an .onnx path; ``target``
-    None writes ``NAME_xS.png`` beside an image, or the folder ``NAME_xS`` beside a folder.
+    None writes ``NAME_xS.png`` beside an image, or the folder ``NAME_xS`` beside a folder, S being the
+    model's scale. Building settings touches no file: ``resolve()`` (which the job calls) checks the files
+    and reads the model's scale for a default target.
     """
 
     source: Path  # an image file, or a folder of images
     target: Path | None = None  # an image file (or a folder to put it in), or the output folder for a folder
     model: str | Path = DEFAULT_MODEL
-    backend: str = "onnxruntime"
-    device: str = "CPU"
+    backend: BackendName = BackendName.ONNXRUNTIME
+    device: InferenceDevice = InferenceDevice.CPU
     threads: int = 0
     tile: int = 256  # tile side in input pixels; 0: the whole image at once
+    precision: InferencePrecision | None = None  # None: the back end's default (OpenVINO f32, TensorRT the model's)
 
     def __post_init__(self) -> None:
-        self.model = resolve_model(self.model, self.backend)
-        if self.target is None and self.source.exists():
-            scale = read_model_facts(self.model).scale or 0
-            suffix = "" if self.source.is_dir() else ".png"
-            self.target = self.source.with_name(f"{self.source.stem}_x{scale}{suffix}")
+        """Plain strings (library callers) become members; an unknown one is a ``UsageError`` naming the choices."""
+        self.backend = parse_choice(BackendName, self.backend, "--backend")
+        self.device = parse_choice(InferenceDevice, self.device, "--device", ignore_case=True)
+        if self.precision is not None:
+            self.precision = parse_choice(InferencePrecision, self.precision, "--precision", ignore_case=True)
+
+    @property
+    def model_file(self) -> Path:
+        """The file ``backend`` loads: a shipped model's form for it, or the path as given (not checked here)."""
+        return shipped_file(self.model, self.backend)
 
     def check(self) -> None:
-        """Raise ``UsageError`` for a tiling, input or output that cannot work (before the model loads)."""
+        """Raise ``UsageError`` for a model, tiling, input or output that cannot work (before the model loads)."""
+        resolve_model(self.model, self.backend)  # a shipped name, or an existing file
         if self.tile < 0:
             raise UsageError("--tile", f"must be >= 0, got {self.tile}")
-        if not self.source.exists() or self.target is None:
+        if not self.source.exists():
             raise UsageError(str(self.source), "does not exist")
-        if self.source.is_dir():
+        if self.source.is_dir() and self.target is not None:
             if self.target.exists() and not self.target.is_dir():
                 raise UsageError(str(self.target), "is a file, but the input is a folder", "give an output folder")
             if not self.target.parent.is_dir():
                 raise UsageError(str(self.target), f"its parent folder {self.target.parent} does not exist")
 
+    def resolve(self) -> UpscaleSettings:
+        """These settings checked (``check``), with the default target filled in from the model's scale."""
+        self.check()
+        if self.target is not None:
+            return self
+        scale = read_model_facts(self.model_file).scale or 0
+        suffix = "" if self.source.is_dir() else ".png"
+        resolved = replace(self, target=self.source.with_name(f"{self.source.stem}_x{scale}{suffix}"))
+        resolved.check()
+        return resolved
+
     @property
     def output_file(self) -> Path | None:
-        """The file a single image is written to (``TARGET/NAME.png`` for a target folder); None for a folder."""
+        """The file a single image is written to (``TARGET/NAME.png`` for a target folder); None for a folder,
+        or before ``resolve()`` when no target was given."""
         if self.source.is_dir() or not self.source.exists() or self.target is None:
             return None
         return self.target / f"{self.source.stem}.png" if self.target.is_dir() else self.target
@@ -212,12 +243,12 @@ def upscale_path(settings: UpscaleSettings, progress: OnProgress | None = None) 
     from edgeconv.runtime.backends.registry import create_backend
     from edgeconv.runtime.imaging.tiling import receptive_radius
 
-    settings.check()
-    runner = create_backend(settings.backend, settings.model,
-                            BackendOptions(threads=settings.threads, device=settings.device))
+    settings = settings.resolve()
+    options = BackendOptions(threads=settings.threads, device=settings.device, precision=settings.precision)
+    runner = create_backend(settings.backend, settings.model_file, options)
     facts = runner.facts
     if facts.task != "sr" or not facts.scale:
-        raise UsageError(str(settings.model), f"is not a super-resolution model (task {facts.task!r})",
+        raise UsageError(str(settings.model_file), f"is not a super-resolution model (task {facts.task!r})",
                          "export an SR checkpoint with edgeconv export")
     overlap = receptive_radius(runner.run, facts.scale) + 1 if settings.tile else 0
     done = UpscaleResult(settings.target, 0, 0, facts.scale, runner.label, settings.tile, overlap)

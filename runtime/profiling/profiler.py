@@ -20,7 +20,8 @@ import numpy as np
 
 from edgeconv.errors import UsageError
 from edgeconv.runtime.backends.base import Backend, BackendOptions
-from edgeconv.runtime.backends.registry import create_backend
+from edgeconv.runtime.backends.registry import create_backend, resolve_backends
+from edgeconv.runtime.choices import BackendChoice, BackendName, parse_choice
 from edgeconv.runtime.profiling.device_facts import device_state, read_device_facts, throttled_during
 from edgeconv.runtime.sizes import parse_hw
 from edgeconv.runtime.validation.latency import LatencyStats, peak_rss_mb
@@ -66,7 +67,7 @@ class Profile:
 
 
 def profile_grid(
-    models: list[Path], backends: list[str], threads: list[int], sizes: list[tuple[int, int]],
+    models: list[Path], backends: list[BackendName], threads: list[int], sizes: list[tuple[int, int]],
     runs: int = 30, duration_s: float | None = None, warmup: int = 5,
     on_cell: Callable[[Cell], None] | None = None,
 ) -> list[Cell]:
@@ -107,7 +108,7 @@ class ProfileSettings:
     """What one ``edgeconv profile`` run sweeps and how long it times each cell."""
 
     models: list[Path]
-    backends: list[str]  # names, or ["all"]: every back end usable here
+    backends: list[BackendChoice]  # names, or [all]: every back end usable here (``resolve_backends``)
     threads: list[int]
     sizes: list[tuple[int, int]]
     runs: int = 30
@@ -116,8 +117,13 @@ class ProfileSettings:
     layers: bool = True
     sustained_s: float | None = None
 
+    def __post_init__(self) -> None:
+        """Plain strings (library callers) become members; an unknown one is a ``UsageError`` naming the choices."""
+        self.backends = [parse_choice(BackendChoice, b, "--backend") for b in self.backends]
+
     @classmethod
-    def parse(cls, models: list[Path], backends: list[str], threads: str, sizes: str, **kw: object) -> ProfileSettings:
+    def parse(cls, models: list[Path], backends: list[BackendChoice], threads: str, sizes: str,
+              **kw: object) -> ProfileSettings:
         """From the command line's text ("1,2", "180x320,360x640"); ``UsageError`` naming the bad option."""
         try:
             thread_list = [int(t) for t in threads.split(",") if t.strip()]
@@ -126,22 +132,21 @@ class ProfileSettings:
         if not thread_list or min(thread_list) < 1:
             raise UsageError("--threads", f"{threads!r} needs counts >= 1")
         size_list = [parse_hw(part.strip(), "--sizes") for part in sizes.split(",") if part.strip()]
-        settings = cls(models, backends, thread_list, size_list, **kw)  # type: ignore[arg-type]
+        settings = cls(models=models, backends=backends, threads=thread_list, sizes=size_list,
+                       **kw)  # type: ignore[arg-type]
         if settings.runs < 1 or settings.warmup < 0 or (settings.duration_s is not None and settings.duration_s <= 0):
             raise UsageError("--runs", "runs must be >= 1, warm-up >= 0 and --duration > 0")
         return settings
 
 
 def profile(settings: ProfileSettings, on_cell: Callable[[Cell], None] | None = None) -> Profile:
-    """The ``edgeconv profile`` job: every back end (``all``: the usable ones) x model x threads x size."""
-    from edgeconv.runtime.backends.registry import usable_backends
-
-    names = [b for b in settings.backends if b != "all"] + (usable_backends() if "all" in settings.backends else [])
-    return run_profile(settings.models, names, settings.threads, settings.sizes, settings.runs, settings.duration_s,
-                       settings.warmup, settings.layers, settings.sustained_s, on_cell)
+    """The ``edgeconv profile`` job: every back end (``all``: the usable ones, each once) x model x threads x size."""
+    return run_profile(settings.models, resolve_backends(settings.backends), settings.threads, settings.sizes,
+                       settings.runs, settings.duration_s, settings.warmup, settings.layers, settings.sustained_s,
+                       on_cell)
 
 
-def run_profile(models: list[Path], backends: list[str], threads: list[int], sizes: list[tuple[int, int]],
+def run_profile(models: list[Path], backends: list[BackendName], threads: list[int], sizes: list[tuple[int, int]],
                 runs: int, duration_s: float | None, warmup: int, layers: bool, sustained_s: float | None,
                 on_cell: Callable[[Cell], None] | None = None) -> Profile:
     """The sweep itself, on named back ends; see the module docstring."""
@@ -165,7 +170,8 @@ def run_profile(models: list[Path], backends: list[str], threads: list[int], siz
                                 sustained_s)
     after = device_state()
     settings = {"runs": runs, "duration_s": duration_s, "warmup": warmup, "threads": threads,
-                "sizes": [list(s) for s in sizes], "backends": backends, "models": [m.name for m in models],
+                "sizes": [list(s) for s in sizes], "backends": [str(b) for b in backends],
+                "models": [m.name for m in models],
                 "state_before": before, "state_after": after, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     return Profile(facts, cells, throttled_during(before, after), breakdowns, curve, settings)
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from edgeconv.errors import BackendRefusal, UsageError
 from edgeconv.runtime.backends.base import Backend, BackendOptions
-from edgeconv.runtime.backends.registry import backend_status, create_backend
+from edgeconv.runtime.backends.registry import create_backend, resolve_backends
+from edgeconv.runtime.choices import BackendChoice, BackendName, DegradationProtocol, parse_choice
 from edgeconv.runtime.validation.report import write_json, write_markdown
 from edgeconv.runtime.validation.sr_eval import default_images
 from edgeconv.runtime.validation.validator import Gates, Run, ValidationResult, validate, validation_inputs
@@ -26,7 +27,7 @@ class ValidationSettings:
     """Everything one validation run needs, as the user asked for it."""
 
     models: list[Path]
-    backends: list[str] = field(default_factory=lambda: ["all"])  # names, or "all": every usable one
+    backends: list[BackendChoice] = field(default_factory=lambda: [BackendChoice.ALL])  # all: every usable one
     images: Path | None = None  # None: Set5 beside the checkout (``default_images``)
     checkpoint: Path | None = None  # the PyTorch reference, loaded by ``load_reference``
     load_reference: Callable[[Path], Run | None] | None = None  # returns None where torch is not installed
@@ -39,7 +40,12 @@ class ValidationSettings:
     json_out: Path | None = None
     report: Path | None = None  # folder for report.md and its plots
     force: bool = False
-    degradation: str = "bicubic"  # how SR inputs are made from the HR images (benchmark protocol: bicubic)
+    degradation: DegradationProtocol = DegradationProtocol.BICUBIC  # how SR inputs are made from the HR images
+
+    def __post_init__(self) -> None:
+        """Plain strings (library callers) become members; an unknown one is a ``UsageError`` naming the choices."""
+        self.backends = [parse_choice(BackendChoice, b, "--backend") for b in self.backends]
+        self.degradation = parse_choice(DegradationProtocol, self.degradation, "--degradation")
 
 
 def run_validation(settings: ValidationSettings, on_note: Note | None = None) -> ValidationResult:
@@ -52,7 +58,7 @@ def run_validation(settings: ValidationSettings, on_note: Note | None = None) ->
     _check(settings)
     runners = _load_runners(settings, note)
     images = settings.images or default_images("--images", "Set5")[0]
-    data = validation_inputs(images, runners[0].facts, degradation=settings.degradation)
+    data = validation_inputs(images, runners[0].facts, degradation=str(settings.degradation))
     reference, reference_name = _reference(settings, runners, note)
     result = validate(runners, data, reference, reference_name, settings.gates, settings.latency_hw,
                       settings.runs, settings.warmup)
@@ -74,8 +80,8 @@ def _check(settings: ValidationSettings) -> None:
 
 def _load_runners(settings: ValidationSettings, note: Note) -> list[Backend]:
     """Every (model, back end) pair; with ``all``, a back end that refuses a model is skipped with a note."""
-    every = "all" in settings.backends
-    names = [name for name, usable, _ in backend_status() if usable] if every else list(settings.backends)
+    every = BackendChoice.ALL in settings.backends
+    names = resolve_backends(settings.backends)
     options = BackendOptions(threads=settings.threads)
     runners = []
     for model in settings.models:
@@ -101,5 +107,5 @@ def _reference(settings: ValidationSettings, runners: list[Backend], note: Note)
     path = settings.reference or next((r.path for r in runners if r.facts.precision == "fp32"), None)
     if path is None:
         raise UsageError("reference", "none of the models is FP32", "pass --reference model.onnx or --checkpoint")
-    runner = create_backend("onnxruntime", path, BackendOptions(threads=settings.threads))
+    runner = create_backend(BackendName.ONNXRUNTIME, path, BackendOptions(threads=settings.threads))
     return runner.run, f"{path.name} (FP32, onnxruntime)"

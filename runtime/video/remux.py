@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import heapq
 import os
-from fractions import Fraction
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 

@@ -35,6 +35,20 @@ def assert_clean_failure(result, code: int, message: str, out: Path | None) -> N
         assert not list(out.parent.glob(".*.tmp")), "a temp file was left behind"
 
 
+def assert_refused_choice(result, option: str, value: str, choices, out: Path | None = None) -> None:  # noqa: ANN001
+    """Typer refused ``value`` for the closed-set ``option``: exit 2, the option, the value and every choice named
+    (compared without case: case-insensitive options list their choices in lower case), no traceback, nothing
+    written. Typer prints a box that wraps at the terminal width: its frame is dropped before matching."""
+    assert result.returncode == 2, (result.returncode, result.stderr[-500:])
+    text = " ".join(re.sub(r"[\u2500-\u257f]", " ", result.stderr).split()).lower()
+    assert f"'{option}'" in text and f"'{value.lower()}'" in text, result.stderr
+    missing = [str(c) for c in choices if f"'{str(c).lower()}'" not in text]
+    assert not missing, f"choices not named: {missing}; {result.stderr}"
+    assert "Traceback" not in result.stderr + result.stdout
+    if out is not None:
+        assert not out.exists(), f"{out} was written"
+
+
 def png_header_only(path: Path, width: int, height: int) -> None:
     """A PNG whose header claims ``width`` x ``height`` (past Pillow's decompression-bomb limit)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -222,18 +236,32 @@ def test_back_end_not_installed(default_onnx: Path, photo: Path, tmp_path: Path)
 
 
 @pytest.mark.parametrize(("backend", "device", "message"), [
-    ("openvino", "NPU7", r"is not available here"),
+    ("openvino", "absent", r"is not available here"),
     ("onnxruntime", "CUDA", r"CUDAExecutionProvider is not in this build"),
-    ("onnxruntime", "TPU", r"is not one ONNX Runtime knows"),
+    ("onnxruntime", "NPU", r"is not one ONNX Runtime knows"),
 ])
 def test_device_that_does_not_exist(backend: str, device: str, message: str, default_onnx: Path, photo: Path,
                                     tmp_path: Path) -> None:
     if backend == "openvino":
-        pytest.importorskip("openvino", reason="the openvino extra is not installed")
+        ov = pytest.importorskip("openvino", reason="the openvino extra is not installed")
+        here = {name.split(".")[0] for name in ov.Core().available_devices}
+        device = next((d for d in ("NPU", "GPU") if d not in here), "")
+        if not device:
+            pytest.skip("this machine has both an OpenVINO NPU and GPU: no known device is absent")
     out = tmp_path / "o.png"
     result = run_cli("upscale", str(photo), str(out), "--model", str(default_onnx), "--backend", backend,
                      "--device", device)
     assert_clean_failure(result, 2, message, out)
+
+
+def test_device_no_back_end_knows_is_refused_naming_the_devices(photo: Path, tmp_path: Path) -> None:
+    """A device outside the closed set (a typo, or a name no back end has) is refused by the command line itself."""
+    from edgeconv.runtime.choices import InferenceDevice
+
+    for device in ("TPU", "NPU7"):
+        out = tmp_path / "o.png"
+        result = run_cli("upscale", str(photo), str(out), "--backend", "openvino", "--device", device)
+        assert_refused_choice(result, "--device", device, InferenceDevice.values(), out)
 
 
 def test_output_folder_missing_or_read_only(default_onnx: Path, photo: Path, tmp_path: Path) -> None:

@@ -101,17 +101,18 @@ def test_export_tune_and_upscale_settings(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"does not exist"):
         UpscaleSettings(tmp_path / "nope.png", tmp_path / "out.png", model).check()
     with pytest.raises(UsageError, match=r"nope\.onnx \| does not exist\. Note: .*photo, bicubic"):
-        UpscaleSettings(tmp_path, tmp_path / "out", tmp_path / "nope.onnx")
+        UpscaleSettings(tmp_path, tmp_path / "out", tmp_path / "nope.onnx").check()
     with pytest.raises(UsageError, match=r"grainy \| does not exist"):
-        UpscaleSettings(tmp_path, tmp_path / "out", "grainy")
+        UpscaleSettings(tmp_path, tmp_path / "out", "grainy").check()
     (tmp_path / "a.png").write_bytes(b"")
     assert UpscaleSettings(tmp_path / "a.png", tmp_path, model).output_file == tmp_path / "a.png"
     assert UpscaleSettings(tmp_path, tmp_path / "o", model).output_file is None
     # no target: beside the source, named by the (shipped, x2) model's scale
-    assert UpscaleSettings(tmp_path / "a.png").output_file == tmp_path / "a_x2.png"
-    assert UpscaleSettings(tmp_path / "a.png", model="bicubic").model.name == "sr_x2_bicubic.ort.onnx"
-    assert UpscaleSettings(tmp_path / "a.png", model="bicubic", backend="openvino").model.name == "sr_x2_bicubic.onnx"
-    assert UpscaleSettings(tmp_path).target == tmp_path.with_name(f"{tmp_path.name}_x2")
+    assert UpscaleSettings(tmp_path / "a.png").resolve().output_file == tmp_path / "a_x2.png"
+    assert UpscaleSettings(tmp_path / "a.png", model="bicubic").model_file.name == "sr_x2_bicubic.ort.onnx"
+    openvino = UpscaleSettings(tmp_path / "a.png", model="bicubic", backend="openvino")
+    assert openvino.model_file.name == "sr_x2_bicubic.onnx"
+    assert UpscaleSettings(tmp_path).resolve().target == tmp_path.with_name(f"{tmp_path.name}_x2")
 
 
 def test_export_check_images_default_to_photos_without_set5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

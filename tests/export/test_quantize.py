@@ -13,8 +13,11 @@ from PIL import Image
 
 from edgeconv.export.graph.from_checkpoint import export_checkpoint
 from edgeconv.export.quantization.calibration import calibration_feeds
-from edgeconv.export.quantization.job import COLLAPSE_DB, QuantizeJob
+from edgeconv.export.quantization.job import measure
+from edgeconv.export.quantization.progress import JobProgress
 from edgeconv.export.quantization.ptq import Int8Config, constants_to_initializers, convert_fp16, quantize_int8
+from edgeconv.export.quantization.reference import COLLAPSE_DB, Fp32Reference
+from edgeconv.export.quantization.settings import QuantizeSettings
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
 from edgeconv.runtime.cpu.features import cpu_flags
 from edgeconv.runtime.cpu.int8_targets import native_target
@@ -88,8 +91,10 @@ def test_int8_and_fp16_artifacts_load_everywhere(fp32_model: Path, calib_folder:
     ov = pytest.importorskip("openvino", reason="the openvino extra is not installed")
     core = ov.Core()
     # the INT8 artifact `edgeconv quantize` makes on this CPU (its scheme, OpenVINO-loadable by construction)
-    job = QuantizeJob(fp32_model, Int8Config(), calib_folder, None, 64, 8, None)
-    for model in (job.run("int8", 2, (32, 32)).chosen.model, half):
+    settings = QuantizeSettings(fp32_model, calib_folder, method="minmax", calib_crop=64, max_calib_images=8,
+                                threads=2, latency_hw=(32, 32))
+    done = measure(settings, Fp32Reference.load(fp32_model), settings.int8_plan(), JobProgress())
+    for model in (done.outcome.chosen.model, half):
         # f32 as edgeconv's OpenVINO back end asks (bf16 is OpenVINO's default on CPUs that have it)
         compiled = core.compile_model(core.read_model(model.SerializeToString(), b""), "CPU",
                                       {"INFERENCE_PRECISION_HINT": "f32"})
@@ -99,16 +104,17 @@ def test_int8_and_fp16_artifacts_load_everywhere(fp32_model: Path, calib_folder:
 
 def test_collapse_is_caught(fp32_model: Path, calib_folder: Path) -> None:
     """A broken INT8 model (a weight scale 1000x off, like kernel saturation) fails the collapse check."""
-    job = QuantizeJob(fp32_model, Int8Config(), calib_folder, None, 64, 8, None)
-    feeds = calibration_feeds(calib_folder, job.facts, "input", crop=64)
-    good = quantize_int8(job.fp32, feeds, Int8Config())
-    assert job._collapse_check(good, feeds) > COLLAPSE_DB
+    reference = Fp32Reference.load(fp32_model)
+    feeds = calibration_feeds(calib_folder, reference.facts, "input", crop=64)
+    good = quantize_int8(reference.model, feeds, Int8Config())
+    scheme = Int8Config().scheme
+    assert reference.collapse_db(good, feeds, scheme) > COLLAPSE_DB
     broken = onnx.ModelProto()
     broken.CopyFrom(good)
     scale = next(t for t in broken.graph.initializer if t.name == "body.1.weight_scale")
     values = onnx.numpy_helper.to_array(scale) * 1000
     scale.CopyFrom(onnx.numpy_helper.from_array(values.astype(np.float32), scale.name))
-    assert job._collapse_check(broken, feeds) < COLLAPSE_DB
+    assert reference.collapse_db(broken, feeds, scheme) < COLLAPSE_DB
 
 
 def test_constants_become_weights(fp32_model: Path) -> None:

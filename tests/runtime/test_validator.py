@@ -14,7 +14,9 @@ from edgeconv.export.quantization.ptq import Int8Config, quantize_int8
 from edgeconv.export.quantization.schemes import choose_scheme
 from edgeconv.models.default_model import DEFAULT_CHECKPOINT
 from edgeconv.runtime.cpu.int8_targets import native_target
+from edgeconv.runtime.imaging.degradations import PROTOCOLS
 from edgeconv.runtime.model_facts import read_model_facts
+from tests.bad_inputs.test_catalogue import assert_refused_choice
 from tests.conftest import run_cli
 
 
@@ -130,6 +132,7 @@ def test_backend_all_skips_a_backend_that_refuses_the_model(default_onnx: Path, 
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """``--backend all`` notes and skips a refusing back end; naming that back end fails with its reason."""
     from edgeconv.errors import BackendRefusal
+    from edgeconv.runtime.backends import registry
     from edgeconv.runtime.validation import job
 
     real = job.create_backend
@@ -139,7 +142,7 @@ def test_backend_all_skips_a_backend_that_refuses_the_model(default_onnx: Path, 
             raise BackendRefusal(str(model), "computes this model wrong here", "use onnxruntime")
         return real(name, model, options)
 
-    monkeypatch.setattr(job, "backend_status", lambda: [("onnxruntime", True, ""), ("openvino", True, "")])
+    monkeypatch.setattr(registry, "backend_status", lambda: [("onnxruntime", True, ""), ("openvino", True, "")])
     monkeypatch.setattr(job, "create_backend", create)
     notes: list[str] = []
     settings = job.ValidationSettings([default_onnx], images=photos, runs=1, warmup=0, latency_hw=(16, 16))
@@ -196,4 +199,4 @@ def test_validate_scores_any_degradation_protocol(default_onnx: Path, photos: Pa
         rows[protocol] = json.loads(out.read_text())["rows"][0]["psnr_y_db"]
     assert abs(rows["bicubic"] - rows["cubic-aliased"]) > 0.1  # other LR images, the same scorer
     bad = run_cli("validate", str(default_onnx), "--images", str(photos), "--degradation", "sinc")
-    assert bad.returncode == 2 and "unknown protocol 'sinc'" in bad.stderr and "Traceback" not in bad.stderr
+    assert_refused_choice(bad, "--degradation", "sinc", PROTOCOLS)  # typer names every protocol

@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.runtime.video_clips import av, make_clip, stream_summary
-
 from edgeconv.errors import EdgeConvError, UsageError
 from edgeconv.runtime.backends.base import BackendOptions
 from edgeconv.runtime.backends.registry import create_backend
@@ -21,6 +19,7 @@ from edgeconv.runtime.video.frames import read_plane, write_plane
 from edgeconv.runtime.video.job import load_upscaler
 from edgeconv.runtime.video.planes import bicubic_upscale_plane
 from edgeconv.runtime.video.transcode import VideoJob, upscale_video
+from tests.runtime.video_clips import av, make_clip, stream_summary
 
 ROOT = Path(__file__).resolve().parents[2]
 SET5 = ROOT.parent / "shared" / "data" / "sr" / "Set5"
