@@ -13,9 +13,9 @@ outputs are kept), tiled with an overlap from the model's measured receptive fie
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -27,6 +27,11 @@ from edgeconv.runtime.imaging.images import IMAGE_SUFFIXES
 from edgeconv.runtime.imaging.tiling import Run, run_tiles
 from edgeconv.runtime.model_facts import ModelFacts, read_model_facts
 from edgeconv.runtime.shipped_models import DEFAULT_MODEL, SHIPPED_MODELS, for_onnxruntime, resolve_model
+from edgeconv.runtime.video.encoding import VideoEncoding
+from edgeconv.runtime.video.job import is_video, video_output_name, video_suffix
+
+if TYPE_CHECKING:
+    from edgeconv.runtime.backends.base import BackendOptions
 
 GREY_MODES = ("L", "1", "I", "I;16", "I;16B", "I;16L", "F")
 OnProgress = Callable[[str, int, int | None], None]  # (what, done, total or None when not known yet)
@@ -140,10 +145,11 @@ def upscale_file(run: Run, facts: ModelFacts, src: Path, dst: Path, tile: int, o
 
 def folder_jobs(src: Path, dst: Path) -> tuple[list[tuple[Path, Path]], int]:
     """``([(input, output) still to do], finished count)``: outputs already present are complete (atomic writes)."""
-    files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in src.iterdir() if p.is_file() and (p.suffix.lower() in IMAGE_SUFFIXES or is_video(p)))
     if not files:
-        raise UsageError(str(src), "holds no images", f"expected files ending in {', '.join(sorted(IMAGE_SUFFIXES))}")
-    todo = [(p, dst / f"{p.stem}.png") for p in files]
+        raise UsageError(str(src), "holds no images or videos",
+                         f"expected files ending in {', '.join(sorted(IMAGE_SUFFIXES))} or a video suffix")
+    todo = [(p, dst / f"{p.stem}{video_suffix(p) if is_video(p) else '.png'}") for p in files]
     remaining = [(a, b) for a, b in todo if not b.exists()]
     return remaining, len(todo) - len(remaining)
 
@@ -157,6 +163,14 @@ def shipped_file(model: str | Path, backend: BackendName) -> Path:
     return for_onnxruntime(path) if backend == BackendName.ONNXRUNTIME else path
 
 
+def as_source(text: str) -> Path | str:
+    """A command-line source: ``-``, a URL (``rtsp://``...) or a capture device (``/dev/video0``) stays a stream
+    (str); anything else is a path."""
+    if text == "-" or "://" in text or text.startswith("/dev/video"):
+        return text
+    return Path(text)
+
+
 @dataclass
 class UpscaleSettings:
     """One ``edgeconv upscale`` request: the SR model and where it runs, the input, the output, the tiling.
@@ -167,7 +181,7 @@ class UpscaleSettings:
     and reads the model's scale for a default target.
     """
 
-    source: Path  # an image file, or a folder of images
+    source: Path | str  # an image or video file, a folder of them; a str: a stream ("-" = stdin, a URL, a device)
     target: Path | None = None  # an image file (or a folder to put it in), or the output folder for a folder
     model: str | Path = DEFAULT_MODEL
     backend: BackendName = BackendName.ONNXRUNTIME
@@ -175,6 +189,9 @@ class UpscaleSettings:
     threads: int = 0
     tile: int = 256  # tile side in input pixels; 0: the whole image at once
     precision: InferencePrecision | None = None  # None: the back end's default (OpenVINO f32, TensorRT the model's)
+    encoding: VideoEncoding = field(default_factory=VideoEncoding)  # videos: codec, CRF, preset, pixel format
+    resume: bool = False  # videos: continue from the last finished segment of an interrupted run
+    pipe_format: str = "y4m"  # a "-" output: y4m, nut or mkv
 
     def __post_init__(self) -> None:
         """Plain strings (library callers) become members; an unknown one is a ``UsageError`` naming the choices."""
@@ -188,11 +205,34 @@ class UpscaleSettings:
         """The file ``backend`` loads: a shipped model's form for it, or the path as given (not checked here)."""
         return shipped_file(self.model, self.backend)
 
+    @property
+    def source_is_folder(self) -> bool:
+        """The source is a folder of images and videos."""
+        return not self.is_stream and self.source.is_dir()
+
+    @property
+    def is_stream(self) -> bool:
+        """The source is a stream (standard input, a URL, a capture device), not a file or folder."""
+        return isinstance(self.source, str)
+
+    @property
+    def is_video(self) -> bool:
+        """The source is one video (a video file or a stream)."""
+        return self.is_stream or (not self.source.is_dir() and is_video(self.source))
+
     def check(self) -> None:
         """Raise ``UsageError`` for a model, tiling, input or output that cannot work (before the model loads)."""
         resolve_model(self.model, self.backend)  # a shipped name, or an existing file
         if self.tile < 0:
             raise UsageError("--tile", f"must be >= 0, got {self.tile}")
+        if self.is_video:
+            self.encoding.check()
+        if self.is_stream:
+            if self.source != "-" and self.target is None:
+                raise UsageError(self.source, "is a stream: give an output file (or - for standard output)")
+            return
+        if str(self.source) == "":
+            raise UsageError("SOURCE", "is empty", "give an image, a video, a folder, or - for standard input")
         if not self.source.exists():
             raise UsageError(str(self.source), "does not exist")
         if self.source.is_dir() and self.target is not None:
@@ -207,6 +247,10 @@ class UpscaleSettings:
         if self.target is not None:
             return self
         scale = read_model_facts(self.model_file).scale or 0
+        if self.is_stream:
+            return replace(self, target=Path("-"))
+        if self.is_video:
+            return replace(self, target=video_output_name(self.source, scale))
         suffix = "" if self.source.is_dir() else ".png"
         resolved = replace(self, target=self.source.with_name(f"{self.source.stem}_x{scale}{suffix}"))
         resolved.check()
@@ -216,8 +260,12 @@ class UpscaleSettings:
     def output_file(self) -> Path | None:
         """The file a single image is written to (``TARGET/NAME.png`` for a target folder); None for a folder,
         or before ``resolve()`` when no target was given."""
-        if self.source.is_dir() or not self.source.exists() or self.target is None:
+        if self.target is None or self.is_stream:
+            return self.target if str(self.target) != "-" else None
+        if self.source.is_dir() or not self.source.exists():
             return None
+        if self.is_video and self.target.is_dir():
+            return self.target / video_output_name(self.source, read_model_facts(self.model_file).scale or 2).name
         return self.target / f"{self.source.stem}.png" if self.target.is_dir() else self.target
 
 
@@ -232,6 +280,8 @@ class UpscaleResult:
     backend: str  # the back end's label
     tile: int
     overlap: int
+    frames: int = 0  # a video: frames written (resumed_at of them from an earlier run)
+    resumed_at: int = 0
 
 
 def upscale_path(settings: UpscaleSettings, progress: OnProgress | None = None) -> UpscaleResult:
@@ -245,6 +295,8 @@ def upscale_path(settings: UpscaleSettings, progress: OnProgress | None = None) 
 
     settings = settings.resolve()
     options = BackendOptions(threads=settings.threads, device=settings.device, precision=settings.precision)
+    if settings.is_video:
+        return upscale_one_video(settings, options, progress)
     runner = create_backend(settings.backend, settings.model_file, options)
     facts = runner.facts
     if facts.task != "sr" or not facts.scale:
@@ -263,6 +315,26 @@ def upscale_path(settings: UpscaleSettings, progress: OnProgress | None = None) 
     for src, dst in jobs:
         if progress is not None:
             progress(src.name, done.already_done + done.written, total)
-        upscale_file(runner.run, facts, src, dst, settings.tile, overlap)
+        if is_video(src):
+            upscale_one_video(replace(settings, source=src, target=dst), options)
+        else:
+            upscale_file(runner.run, facts, src, dst, settings.tile, overlap)
         done.written += 1
     return done
+
+
+def upscale_one_video(settings: UpscaleSettings, options: BackendOptions,
+                      progress: OnProgress | None = None) -> UpscaleResult:
+    """One video (a file or a stream) through the video path (``edgeconv.runtime.video``): frames on the model's
+    Y plane, audio and tags kept, resumable (``settings.resume``)."""
+    from edgeconv.runtime.video.job import run_video
+    from edgeconv.runtime.video.transcode import VideoJob
+
+    job = VideoJob(str(settings.source), str(settings.output_file or "-"), settings.encoding, settings.pipe_format,
+                   settings.resume)
+    name = Path(str(settings.source)).name if not settings.is_stream else str(settings.source)
+    on_frame = None if progress is None else lambda i, n: progress(f"{name} frames", i, n)
+    done = run_video(job, settings.model, settings.backend, options, on_frame)
+    scale = read_model_facts(settings.model_file).scale or 0
+    return UpscaleResult(Path(done.output), 1, 0, scale, str(settings.backend), 0, 0, frames=done.frames,
+                         resumed_at=done.resumed_at)

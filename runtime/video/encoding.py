@@ -27,6 +27,14 @@ class VideoCodec(Choice):
     AV1 = "av1"
 
 
+class PipeContainer(Choice):
+    """What a ``-`` output streams: raw Y4M frames, or NUT / Matroska with the encoded video."""
+
+    Y4M = "y4m"
+    NUT = "nut"
+    MKV = "mkv"
+
+
 ENCODERS = {VideoCodec.H264: "libx264", VideoCodec.H265: "libx265", VideoCodec.VP9: "libvpx-vp9",
             VideoCodec.AV1: "libsvtav1"}
 DEFAULT_CRF = {VideoCodec.H264: 23, VideoCodec.H265: 28, VideoCodec.VP9: 32, VideoCodec.AV1: 35}

@@ -22,10 +22,15 @@ def is_video(path: str | Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
+def video_suffix(source: Path) -> str:
+    """The output container of a video input: its own for MP4/MKV/MOV/M4V/WebM, else ``.mkv`` (H.264 fits it)."""
+    suffix = source.suffix.lower()
+    return suffix if suffix in (".mp4", ".mkv", ".mov", ".m4v", ".webm") else ".mkv"
+
+
 def video_output_name(source: Path, scale: int) -> Path:
-    """``clip.mp4`` -> ``clip_x2.mp4`` beside it (``.y4m``/``.avi`` inputs get ``.mkv``: H.264 fits neither)."""
-    suffix = source.suffix.lower() if source.suffix.lower() in (".mp4", ".mkv", ".mov", ".m4v", ".webm") else ".mkv"
-    return source.with_name(f"{source.stem}_x{scale}{suffix}")
+    """``clip.mp4`` -> ``clip_x2.mp4`` beside it (``.y4m``/``.avi`` inputs get ``.mkv``)."""
+    return source.with_name(f"{source.stem}_x{scale}{video_suffix(source)}")
 
 
 def load_upscaler(model: str | Path, backend: BackendName, options: BackendOptions) -> tuple[FrameUpscaler, Path]:
