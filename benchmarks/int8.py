@@ -32,8 +32,8 @@ from edgeconv.export.graph.from_checkpoint import export_checkpoint
 from edgeconv.export.quantization.budget import quantize_within_budget
 from edgeconv.export.quantization.calibration import calibration_feeds
 from edgeconv.export.quantization.ptq import Int8Config, convert_fp16, quantize_int8
-from edgeconv.models.default_model import DEFAULT_CHECKPOINT
-from edgeconv.models.sr_data import shared_sr_data
+from edgeconv.models.checkpoints.shipped import DEFAULT_CHECKPOINT
+from edgeconv.models.data.sr import shared_sr_data
 from edgeconv.runtime.cpu.int8_targets import native_target
 from edgeconv.runtime.model_facts import ModelFacts
 from edgeconv.runtime.profiling.device_facts import machine_record

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeconv.export.graph.from_checkpoint import export_checkpoint
-from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+from edgeconv.models.checkpoints.shipped import DEFAULT_CHECKPOINT
 from edgeconv.runtime.backends.base import BackendOptions
 from edgeconv.runtime.backends.registry import create_backend
 from edgeconv.runtime.profiling.device_facts import machine_record

@@ -22,10 +22,10 @@ import onnxruntime as ort
 import torch
 
 from edgeconv.export.graph.from_module import export_deployed
-from edgeconv.models.checkpoint import load_checkpoint
-from edgeconv.models.complexity import count_macs, count_params
-from edgeconv.models.sr_data import load_hr_folder
-from edgeconv.models.train_sr import evaluate_sr
+from edgeconv.models.checkpoints.format import load_checkpoint
+from edgeconv.models.data.sr import load_hr_folder
+from edgeconv.models.nets.complexity import count_macs, count_params
+from edgeconv.models.training.sr import evaluate_sr
 from edgeconv.runtime.profiling.device_facts import machine_record
 
 RESULTS = Path(__file__).parent / "results" / "sr_models.json"

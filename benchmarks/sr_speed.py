@@ -27,8 +27,8 @@ from edgeconv.export.quantization.budget import quantize_within_budget
 from edgeconv.export.quantization.calibration import calibration_feeds
 from edgeconv.export.quantization.ptq import Int8Config
 from edgeconv.models import create_model
-from edgeconv.models.complexity import count_macs
-from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+from edgeconv.models.checkpoints.shipped import DEFAULT_CHECKPOINT
+from edgeconv.models.nets.complexity import count_macs
 from edgeconv.runtime.backends.base import BackendOptions
 from edgeconv.runtime.backends.registry import backend_status, create_backend
 from edgeconv.runtime.profiling.device_facts import machine_record
@@ -108,7 +108,7 @@ def main() -> None:
 
 def load_default(path: Path = DEFAULT_CHECKPOINT) -> torch.nn.Module:
     from edgeconv.export import to_deploy
-    from edgeconv.models.checkpoint import load_checkpoint
+    from edgeconv.models.checkpoints.format import load_checkpoint
 
     return to_deploy(load_checkpoint(path).build_model(path), "conv")
 

@@ -24,12 +24,22 @@ class DynamicModule(nn.Module):
         Args:
             lowering: ``"slice"`` lowers integer shifts to Pad/Slice/Concat; ``"conv"`` lowers
                 them to fixed depthwise kernels.
+
+        Returns:
+            An ``nn.Module`` with the same (N, C, H, W) -> (N, C', H', W') function and no run-time shifts.
         """
         raise NotImplementedError(f"{type(self).__name__} does not define to_static()")
 
 
 def check_lowering(lowering: str) -> None:
-    """Raise a clear error for an unknown lowering name."""
+    """Refuse an unknown lowering name.
+
+    Args:
+        lowering: the name asked for.
+
+    Raises:
+        UsageError: ``lowering`` is not ``"slice"`` or ``"conv"``.
+    """
     if lowering not in LOWERINGS:
         from edgeconv.errors import UsageError
 

@@ -16,13 +16,23 @@ import torch
 from torch import Tensor, nn
 
 from edgeconv.errors import UsageError
-from edgeconv.runtime.erf.measures import ErfMeasures, erf_measures
 
 Target = Literal["features", "output"]
 
 
 def target_map(model: nn.Module, target: Target) -> Callable[[Tensor], Tensor]:
-    """The function whose centre activation is differentiated: ``model.features`` or ``model``."""
+    """The function whose centre activation is differentiated.
+
+    Args:
+        model: the network.
+        target: ``"features"`` (``model.features``, the last feature map) or ``"output"`` (``model`` itself).
+
+    Returns:
+        A callable from (N, C, H, W) inputs to (N, C', H', W') maps.
+
+    Raises:
+        UsageError: ``"features"`` on a model without a ``features()`` method, or an unknown target.
+    """
     if target == "output":
         return model
     features = getattr(model, "features", None)
@@ -36,7 +46,18 @@ def target_map(model: nn.Module, target: Target) -> Callable[[Tensor], Tensor]:
 
 
 def centre_score(maps: Tensor, channels: Sequence[int] | None = None) -> Tensor:
-    """sum over images and channels of relu(map at its centre pixel); maps must be (N, C, H, W)."""
+    """Sum over images and channels of relu(map at its centre pixel).
+
+    Args:
+        maps: (N, C, H, W).
+        channels: the channels to sum; None sums all.
+
+    Returns:
+        A scalar tensor, >= 0.
+
+    Raises:
+        UsageError: ``maps`` is not 4-D.
+    """
     if maps.ndim != 4:
         raise UsageError(
             "ERF target", f"has shape {tuple(maps.shape)}", "the ERF needs a spatial (N, C, H, W) map"
@@ -55,11 +76,23 @@ def gradient_erf(
     batch: int = 8,
     device: str | None = None,
 ) -> np.ndarray:
-    """Contribution map P (H, W): relu'd input gradient of the centre score, mean over images.
+    """Contribution map P: relu'd input gradient of the centre score, mean over images.
 
-    ``inputs`` are model inputs (N, C, H, W), already normalised as the model expects. The
-    model runs in eval mode (jitter off, BN frozen) so images do not interact. ``device``: where
-    the images go (the model must already be there); None keeps them on the CPU.
+    The model runs in eval mode (jitter off, BN frozen) so images do not interact.
+
+    Args:
+        model: the network (already on ``device``).
+        inputs: (N, C, H, W) model inputs, N >= 1, already normalised as the model expects.
+        target: ``"features"`` or ``"output"`` (``target_map``).
+        channels: centre channels to score; None scores all.
+        batch: images per backward pass.
+        device: where the images go; None keeps them on the CPU.
+
+    Returns:
+        (H, W) float64 map, >= 0.
+
+    Raises:
+        UsageError: inputs that are not (N > 0, C, H, W), or a target the model lacks.
     """
     return _erf_maps(model, inputs, target, [channels], batch, device)[0]
 
@@ -68,11 +101,18 @@ def channel_gradient_erfs(
     model: nn.Module, inputs: np.ndarray | Tensor, channels: Sequence[int], target: Target = "features",
     device: str | None = None,
 ) -> np.ndarray:
-    """One contribution map per channel's centre unit (K, H, W): what each unit sees, not their sum.
+    """One contribution map per channel's centre unit: what each unit sees, not their sum.
 
     The summed map of a deep net is near-isotropic whatever its units see; the diversity measures
     (``runtime/erf/measures.channel_diversity``) compare these per-unit maps instead. One forward
     pass per batch serves every unit (a backward pass each).
+
+    Args:
+        model, inputs, target, device: as ``gradient_erf``.
+        channels: the K channels whose centre units are measured.
+
+    Returns:
+        (K, H, W) float64 maps, >= 0.
     """
     return _erf_maps(model, inputs, target, [[c] for c in channels], 8, device)
 
@@ -101,11 +141,3 @@ def _erf_maps(
     finally:
         model.train(was_training)
     return (totals / len(x_all)).numpy()
-
-
-def gradient_erf_measures(
-    model: nn.Module, inputs: np.ndarray | Tensor, target: Target = "features", **kwargs: object
-) -> tuple[np.ndarray, ErfMeasures]:
-    """(P, its measures) in one call."""
-    contributions = gradient_erf(model, inputs, target, **kwargs)  # type: ignore[arg-type]
-    return contributions, erf_measures(contributions)

@@ -37,6 +37,20 @@ class UsageError(EdgeConvError):
     exit_code = 2
 
 
+class Interrupted(EdgeConvError):
+    """Ctrl-C stopped a resumable job; what was finished is kept, and the message says how to continue."""
+
+    exit_code = 130
+
+
+class LayerArgumentError(UsageError, ValueError):
+    """A layer or model was given an argument it cannot take: a constructor keyword, or an input's channel count.
+
+    Also a ``ValueError``, as PyTorch's own layers raise for the same mistakes, so code that catches those
+    (a checkpoint whose config a model refuses) catches these.
+    """
+
+
 class DynamicOpLeftError(EdgeConvError):
     """A module still computes shifts at run time after the deploy rewrite."""
 

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edgeconv.dynamic import DynamicModule, Lowering, check_lowering
+from edgeconv.errors import LayerArgumentError
 from edgeconv.shift import ShiftBlend, direction_grid, split_channels_over
 
 JitterMode = Literal["random", "channel", "subpixel", "learnable"]
@@ -48,9 +49,15 @@ class ShiftThenConv(nn.Module):
 
 
 def hat_kernels(shifts: Tensor, radius: int) -> tuple[Tensor, Tensor]:
-    """Separable bilinear kernels for per-channel shifts (C, 2) within ``radius``.
+    """Separable bilinear kernels for per-channel shifts within ``radius``.
 
-    Returns depthwise weights of shape (C, 1, 2R + 1, 1) and (C, 1, 1, 2R + 1).
+    Args:
+        shifts: (C, 2) real shifts [dy, dx] in pixels, each in [-radius, radius].
+        radius: R, the kernels' half-width.
+
+    Returns:
+        Depthwise weights (C, 1, 2R + 1, 1) and (C, 1, 1, 2R + 1), in [0, 1], ``relu(1 - |u - (R - s)|)``:
+        convolving with both is the zero-padded bilinear shift, differentiable in ``shifts``.
     """
     taps = torch.arange(2 * radius + 1, dtype=shifts.dtype, device=shifts.device)
     centre = radius - shifts  # (C, 2): where the tap of weight 1 would sit
@@ -69,6 +76,9 @@ class JitterConv(DynamicModule):
         max_shift: largest shift in pixels (random range, channel grid radius, learnable clamp).
         init_shift: learnable mode only; shifts start uniform in [-init_shift, init_shift].
         generator: random mode only; a ``torch.Generator`` makes the jitter reproducible.
+
+    Raises:
+        LayerArgumentError: an unknown ``mode`` or ``max_shift < 1``.
     """
 
     def __init__(
@@ -88,9 +98,9 @@ class JitterConv(DynamicModule):
     ) -> None:
         super().__init__()
         if mode not in JITTER_MODES:
-            raise ValueError(f"JitterConv mode {mode!r} is not one of {', '.join(JITTER_MODES)}")
+            raise LayerArgumentError("JitterConv", f"mode {mode!r} is not one of {', '.join(JITTER_MODES)}")
         if max_shift < 1:
-            raise ValueError(f"JitterConv max_shift must be >= 1, got {max_shift}")
+            raise LayerArgumentError("JitterConv", f"max_shift must be >= 1, got {max_shift}")
         self.mode = mode
         self.max_shift = max_shift
         self.in_channels = in_channels
@@ -117,7 +127,14 @@ class JitterConv(DynamicModule):
         return f"mode={self.mode}, max_shift={self.max_shift}"
 
     def shift_features(self, x: Tensor) -> Tensor:
-        """Apply this mode's shift to (N, C, H, W) features (the train-time form)."""
+        """Apply this mode's shift (the train-time form; ``random`` is the identity in eval mode).
+
+        Args:
+            x: (N, C_in, H, W) features.
+
+        Returns:
+            (N, C_in, H, W): the shifted features, zero-filled at the borders.
+        """
         if self.mode == "random":
             return self._random_shift(x) if self.training else x
         if self.mode == "learnable":
@@ -139,6 +156,14 @@ class JitterConv(DynamicModule):
         return self.conv(self.shift_features(x))
 
     def to_static(self, lowering: Lowering = "slice") -> nn.Module:
+        """The static twin: the fixed shift as a ``ShiftBlend`` (none for ``random``), then the conv.
+
+        Args:
+            lowering: ``"slice"`` (Pad/Slice/Concat) or ``"conv"`` (fixed depthwise kernels) for the shifts.
+
+        Returns:
+            ``ShiftThenConv``, equal to this module in eval mode.
+        """
         check_lowering(lowering)
         if self.mode == "random":
             shift = None  # documented eval behaviour: no jitter

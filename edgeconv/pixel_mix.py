@@ -24,7 +24,15 @@ from edgeconv.shift import ShiftBlend, direction_grid, integer_shift
 
 
 def offset_encoding(offsets: list[tuple[int, int]], channels: int) -> Tensor:
-    """Sinusoidal encoding (len(offsets), channels) of 2-D offsets: half the channels per axis."""
+    """Sinusoidal encoding of 2-D offsets: the first half of the channels encodes dy, the rest dx.
+
+    Args:
+        offsets: the (dy, dx) neighbour offsets.
+        channels: C, the encoding's width.
+
+    Returns:
+        (len(offsets), C) float32 in [-0.1, 0.1] (sines and cosines scaled by 0.1).
+    """
     enc = torch.zeros(len(offsets), channels)
     half = max(channels // 2, 1)
     for n, (dy, dx) in enumerate(offsets):
@@ -83,6 +91,14 @@ class PixelMix(DynamicModule):
         return x + self.mix(torch.cat(gathered, dim=1))
 
     def to_static(self, lowering: Lowering = "slice") -> nn.Module:
+        """The static twin: encodings added to C-channel copies, one fixed grouped shift, the same MLP.
+
+        Args:
+            lowering: ``"slice"`` (Pad/Slice/Concat) or ``"conv"`` (fixed depthwise kernels) for the shifts.
+
+        Returns:
+            ``StaticPixelMix``, equal to this module (train and eval compute the same function).
+        """
         check_lowering(lowering)
         per_channel = [off for off in self.offsets for _ in range(self.channels)]
         shift = ShiftBlend.integer(per_channel, lowering)

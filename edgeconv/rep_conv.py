@@ -22,10 +22,23 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edgeconv.dynamic import DynamicModule, Lowering
+from edgeconv.errors import LayerArgumentError
 
 
 class RepConv(DynamicModule):
-    """A k x k conv trained with parallel linear branches, folded into one conv at deploy (see module doc)."""
+    """A k x k conv trained with parallel linear branches, folded into one conv at deploy (see module doc).
+
+    Args:
+        in_channels: C_in.
+        out_channels: C_out.
+        kernel_size: k, odd; the conv pads by k // 2, so (N, C_in, H, W) -> (N, C_out, H, W).
+        expand: width multiplier of the expand-squeeze branch; 0 drops the branch.
+        one_by_one: add the 1 x 1 branch.
+        identity: add the input itself (only when C_in == C_out).
+
+    Raises:
+        LayerArgumentError: an even ``kernel_size``.
+    """
 
     def __init__(
         self, in_channels: int, out_channels: int, kernel_size: int = 3, expand: int = 4,
@@ -33,7 +46,7 @@ class RepConv(DynamicModule):
     ) -> None:
         super().__init__()
         if kernel_size % 2 != 1:
-            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+            raise LayerArgumentError("RepConv", f"kernel_size must be odd, got {kernel_size}")
         pad = kernel_size // 2
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=pad)
@@ -52,7 +65,11 @@ class RepConv(DynamicModule):
 
     @torch.no_grad()
     def folded(self) -> tuple[Tensor, Tensor]:
-        """(weight (out, in, k, k), bias (out,)) of the single conv equal to the sum of the branches."""
+        """The single conv equal to the sum of the branches.
+
+        Returns:
+            ``(weight (C_out, C_in, k, k), bias (C_out,))``.
+        """
         c = self.kernel_size // 2
         weight, bias = self.conv.weight.clone(), self.conv.bias.clone()
         if self.expand is not None and self.squeeze is not None:
@@ -69,7 +86,14 @@ class RepConv(DynamicModule):
         return weight, bias
 
     def to_static(self, lowering: Lowering = "slice") -> nn.Module:
-        """One ``nn.Conv2d`` (the lowering does not apply: there is no shift)."""
+        """One ``nn.Conv2d`` (the lowering does not apply: there is no shift).
+
+        Args:
+            lowering: accepted for the common interface, unused.
+
+        Returns:
+            ``nn.Conv2d(C_in, C_out, k, padding=k // 2)`` computing this module's function.
+        """
         weight, bias = self.folded()
         conv = nn.Conv2d(self.in_channels, self.out_channels, self.kernel_size, padding=self.kernel_size // 2)
         conv.weight.data.copy_(weight)

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edgeconv.dynamic import Lowering, check_lowering
+from edgeconv.errors import LayerArgumentError
 
 
 def _window(pad: int, offset: int) -> slice:
@@ -33,7 +34,16 @@ def _window(pad: int, offset: int) -> slice:
 
 
 def integer_shift(x: Tensor, dy: int, dx: int) -> Tensor:
-    """Shift every channel of ``x`` (N, C, H, W) by (dy, dx) pixels, filling with zeros."""
+    """Shift every channel of ``x`` by (dy, dx) pixels, filling with zeros (constant Pad + Slice).
+
+    Args:
+        x: (N, C, H, W) features, any values.
+        dy: rows to move down (negative: up).
+        dx: columns to move right (negative: left).
+
+    Returns:
+        (N, C, H, W): ``x[..., i - dy, j - dx]``, zero where that falls outside the image; ``x`` itself for (0, 0).
+    """
     if dy == 0 and dx == 0:
         return x
     pad_y, pad_x = abs(dy), abs(dx)
@@ -42,7 +52,14 @@ def integer_shift(x: Tensor, dy: int, dx: int) -> Tensor:
 
 
 def channel_runs(offsets: Sequence[tuple[int, int]]) -> list[tuple[int, int, tuple[int, int]]]:
-    """Group consecutive channels that share an offset: ``[(start, stop, (dy, dx)), ...]``."""
+    """Group consecutive channels that share an offset.
+
+    Args:
+        offsets: one (dy, dx) per channel.
+
+    Returns:
+        ``[(start, stop, (dy, dx)), ...]``: channels ``start:stop`` all move by (dy, dx); runs cover every channel.
+    """
     runs: list[tuple[int, int, tuple[int, int]]] = []
     for c, off in enumerate(offsets):
         if runs and runs[-1][2] == off:
@@ -54,12 +71,17 @@ def channel_runs(offsets: Sequence[tuple[int, int]]) -> list[tuple[int, int, tup
 
 
 def bilinear_taps(shifts: Tensor) -> list[tuple[Tensor, Tensor]]:
-    """Split per-channel real shifts (C, 2) [dy, dx] into integer taps with bilinear weights.
+    """Split per-channel real shifts into integer taps with bilinear weights.
 
-    Returns up to four ``(offsets (C, 2) int64, weights (C,) float64)`` pairs whose weighted sum
-    of integer shifts equals the fractional shift with zero padding. Taps whose weights are zero
-    for every channel are dropped, so an integer shift yields one tap and a half-pixel shift
-    along one axis yields two.
+    Taps whose weights are zero for every channel are dropped, so an integer shift yields one tap and a
+    half-pixel shift along one axis yields two.
+
+    Args:
+        shifts: (C, 2) real shifts [dy, dx] in pixels.
+
+    Returns:
+        Up to four ``(offsets (C, 2) int64, weights (C,) float64)`` pairs whose weighted sum of integer
+        shifts equals the fractional shift with zero padding; each channel's weights sum to 1.
     """
     shifts = shifts.detach().to(torch.float64).cpu()
     base = torch.floor(shifts)
@@ -90,13 +112,16 @@ class ShiftBlend(nn.Module):
         lowering: ``"slice"`` pads once by the largest offset, takes one constant slice per run
             of channels sharing an offset and concatenates; ``"conv"`` builds one depthwise
             kernel of side 2R + 1 with the weights at the offset positions.
+
+    Raises:
+        LayerArgumentError: no taps; in ``forward``, an input whose channel count is not C.
     """
 
     def __init__(self, taps: Sequence[tuple[Tensor, Tensor]], lowering: Lowering = "slice") -> None:
         super().__init__()
         check_lowering(lowering)
         if not taps:
-            raise ValueError("ShiftBlend needs at least one tap")
+            raise LayerArgumentError("ShiftBlend", "needs at least one tap")
         self.lowering = lowering
         self.channels = int(taps[0][0].shape[0])
         offsets = [torch.as_tensor(o, dtype=torch.int64).reshape(self.channels, 2) for o, _ in taps]
@@ -120,13 +145,29 @@ class ShiftBlend(nn.Module):
 
     @classmethod
     def integer(cls, offsets: Tensor | Sequence[tuple[int, int]], lowering: Lowering = "slice") -> ShiftBlend:
-        """A grouped integer shift: channel c moves by ``offsets[c] = (dy, dx)``."""
+        """A grouped integer shift: channel c moves by ``offsets[c] = (dy, dx)``.
+
+        Args:
+            offsets: (C, 2) integer offsets [dy, dx].
+            lowering: ``"slice"`` (Pad/Slice/Concat) or ``"conv"`` (fixed depthwise kernels) for the shifts.
+
+        Returns:
+            A ShiftBlend with one unit-weight tap.
+        """
         offsets = torch.as_tensor(offsets, dtype=torch.int64)
         return cls([(offsets, torch.ones(offsets.shape[0], dtype=torch.float64))], lowering)
 
     @classmethod
     def fractional(cls, shifts: Tensor, lowering: Lowering = "slice") -> ShiftBlend:
-        """A fixed per-channel real shift (C, 2) as a bilinear blend of <= 4 integer shifts."""
+        """A fixed per-channel real shift as a bilinear blend of <= 4 integer shifts.
+
+        Args:
+            shifts: (C, 2) real shifts [dy, dx] in pixels.
+            lowering: ``"slice"`` (Pad/Slice/Concat) or ``"conv"`` (fixed depthwise kernels) for the shifts.
+
+        Returns:
+            A ShiftBlend equal to the zero-padded bilinear shift (``grid_sample_shift``).
+        """
         return cls(bilinear_taps(shifts), lowering)
 
     def extra_repr(self) -> str:
@@ -139,7 +180,7 @@ class ShiftBlend(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[1] != self.channels:
-            raise ValueError(f"ShiftBlend expects {self.channels} channels, got {x.shape[1]}")
+            raise LayerArgumentError("ShiftBlend", f"expects {self.channels} channels, got {x.shape[1]}")
         if self.lowering == "conv":
             return F.conv2d(
                 x,
@@ -170,7 +211,14 @@ def grid_sample_shift(x: Tensor, shifts: Tensor) -> Tensor:
     """Reference per-channel real shift by ``grid_sample`` (bilinear, zeros padding).
 
     How PyTorch ports of Active Shift Layer compute it, and the GridSample baseline of the
-    benchmarks. edgeconv's ops never use it: it exports as GridSample. ``shifts`` is (C, 2).
+    benchmarks. edgeconv's ops never use it: it exports as GridSample.
+
+    Args:
+        x: (N, C, H, W) features.
+        shifts: (C, 2) real shifts [dy, dx] in pixels, one per channel.
+
+    Returns:
+        (N, C, H, W): each channel moved by its shift, zero outside the image.
     """
     n, c, h, w = x.shape
     ys = torch.arange(h, dtype=x.dtype, device=x.device).view(1, h, 1) - shifts[:, 0].view(c, 1, 1)
@@ -186,11 +234,26 @@ def grid_sample_shift(x: Tensor, shifts: Tensor) -> Tensor:
 
 
 def direction_grid(radius: int) -> list[tuple[int, int]]:
-    """The (2r + 1)^2 offsets of a square neighbourhood, row-major, centre included."""
+    """The offsets of a square neighbourhood, row-major, centre included.
+
+    Args:
+        radius: r >= 0.
+
+    Returns:
+        (2r + 1)^2 ``(dy, dx)`` pairs with ``-r <= dy, dx <= r``.
+    """
     return [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
 
 
 def split_channels_over(directions: Sequence[tuple[float, float]], channels: int) -> list[tuple[float, float]]:
-    """Assign channel c the direction ``directions[c * len // channels]`` (even, contiguous groups)."""
+    """Assign channels to directions in even, contiguous groups.
+
+    Args:
+        directions: the (dy, dx) moves to share out.
+        channels: how many channels.
+
+    Returns:
+        One direction per channel: channel c gets ``directions[c * len(directions) // channels]``.
+    """
     n = len(directions)
     return [directions[math.floor(c * n / channels)] for c in range(channels)]

@@ -30,19 +30,36 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edgeconv.dynamic import DynamicModule, Lowering, check_lowering
+from edgeconv.errors import LayerArgumentError
 from edgeconv.shift import _window
 
 DIRECTIONS: dict[str, tuple[int, int]] = {"h": (0, 1), "v": (1, 0), "d": (1, 1), "a": (1, -1)}
 
 
 def strip_count(kernel_size: int, small_kernel: int) -> int:
-    """Number of small kernels per strip: ``ceil(K / k)``, rounded up to odd so offsets are integer."""
+    """Number of small kernels per strip: ``ceil(K / k)``, rounded up to odd so offsets are integer.
+
+    Args:
+        kernel_size: the large kernel K to emulate.
+        small_kernel: the small kernel k.
+
+    Returns:
+        nk, odd and >= 1.
+    """
     nk = math.ceil(kernel_size / small_kernel)
     return nk if nk % 2 else nk + 1
 
 
 def rotation_groups(channels: int, rotation: bool) -> list[tuple[int, int, int]]:
-    """``[(start, stop, quarter_turns)]``: one group at 0 turns, or four contiguous groups."""
+    """Channel groups and how many quarter-turns each is rotated by.
+
+    Args:
+        channels: C.
+        rotation: False: one group; True: four contiguous groups (empty ones dropped).
+
+    Returns:
+        ``[(start, stop, quarter_turns)]`` covering channels 0..C.
+    """
     if not rotation:
         return [(0, channels, 0)]
     bounds = [round(g * channels / 4) for g in range(5)]
@@ -52,10 +69,20 @@ def rotation_groups(channels: int, rotation: bool) -> list[tuple[int, int, int]]
 def strip_sum(
     x: Tensor, weight: Tensor, nk: int, directions: list[tuple[int, int]], small_kernel: int
 ) -> Tensor:
-    """Sum of shifted small-kernel responses along each direction (N, C, H, W) -> same shape.
+    """Sum of shifted small-kernel responses along each direction.
 
-    ``weight`` is the grouped conv weight (C * len(directions) * nk, 1, k, k); output channel
-    ``c * nd * nk + d * nk + i`` is sub-kernel i of direction d for input channel c.
+    Output channel ``c * nd * nk + d * nk + i`` of the grouped conv is sub-kernel i of direction d for
+    input channel c; sub-kernel i is moved by ``(i - (nk - 1) / 2) * k`` pixels along its direction.
+
+    Args:
+        x: (N, C, H, W) features.
+        weight: (C * len(directions) * nk, 1, k, k) grouped conv weight.
+        nk: sub-kernels per strip (``strip_count``).
+        directions: unit steps (dy, dx) of the strips (``DIRECTIONS`` values).
+        small_kernel: k, odd.
+
+    Returns:
+        (N, C, H, W): every strip of every direction summed.
     """
     channels = x.shape[1]
     reach = (nk - 1) // 2 * small_kernel
@@ -81,6 +108,12 @@ def strip_sum_shifted_inputs(
     Each sub-kernel convolves a shifted window of the input (C channels) instead of cropping a
     (C * nd * nk)-channel response map, so backward never scatters gradients into that large map.
     Same arithmetic, same result (the tests compare both); 6-20x faster to train on a CPU.
+
+    Args:
+        x, weight, nk, directions, small_kernel: as ``strip_sum``.
+
+    Returns:
+        (N, C, H, W), equal to ``strip_sum``'s.
     """
     channels = x.shape[1]
     reach = (nk - 1) // 2 * small_kernel
@@ -104,6 +137,13 @@ def quarter_turn(x: Tensor, turns: int) -> Tensor:
 
     ``rot90`` has no ONNX symbolic; a flip exports as a constant Slice with step -1 and the
     transpose as Transpose, both static for any H and W.
+
+    Args:
+        x: (N, C, H, W).
+        turns: counter-clockwise quarter-turns, any integer (taken mod 4).
+
+    Returns:
+        (N, C, H, W) for even turns, (N, C, W, H) for odd ones.
     """
     turns %= 4
     if turns == 1:
@@ -124,7 +164,16 @@ def rotated_strip_sum(
     groups: list[tuple[int, int, int]],
     strips: Callable[..., Tensor] = strip_sum,
 ) -> Tensor:
-    """``strips`` (a strip-sum form) per rotation group: rotate by g quarter-turns, apply, rotate back."""
+    """``strips`` (a strip-sum form) per rotation group: rotate by g quarter-turns, apply, rotate back.
+
+    Args:
+        x, weight, nk, directions, small_kernel: as ``strip_sum``.
+        groups: ``rotation_groups`` output.
+        strips: ``strip_sum`` or ``strip_sum_shifted_inputs``.
+
+    Returns:
+        (N, C, H, W): the groups' strip sums, concatenated in channel order.
+    """
     if len(groups) == 1 and groups[0][2] == 0:
         return strips(x, weight, nk, directions, small_kernel)
     per_channel = len(directions) * nk
@@ -151,6 +200,9 @@ class ShiftwiseConv(DynamicModule):
         bias: bias of the pointwise mix.
         norm: BatchNorm after the strips (the paper's form); ``False`` drops it, as tiny SR
             networks prefer (EDSR: BN hurts super-resolution).
+
+    Raises:
+        LayerArgumentError: an even ``small_kernel``, or ``kernel_size < small_kernel``.
     """
 
     def __init__(
@@ -167,9 +219,10 @@ class ShiftwiseConv(DynamicModule):
     ) -> None:
         super().__init__()
         if small_kernel % 2 == 0 or small_kernel < 1:
-            raise ValueError(f"ShiftwiseConv small_kernel must be odd, got {small_kernel}")
+            raise LayerArgumentError("ShiftwiseConv", f"small_kernel must be odd, got {small_kernel}")
         if kernel_size < small_kernel:
-            raise ValueError(f"ShiftwiseConv kernel_size {kernel_size} < small_kernel {small_kernel}")
+            raise LayerArgumentError(
+                "ShiftwiseConv", f"kernel_size {kernel_size} is smaller than small_kernel {small_kernel}")
         out_channels = out_channels or in_channels
         self.in_channels = in_channels
         self.kernel_size = kernel_size
@@ -205,7 +258,14 @@ class ShiftwiseConv(DynamicModule):
         )
 
     def large_kernel(self, x: Tensor) -> Tensor:
-        """The emulated depthwise large-kernel response, before BN (N, C, H, W)."""
+        """The emulated depthwise large-kernel response, before BN.
+
+        Args:
+            x: (N, C, H, W) features.
+
+        Returns:
+            (N, C, H, W): the strip sums of every direction (and rotation group).
+        """
         return rotated_strip_sum(
             x, self.small.weight, self.nk, self.directions, self.small_kernel, self.groups,
             strips=strip_sum_shifted_inputs,
@@ -215,6 +275,15 @@ class ShiftwiseConv(DynamicModule):
         return self.pointwise(self.bn(self.large_kernel(x)))
 
     def to_static(self, lowering: Lowering = "slice") -> nn.Module:
+        """The static twin: BN folded into the strips and the pointwise bias, strips as slices or convs.
+
+        Args:
+            lowering: ``"slice"`` (one constant slice per sub-kernel, ``StripSlices``) or ``"conv"`` (one
+                folded depthwise strip conv per direction, ``StripConvs``).
+
+        Returns:
+            ``nn.Sequential(strips, pointwise)``, equal to this module in eval mode.
+        """
         check_lowering(lowering)
         if isinstance(self.bn, nn.BatchNorm2d):
             scale, shift = _bn_affine(self.bn)
@@ -250,6 +319,12 @@ class ShiftwiseConv(DynamicModule):
         whose side is ``nk * k`` along moving axes and ``k`` along still ones. A group rotated
         by g quarter-turns gets its kernels rotated by -g (conv(rot(x), K) rotated back equals
         conv(x, rot(K, -g)) for odd, centred kernels).
+
+        Args:
+            weight: (C * len(directions) * nk, 1, k, k) sub-kernel weights (BN scale already applied).
+
+        Returns:
+            ``folded[group][direction]``: depthwise kernels (C_group, 1, kh, kw) with kh, kw in {k, nk * k}.
         """
         k, nk = self.small_kernel, self.nk
         reach = (nk - 1) // 2 * k

@@ -22,8 +22,8 @@ from edgeconv.export.graph.from_checkpoint import CheckpointExport, ExportSettin
 from edgeconv.export.quantization.job import quantize_file
 from edgeconv.export.quantization.outcome import QuantizeResult
 from edgeconv.export.quantization.settings import QuantizeSettings
-from edgeconv.models.checkpoint import checkpoint_runner
-from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+from edgeconv.models.checkpoints.format import checkpoint_runner
+from edgeconv.models.checkpoints.shipped import DEFAULT_CHECKPOINT
 from edgeconv.runtime.backends.registry import usable_backends
 from edgeconv.runtime.imaging.images import image_files
 from edgeconv.runtime.imaging.upscale import UpscaleResult, UpscaleSettings, upscale_path
@@ -88,8 +88,20 @@ def run_pipeline(settings: PipelineSettings, console: Console | None = None) -> 
     """Export, quantize within the budget, validate on every usable back end, report and upscale a sample.
 
     Each step is the library job its own command runs (``run_export``, ``quantize_file``, ``run_validation``,
-    ``upscale_path``). Raises ``UsageError`` for bad settings or a non-SR checkpoint and ``EdgeConvError`` when
-    INT8 misses the budget (nothing written); a failed validation gate is in the result, not raised.
+    ``upscale_path``); a failed validation gate is in the result, not raised.
+
+    Args:
+        settings: the checkpoint (default: the shipped ``photo`` model), output folder, image folders (default:
+            Set5 / T91, else scikit-image photos), PSNR-Y budget, threads, runs.
+        console: where progress goes (default: stderr).
+
+    Returns:
+        ``PipelineResult``: the FP32 and INT8 ONNX files (NCHW RGB in [0, 1] in and out), the validation table
+        (truthy when every gate passed), the report and the upscaled sample image.
+
+    Raises:
+        UsageError: bad settings, earlier files without ``force``, or a checkpoint that is not an SR model.
+        EdgeConvError: the export fails its checks, or INT8 misses the budget (no INT8 file is written).
     """
     settings.check()
     console = console or Console(stderr=True)

@@ -12,7 +12,15 @@ from edgeconv.errors import EdgeConvError
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see either the old file or the whole new one."""
+    """Write ``data`` to ``path`` so readers see either the old file or the whole new one.
+
+    Args:
+        path: the target file (its folder must exist).
+        data: the whole content.
+
+    Raises:
+        EdgeConvError: the folder is missing, not writable or full.
+    """
     write_atomic(path, lambda f: f.write(data))
 
 
@@ -21,6 +29,13 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
 
     Streaming (an image encoder writing straight into the file) avoids holding the encoded bytes
     in memory; on any error or interrupt the temp file is removed and ``path`` is untouched.
+
+    Args:
+        path: the target file (its folder must exist).
+        write: called once with the open binary temp file.
+
+    Raises:
+        EdgeConvError: the folder is missing, not writable or full; whatever ``write`` raises passes through.
     """
     path = Path(path)
     try:

@@ -199,7 +199,10 @@ class ClsDataset(Choice):
 
 
 class ConvVariant(Choice):
-    """The 3x3 conv of the classification ResNet (``models.resnet_cifar.CONV_VARIANTS``; a test keeps them equal)."""
+    """The 3x3 conv of the classification ResNet (``edgeconv.models.nets.resnet_cifar.CONV_VARIANTS``).
+
+    A test keeps the two equal.
+    """
 
     PLAIN = "plain"
     JITTER_RANDOM = "jitter-random"

@@ -3,7 +3,7 @@
 ``photo`` is the default of ``edgeconv upscale``: trained on mixed degradations (aliased, blurred, JPEG,
 noisy downscales), never worse than a bicubic resize on any of them. ``bicubic`` is the benchmark
 model (PIL bicubic downscales). Each file is ``edgeconv export`` of the checkpoint of the same name in
-``edgeconv/models/weights`` (``tools/ship_models.py`` writes them; a test keeps them equal), twice:
+``models/weights`` (``tools/ship_models.py`` writes them; a test keeps them equal), twice:
 ``NAME.onnx`` keeps PReLU (OpenVINO and TensorRT fuse it into the conv) and ``NAME.ort.onnx`` writes it as
 ``Mul`` + ``Max``, which ONNX Runtime runs faster (30 % on one thread, 5 % end to end on two;
 ``edgeconv.export.graph.activations``), and OpenVINO slower (it cannot fuse the pair: 18.4 vs 21.4 ms).
@@ -23,18 +23,42 @@ DEFAULT_MODEL = "photo"
 
 
 def for_onnxruntime(path: Path) -> Path:
-    """The ONNX Runtime form of a shipped file (``NAME.ort.onnx``)."""
+    """The ONNX Runtime form of a shipped file.
+
+    Args:
+        path: ``NAME.onnx``.
+
+    Returns:
+        ``NAME.ort.onnx`` beside it (PReLU written as Mul + Max).
+    """
     return path.with_suffix(".ort.onnx")
 
 
 def luma_plane_form(path: Path) -> Path:
-    """The Y-plane form of a model file (``NAME.y.onnx``: one channel in and out; video runs it on the Y plane)."""
+    """The Y-plane form of a model file (one channel in and out; video runs it on the Y plane).
+
+    Args:
+        path: ``NAME.onnx``.
+
+    Returns:
+        ``NAME.y.onnx`` beside it.
+    """
     return path.with_suffix(".y.onnx")
 
 
 def resolve_video_model(spec: str | Path, backend: str = "onnxruntime") -> Path:
-    """Like ``resolve_model``, but the Y-plane form when there is one (shipped models have one; for a file,
-    ``NAME.y.onnx`` beside it); else the RGB model itself, which video then runs on RGB frames."""
+    """Like ``resolve_model``, but the Y-plane form when there is one.
+
+    Args:
+        spec: a shipped model's name or an .onnx path (its ``NAME.y.onnx`` is looked for beside it).
+        backend: the back end that will load it (ONNX Runtime gets the ``.ort.onnx`` form when shipped).
+
+    Returns:
+        The Y-plane file, or else the RGB model itself (which video then runs on RGB frames).
+
+    Raises:
+        UsageError: as ``resolve_model``.
+    """
     path = resolve_model(spec, "openvino")
     plane = luma_plane_form(path)
     if plane.is_file():
@@ -43,9 +67,18 @@ def resolve_video_model(spec: str | Path, backend: str = "onnxruntime") -> Path:
 
 
 def resolve_model(spec: str | Path, backend: str = "onnxruntime") -> Path:
-    """A shipped model's name (photo, bicubic) or a path to an .onnx file -> the file ``backend`` should load.
+    """The file ``backend`` should load for a shipped model's name or a path.
 
-    A name that is not shipped and is not an existing file raises ``UsageError`` listing both choices.
+    Args:
+        spec: ``photo``, ``bicubic``, or a path to an .onnx file.
+        backend: the back end that will load it; ONNX Runtime gets a shipped model's ``.ort.onnx`` form.
+
+    Returns:
+        The model file.
+
+    Raises:
+        UsageError: a shipped file missing from the installation, or a name that is neither shipped nor a file
+            (listing both choices).
     """
     text = str(spec)
     if text in SHIPPED_MODELS:

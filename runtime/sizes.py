@@ -6,7 +6,18 @@ from edgeconv.errors import UsageError
 
 
 def parse_hw(value: str, option: str) -> tuple[int, int]:
-    """``"360x640"`` -> (360, 640), or a ``UsageError`` naming ``option``."""
+    """Parse an image size as people type it.
+
+    Args:
+        value: ``HxW``, e.g. ``360x640`` (``X`` too).
+        option: the option it came from (named in the error).
+
+    Returns:
+        ``(H, W)``, both >= 1.
+
+    Raises:
+        UsageError: not two integers joined by x, or a side < 1.
+    """
     try:
         h, w = (int(v) for v in value.lower().split("x"))
     except ValueError as exc:

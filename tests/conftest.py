@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from edgeconv.jitter_conv import JITTER_MODES, JitterConv
-from edgeconv.models.sr_data import shared_sr_data
+from edgeconv.models.data.sr import shared_sr_data
 from edgeconv.pixel_mix import PixelMix
 from edgeconv.shiftwise_conv import ShiftwiseConv
 
@@ -98,7 +98,7 @@ def default_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from skimage import data
 
     from edgeconv.export.graph.from_checkpoint import export_checkpoint
-    from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+    from edgeconv.models.checkpoints.shipped import DEFAULT_CHECKPOINT
 
     folder = tmp_path_factory.mktemp("default_onnx")
     Image.fromarray(data.astronaut()[:96, :96]).save(folder / "astronaut.png")
@@ -111,7 +111,7 @@ def default_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def jitter_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped shift model (``jitter``: learnable shifts, rewritten to fixed depthwise convs) exported."""
     from edgeconv.export.graph.from_checkpoint import export_checkpoint
-    from edgeconv.models.default_model import JITTER_CHECKPOINT
+    from edgeconv.models.checkpoints.shipped import JITTER_CHECKPOINT
 
     path = tmp_path_factory.mktemp("jitter_onnx") / "jitter.onnx"
     export_checkpoint(JITTER_CHECKPOINT, path, target_backend="onnxruntime")

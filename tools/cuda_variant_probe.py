@@ -15,8 +15,8 @@ import torch.nn.functional as F
 
 import edgeconv.models  # noqa: F401 - registers the models
 from edgeconv.erf import channel_gradient_erfs, gradient_erf
-from edgeconv.models.registry import create_model
-from edgeconv.models.resnet_cifar import CONV_VARIANTS
+from edgeconv.models.nets.registry import create_model
+from edgeconv.models.nets.resnet_cifar import CONV_VARIANTS
 
 
 def main() -> int:

@@ -30,7 +30,7 @@ mkdir -p "$RUNS/logs" "$OUT"
 if [ "$DEVICE" != cpu ]; then
   set -o pipefail; "$PY" tools/cuda_variant_probe.py 2>&1 | tee "$RUNS/logs/probe.log" || exit 1; set +o pipefail
 fi
-"$PY" -P -c "from pathlib import Path; from edgeconv.models.research.dtd_task import dtd10_folders; \
+"$PY" -P -c "from pathlib import Path; from edgeconv.research.dtd_task import dtd10_folders; \
 dtd10_folders(Path('$DATA'), Path('$RUNS/dtd10/data'))" || exit 1  # once, before the shards race for it
 start=$(date +%s)
 for i in $(seq 0 $((SHARDS - 1))); do

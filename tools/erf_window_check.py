@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edgeconv.models.checkpoint import load_checkpoint
-from edgeconv.models.checkpoint_erf import checkpoint_gradient_erf
-from edgeconv.models.research.compare import CompareSettings, erf_inputs
-from edgeconv.models.research.dtd_task import shared_dtd10
+from edgeconv.models.checkpoints.erf import checkpoint_gradient_erf
+from edgeconv.models.checkpoints.format import load_checkpoint
+from edgeconv.research.compare import CompareSettings, erf_inputs
+from edgeconv.research.dtd_task import shared_dtd10
 from edgeconv.runtime.erf.measures import border_share
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from edgeconv.export.graph.from_checkpoint import export_checkpoint
 from edgeconv.export.graph.luma_plane import export_luma_plane
-from edgeconv.models.default_model import SHIPPED_CHECKPOINTS
+from edgeconv.models.checkpoints.shipped import SHIPPED_CHECKPOINTS
 from edgeconv.runtime.shipped_models import SHIPPED_MODELS, for_onnxruntime, luma_plane_form
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from edgeconv.models.checkpoint import load_checkpoint
-from edgeconv.models.sr_data import load_sr_dataset
-from edgeconv.models.train_sr import ProtocolGains
+from edgeconv.models.checkpoints.format import load_checkpoint
+from edgeconv.models.data.sr import load_sr_dataset
+from edgeconv.models.training.sr import ProtocolGains
 from edgeconv.runtime.imaging.degradations import PROTOCOLS
 
 

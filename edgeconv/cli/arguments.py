@@ -36,7 +36,6 @@ OutDir = Annotated[Path, typer.Option("--out", help="Output folder.")]
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON.")]
 Images = Annotated[Path | None, typer.Option(help="Folder of real images (default: Set5 from shared/data/sr).")]
 Checkpoint = Annotated[Path, typer.Argument(help="An edgeconv checkpoint (.pt).")]
-OnnxModel = Annotated[Path, typer.Argument(help="An ONNX model written by edgeconv export or quantize.")]
 Size = Annotated[str, typer.Option(help="HxW input size, e.g. 360x640.")]
 
 

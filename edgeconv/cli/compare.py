@@ -17,7 +17,7 @@ import typer
 from edgeconv.cli.arguments import OutDir, Threads
 
 if TYPE_CHECKING:
-    from edgeconv.models.research.compare import TaskOutcome
+    from edgeconv.research.compare import TaskOutcome
 
 Tasks = Annotated[str, typer.Option(help="Comma-separated: sr, texture, cifar100, dtd10.")]
 Seeds = Annotated[int, typer.Option(help="Seeds per variant (0..N-1); >= 3 for the results page.")]
@@ -77,7 +77,7 @@ def compare(
     Example (DTD10, two processes, then the tables): edgeconv compare --tasks dtd10 --threads 1
     --shard 0/2 & edgeconv compare --tasks dtd10 --threads 1 --shard 1/2; wait; edgeconv compare --tasks dtd10
     """
-    from edgeconv.models.research.job import ComparisonSettings, run_comparison
+    from edgeconv.research.job import ComparisonSettings, run_comparison
 
     settings = ComparisonSettings(
         tasks=_split(tasks), seeds=seeds, sr_variants=_split(sr_variants), cls_variants=_split(cls_variants),
@@ -118,7 +118,7 @@ def _split(text: str | None) -> list[str]:
 
 def _print_task(outcome: TaskOutcome) -> None:
     """A finished task's table of mean ± std per variant, on stdout."""
-    from edgeconv.models.research.report import summary_markdown
+    from edgeconv.research.report import summary_markdown
 
     typer.echo(f"\n{outcome.settings.task}: {outcome.settings.steps} steps x {len(outcome.settings.seeds)} seeds\n")
     typer.echo(summary_markdown(outcome.rows))

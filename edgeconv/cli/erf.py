@@ -72,7 +72,7 @@ def erf(
 def checkpoint_erf(path: Path, images: np.ndarray, target: str) -> ErfResult:
     """A checkpoint's gradient ERF; torch is imported here, on first use, so .onnx models need none."""
     try:
-        from edgeconv.models.checkpoint_erf import checkpoint_gradient_erf
+        from edgeconv.models.checkpoints.erf import checkpoint_gradient_erf
     except ImportError as exc:
         if (exc.name or "torch").split(".")[0] != "torch":
             raise

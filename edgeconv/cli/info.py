@@ -14,7 +14,7 @@ def info(checkpoint: Checkpoint, input_size: Size = "360x640") -> None:
     from rich.table import Table
 
     from edgeconv.export import to_deploy
-    from edgeconv.models.checkpoint_info import describe_checkpoint
+    from edgeconv.models.checkpoints.info import describe_checkpoint
 
     summary = describe_checkpoint(checkpoint, parse_hw(input_size, "--input-size"), to_deploy)
     h, w = summary.input_hw

@@ -130,7 +130,7 @@ def train_sr_command(
     Example: edgeconv train sr --data T91/ --val BSD20/ -o edge_sr_x2.pt --steps 16000 --batch-size 32
     Example: edgeconv train sr --data T91/ --val BSD20/ -o photo.pt --degradation mixed --select worst-gain
     """
-    from edgeconv.models.train_sr import SRTrainConfig, train_sr
+    from edgeconv.models.training.sr import SRTrainConfig, train_sr
 
     check_output(out, force, resume)
     config = SRTrainConfig(
@@ -170,7 +170,7 @@ def train_cls_command(
 
     Example: edgeconv train cls --data data/cifar-100-python --variant shiftwise-rotational -o rn18.pt
     """
-    from edgeconv.models.train_cls import ClsTrainConfig, train_cls
+    from edgeconv.models.training.cls import ClsTrainConfig, train_cls
 
     check_output(out, force, resume)
     config = ClsTrainConfig(

@@ -10,7 +10,7 @@ from edgeconv.cli.arguments import Checkpoint, Size, Threads, parse_hw, plain
 from edgeconv.runtime.choices import BackendName
 
 if TYPE_CHECKING:
-    from edgeconv.export.deploy.lowering_tune import LoweringTuning, TuneSettings
+    from edgeconv.export.tuning.lowering_tune import LoweringTuning, TuneSettings
 
 TuneBackend = Annotated[BackendName, typer.Option(
     help="The back end that will run the model (onnxruntime or openvino: tensorrt builds its own kernels).")]
@@ -34,7 +34,7 @@ def tune(
     """
     from rich.console import Console
 
-    from edgeconv.export.deploy.lowering_tune import TuneSettings, tune_checkpoint
+    from edgeconv.export.tuning.lowering_tune import TuneSettings, tune_checkpoint
 
     settings = TuneSettings(checkpoint=checkpoint, backend=plain(backend), hw=parse_hw(size, "--size"),
                             threads=threads, runs=runs)

@@ -49,7 +49,7 @@ def torch_reference(checkpoint: Path) -> Callable[[np.ndarray], np.ndarray] | No
         import torch  # noqa: F401 - only asks whether torch is here
     except ImportError:
         return None
-    from edgeconv.models.checkpoint import checkpoint_runner
+    from edgeconv.models.checkpoints.format import checkpoint_runner
 
     return checkpoint_runner(checkpoint)
 

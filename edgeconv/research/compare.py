@@ -28,7 +28,7 @@ from edgeconv.errors import UsageError
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 
 if TYPE_CHECKING:
-    from edgeconv.models.train_cls import ClsTrainResult
+    from edgeconv.models.training.cls import ClsTrainResult
 
 # name shown in tables -> (registered model, its config)
 SR_VARIANTS: dict[str, tuple[str, dict]] = {
@@ -119,7 +119,7 @@ def _model_spec(settings: CompareSettings, variant: str) -> tuple[str, dict]:
         if variant not in SR_VARIANTS:
             raise UsageError(f"variant {variant!r}", "is not an SR variant", f"known: {', '.join(SR_VARIANTS)}")
         return SR_VARIANTS[variant]
-    from edgeconv.models.resnet_cifar import CONV_VARIANTS
+    from edgeconv.models.nets.resnet_cifar import CONV_VARIANTS
 
     if variant not in CONV_VARIANTS:
         raise UsageError(f"variant {variant!r}", "is not a conv variant", f"known: {', '.join(CONV_VARIANTS)}")
@@ -135,7 +135,7 @@ def _train(settings: CompareSettings, variant: str, seed: int, ckpt: Path) -> Tr
         return _train_dtd10(settings, variant, seed, ckpt)
     model, config = _model_spec(settings, variant)
     if settings.task == "sr":
-        from edgeconv.models.train_sr import SRTrainConfig, train_sr
+        from edgeconv.models.training.sr import SRTrainConfig, train_sr
 
         result = train_sr(SRTrainConfig(
             model=model, model_config=config, train_dir=str(settings.data), val_dir=str(settings.val),
@@ -164,7 +164,7 @@ def _train_cls(
 ) -> ClsTrainResult:
     """One classification net: image folders ``train``/``val`` (texture, dtd10) or CIFAR-100 (``train`` = its
     folder, ``val`` None); validated only at the last step, so nothing is picked on the scoring images."""
-    from edgeconv.models.train_cls import ClsTrainConfig, train_cls
+    from edgeconv.models.training.cls import ClsTrainConfig, train_cls
 
     model, config = _model_spec(settings, variant)
     folder = settings.task != "cifar100"
@@ -181,7 +181,7 @@ def _train_cls(
 def _train_dtd10(settings: CompareSettings, variant: str, seed: int, ckpt: Path) -> Trained:
     """Supervised: all classes' train files, accuracy on the fixed test files (``ckpt``). Zero-shot: per half,
     a net on the seen classes (``<seed>.zs<k>.pt``), nearest class mean on the unseen ones; mean of halves."""
-    from edgeconv.models.research.dtd_task import dtd10_folders, zero_shot_accuracy
+    from edgeconv.research.dtd_task import dtd10_folders, zero_shot_accuracy
 
     folders = dtd10_folders(settings.data, settings.out / "dtd10" / "data")
     supervised = _train_cls(settings, variant, seed, ckpt, folders.supervised / "train", folders.supervised / "val")
@@ -207,7 +207,7 @@ def erf_inputs(settings: CompareSettings) -> np.ndarray:
         return erf_images([image_files(c)[0] for c in classes], settings.erf_size, len(classes))
     if settings.task == "dtd10":
         return _dtd10_erf_inputs(settings)
-    from edgeconv.models.cls_data import load_cifar100
+    from edgeconv.models.data.cls import load_cifar100
 
     images, _ = load_cifar100(settings.data, "test")
     return np.ascontiguousarray(images[: settings.erf_count].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
@@ -216,7 +216,7 @@ def erf_inputs(settings: CompareSettings) -> np.ndarray:
 def _dtd10_erf_inputs(settings: CompareSettings) -> np.ndarray:
     """The first test file of each class at the scale the nets were trained on (resized to ``load_size``, else
     ``crop``), centre ``erf_size`` crop: the ERF may be measured on a larger window than the nets were fed."""
-    from edgeconv.models.research.dtd import dtd10_split
+    from edgeconv.research.dtd import dtd10_split
     from edgeconv.runtime.imaging.images import center_crop, read_image, resize_center_crop
 
     files = [test[0] for _, test in dtd10_split(settings.data).values()][: settings.erf_count]
@@ -236,8 +236,8 @@ def measure_run(settings: CompareSettings, ckpt: Path, inputs: np.ndarray) -> tu
     the checkpoint (``<ckpt>.erf.npy``) so later measures need no retraining.
     """
     from edgeconv.export import to_deploy
-    from edgeconv.models.checkpoint_erf import checkpoint_gradient_erf
-    from edgeconv.models.checkpoint_info import describe_checkpoint
+    from edgeconv.models.checkpoints.erf import checkpoint_gradient_erf
+    from edgeconv.models.checkpoints.info import describe_checkpoint
 
     side = 64 if settings.task == "sr" else 32
     cost = describe_checkpoint(ckpt, (side, side), to_deploy)
@@ -252,7 +252,7 @@ def _window_and_unit_measures(
     settings: CompareSettings, ckpt: Path, inputs: np.ndarray, summed: np.ndarray
 ) -> dict[str, float]:
     """Border share (here and on a centre ``SATURATION_SIDE`` crop) and unit diversity; keeps the summed map."""
-    from edgeconv.models.checkpoint_erf import checkpoint_channel_erfs, checkpoint_gradient_erf
+    from edgeconv.models.checkpoints.erf import checkpoint_channel_erfs, checkpoint_gradient_erf
     from edgeconv.runtime.erf.measures import border_share, channel_diversity
 
     device = settings.device
@@ -273,7 +273,7 @@ def _window_and_unit_measures(
 def variant_latencies(settings: CompareSettings, latency: LatencyFn, rounds: int = 2) -> dict[str, float]:
     """Median ORT latency (ms) of each variant's seed-0 deploy graph: every variant timed ``rounds``
     times in turn, the lowest median kept, so drift on the machine hits all variants alike."""
-    from edgeconv.models.checkpoint import load_checkpoint
+    from edgeconv.models.checkpoints.format import load_checkpoint
 
     shape = (1, 3, 180, 320) if settings.task == "sr" else (1, 3, 128, 128)
     folder = settings.out / settings.task

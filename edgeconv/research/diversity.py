@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from edgeconv.models.research.report import CONFIRMED, INCONCLUSIVE, NOT_CONFIRMED, student_t_cdf
+from edgeconv.research.report import CONFIRMED, INCONCLUSIVE, NOT_CONFIRMED, student_t_cdf
 
 Z_975 = 1.959963984540054  # standard normal 0.975 quantile
 

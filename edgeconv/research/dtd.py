@@ -16,9 +16,6 @@ import numpy as np
 from edgeconv.errors import UsageError
 from edgeconv.runtime.imaging.images import image_files
 
-DTD10_CLASSES = ("banded", "blotchy", "braided", "bubbly", "bumpy", "chequered", "cobwebbed", "cracked",
-                 "crosshatched", "crystalline")
-
 
 def dtd10_split(root: str | Path) -> dict[str, tuple[list[Path], list[Path]]]:
     """``{class: (train files, test files)}`` of a DTD-style folder (``root/<class>/*.jpg``) by the fixed rule."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeconv.errors import UsageError
-from edgeconv.models.research.dtd import dtd10_split, nearest_class_mean_accuracy, zero_shot_halves
+from edgeconv.research.dtd import dtd10_split, nearest_class_mean_accuracy, zero_shot_halves
 
 MIN_CLASSES = 4  # two per zero-shot half: a nearest mean over one class scores 100 % by construction
 
@@ -101,8 +101,8 @@ def penultimate_features(ckpt: Path, folder: Path, size: int, batch: int = 64) -
     """
     import torch
 
-    from edgeconv.models.checkpoint import load_checkpoint
-    from edgeconv.models.cls_data import center_crop_batch, load_image_folder, normalize
+    from edgeconv.models.checkpoints.format import load_checkpoint
+    from edgeconv.models.data.cls import center_crop_batch, load_image_folder, normalize
 
     state = load_checkpoint(ckpt)
     model = state.build_model(ckpt).eval()

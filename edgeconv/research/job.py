@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeconv.errors import MissingExtraError, UsageError
-from edgeconv.models.research.compare import (
+from edgeconv.research.compare import (
     CLS_VARIANTS,
     SR_VARIANTS,
     TASKS,
@@ -26,7 +26,7 @@ from edgeconv.models.research.compare import (
     summarise,
     variant_latencies,
 )
-from edgeconv.models.research.report import write_task_outputs
+from edgeconv.research.report import write_task_outputs
 from edgeconv.runtime.validation.sr_eval import default_images
 
 Say = Callable[[str], None]
@@ -71,9 +71,19 @@ class ComparisonResult:
 def run_comparison(
     settings: ComparisonSettings, say: Say | None = None, on_task: Callable[[TaskOutcome], None] | None = None
 ) -> ComparisonResult:
-    """Run every task (finished runs are reused), write its files and, when asked, the claims page.
+    """The ``edgeconv compare`` job: run every task (finished runs are reused), write its files and the claims page.
 
-    ``say`` hears progress lines (one per run: trained or reused); ``on_task`` gets each task as it ends.
+    Args:
+        settings: tasks, variants, seeds, steps, data folders, output folder, shard, results page.
+        say: hears progress lines (one per run: trained or reused).
+        on_task: gets each task's outcome as it ends.
+
+    Returns:
+        ``ComparisonResult``: every task's outcome (per-variant rows: accuracy or PSNR-Y mean and std over seeds,
+        ERF measures, deploy latency), and the page written (None when not asked).
+
+    Raises:
+        UsageError: unknown tasks, too few seeds, bad crops, a results page asked of a shard, or missing data.
     """
     say = say or (lambda _line: None)
     _check(settings)
@@ -85,7 +95,7 @@ def run_comparison(
         if on_task is not None:
             on_task(outcomes[-1])
     if settings.results is not None:
-        from edgeconv.models.research.results_page import write_results_page
+        from edgeconv.research.results_page import write_results_page
 
         write_results_page(settings.results, outcomes, built)
     return ComparisonResult(outcomes, settings.results)
@@ -142,7 +152,7 @@ def _sr_folders(root: Path | None) -> tuple[Path, Path]:
 
 def _dtd10_root(root: Path | None) -> Path:
     """``--dtd10`` when given, else the shared DTD10 beside the checkout; checked to make both halves."""
-    from edgeconv.models.research.dtd_task import check_dtd10, shared_dtd10
+    from edgeconv.research.dtd_task import check_dtd10, shared_dtd10
 
     root = root or shared_dtd10()
     if root is None:
@@ -154,7 +164,7 @@ def _dtd10_root(root: Path | None) -> Path:
 
 def _built_textures(out: Path, say: Say) -> Path:
     """The scikit-image texture task under ``out/textures`` (kept between runs)."""
-    from edgeconv.models.research.texture_data import make_texture_folders
+    from edgeconv.research.texture_data import make_texture_folders
 
     root = out / "textures"
     make_texture_folders(root, on_class=lambda name: say(f"texture crops: {name}"))
@@ -163,7 +173,7 @@ def _built_textures(out: Path, say: Say) -> Path:
 
 def _run_task(settings: CompareSettings, say: Say) -> TaskOutcome:
     """Train and measure one task, time its deploy graphs, write its files and ERF grid."""
-    from edgeconv.export.graph.latency import deployed_latency_ms
+    from edgeconv.export.tuning.latency import deployed_latency_ms
 
     total, done, started = len(settings.variants) * len(settings.seeds), [0], time.perf_counter()
 
@@ -186,8 +196,15 @@ def _run_task(settings: CompareSettings, say: Say) -> TaskOutcome:
 
 
 def write_erf_grid(settings: CompareSettings, folder: Path) -> None:
-    """``folder/erf_grid.png``: seed-0 ERF maps of every variant on one colour scale (skipped without matplotlib)."""
-    from edgeconv.models.checkpoint_erf import checkpoint_gradient_erf
+    """Write ``folder/erf_grid.png``: seed-0 ERF maps of every variant on one colour scale.
+
+    Skipped (nothing written) without matplotlib.
+
+    Args:
+        settings: the task (its variants, seeds and ERF images).
+        folder: the task's folder, holding ``<variant>/seed<N>.pt``.
+    """
+    from edgeconv.models.checkpoints.erf import checkpoint_gradient_erf
 
     inputs = erf_inputs(settings)
     maps = {}

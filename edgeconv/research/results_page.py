@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from edgeconv.models.research.compare import TaskOutcome
-from edgeconv.models.research.report import Comparison, combine, compare, summary_markdown
+from edgeconv.research.compare import TaskOutcome
+from edgeconv.research.report import Comparison, combine, compare, summary_markdown
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 
 FITS_WINDOW = 0.05  # border share below which an ERF counts as inside its window
@@ -267,7 +267,7 @@ def write_results_page(page: Path, outcomes: list[TaskOutcome], textures_built: 
 def unit_diversity_finding(rows: list[dict]) -> tuple[str, str] | None:
     """(verdict, sentence) from the per-run partial correlation of unit diversity with zero-shot accuracy at equal
     ERF size (``diversity.py``), or None when the runs carry no unit-diversity measures."""
-    from edgeconv.models.research.diversity import diversity_association
+    from edgeconv.research.diversity import diversity_association
 
     primary = diversity_association(rows, "dissimilarity")
     if primary is None:
@@ -402,7 +402,7 @@ def results_markdown(
         "Welch-Satterthwaite degrees of freedom; a claim with several comparisons is confirmed only if all are. "
         "Each comparison also gives A - B with its 95 % interval (same se and dof: it excludes 0 exactly when the "
         "verdict is not inconclusive, and bounds the effect an inconclusive run could have missed) and Hedges' g. "
-        "The diversity claim on dtd10: partial correlation over runs (`models/research/diversity.py`).",
+        "The diversity claim on dtd10: partial correlation over runs (`edgeconv/research/diversity.py`).",
         "- At this scale (minutes of CPU per run, ResNet-18 at width 16, 32 px inputs; dtd10 at its crop) an "
         "effect the study saw on full-size training can vanish or flip: 'not confirmed at this scale' says "
         "exactly that, no more.",

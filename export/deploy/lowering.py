@@ -2,7 +2,7 @@
 
 The fastest lowering of a shift (Pad/Slice/Concat or a fixed depthwise conv) depends on the CPU and
 the back end (REFERENCES.md: OpenVINO's depthwise shift is 12x slower alone, slightly faster inside a
-block; ONNX Runtime's is 30 % faster in a block). ``edgeconv tune`` (``edgeconv.export.deploy.lowering_tune``)
+block; ONNX Runtime's is 30 % faster in a block). ``edgeconv tune`` (``edgeconv.export.tuning.lowering_tune``)
 times both lowerings of a model on this CPU and back end and caches the choice under this CPU's
 signature. ``lowering_for`` reads, in order: that cache, the committed table
 (``benchmarks/shift_ops.py --update-table``: one machine's measurement, the fallback), the slice

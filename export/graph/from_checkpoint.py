@@ -24,7 +24,7 @@ from edgeconv.dynamic import Lowering
 from edgeconv.errors import EdgeConvError, UsageError
 from edgeconv.export.graph.from_module import ExportResult, export_deployed
 from edgeconv.export.graph.trace import DEFAULT_OPSET
-from edgeconv.models.checkpoint import Checkpoint, load_checkpoint, numpy_runner
+from edgeconv.models.checkpoints.format import Checkpoint, load_checkpoint, numpy_runner
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 from edgeconv.runtime.imaging.images import center_crop, image_files, read_image, resize_center_crop
 from edgeconv.runtime.model_facts import ModelFacts
@@ -72,7 +72,14 @@ class ExportSettings:
 
 
 def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes (the source checkpoint's identity in the metadata)."""
+    """Hex SHA-256 of a file's bytes (the source checkpoint's identity in the metadata).
+
+    Args:
+        path: any file (read in 1 MiB blocks).
+
+    Returns:
+        64 hex characters.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -82,8 +89,20 @@ def file_sha256(path: Path) -> str:
 
 def checkpoint_facts(ckpt: Checkpoint, source: Path, lowering: Lowering, opset: int,
                      prelu: str = "prelu", trainable: list[str] | None = None) -> ModelFacts:
-    """The facts ``metadata_props`` carries for a model exported from ``ckpt``; ``trainable``: the graph's
-    weights that are the model's own parameters (what quantization-aware training may change)."""
+    """The facts ``metadata_props`` carries for a model exported from ``ckpt``.
+
+    Args:
+        ckpt: the loaded checkpoint (task, scale, normalisation, config, training protocol).
+        source: its file (name and SHA-256 recorded).
+        lowering: the shift lowering of the graph.
+        opset: the ONNX opset.
+        prelu: how PReLU is written (``prelu`` or ``max``).
+        trainable: the graph's weights that are the model's own parameters (what quantization-aware training
+            may change); None leaves them out.
+
+    Returns:
+        ``ModelFacts``: FP32, NCHW RGB input in [0, 1] normalised by the checkpoint's mean/std.
+    """
     extra = {
         "config": json.dumps(ckpt.config, sort_keys=True),
         "source_checkpoint": source.name,
@@ -110,7 +129,12 @@ def checkpoint_facts(ckpt: Checkpoint, source: Path, lowering: Lowering, opset: 
 
 
 def set_metadata(model: onnx.ModelProto, props: dict[str, str]) -> None:
-    """Replace the ``metadata_props`` entries named in ``props``; keep every other entry."""
+    """Replace the ``metadata_props`` entries named in ``props``; keep every other entry.
+
+    Args:
+        model: changed in place.
+        props: ``{key: value}``, all strings.
+    """
     kept = [(p.key, p.value) for p in model.metadata_props if p.key not in props]
     del model.metadata_props[:]
     for key, value in [*kept, *props.items()]:
@@ -121,8 +145,17 @@ def set_metadata(model: onnx.ModelProto, props: dict[str, str]) -> None:
 def check_images(facts: ModelFacts, folder: Path | None, max_side: int) -> tuple[list[np.ndarray], str]:
     """uint8 RGB inputs for the PyTorch-vs-ONNX check, and where they came from.
 
-    ``folder``, else the default images (``default_images``: Set5, else scikit-image's photos, written to a
-    temporary folder that is gone when this returns - the pixels stay in memory).
+    Args:
+        facts: the model's facts (classification models get ``input_size`` centre crops).
+        folder: real images; None: the default images (``default_images``: Set5, else scikit-image's
+            photos, written to a temporary folder that is gone when this returns - the pixels stay in memory).
+        max_side: SR images are centre-cropped to at most this side.
+
+    Returns:
+        ``(images, source)``: uint8 (H, W, 3) arrays and a note naming the folder.
+
+    Raises:
+        UsageError: no images there (or no default images).
     """
     with tempfile.TemporaryDirectory(prefix="edgeconv-check-") as tmp:
         if folder is None:
@@ -147,11 +180,29 @@ def export_checkpoint(
     max_side: int = 256,
     atol: float = EXPORT_ATOL,
 ) -> CheckpointExport:
-    """Export ``checkpoint`` to ``output`` (nothing is written when ``output`` is None or a check fails).
+    """Export ``checkpoint`` to ONNX and check it against PyTorch on real images.
+
+    The graph is the deploy form (no dynamic ops), simplified and audited, with dynamic H x W and the model's
+    facts in its metadata: NCHW float32 RGB in [0, 1] (normalised as trained) in, the model's output out.
+
+    Args:
+        checkpoint: an edgeconv checkpoint (.pt, loaded without unpickling code).
+        output: where to write the ONNX file; None: write nothing (check only).
+        target_backend: the back end whose fastest shift lowering is used (``lowering_for``).
+        lowering: ``slice`` or ``conv`` to force one; None: the target back end's.
+        simplify: run onnxsim.
+        opset: the ONNX opset.
+        check_folder: images for the check; None: ``check_images``' defaults.
+        max_side: SR check images are centre-cropped to at most this side.
+        atol: the largest max-abs difference from PyTorch allowed.
+
+    Returns:
+        ``CheckpointExport``: the path written (None when ``output`` is None), the facts, the graph, and the worst
+        max-abs error and output PSNR against PyTorch.
 
     Raises:
         CheckpointError: the checkpoint cannot be loaded safely or does not fit its model.
-        EdgeConvError: the graph fails the audit or differs from PyTorch by more than ``atol``.
+        EdgeConvError: the graph fails the audit or differs from PyTorch by more than ``atol`` (nothing written).
     """
     import onnxruntime as ort
 
@@ -189,7 +240,19 @@ def export_checkpoint(
 
 
 def run_export(settings: ExportSettings) -> CheckpointExport:
-    """``edgeconv export`` as one call: check ``settings``, export, check against PyTorch, write ``output_path``."""
+    """``edgeconv export`` as one call: check ``settings``, export, check against PyTorch, write ``output_path``.
+
+    Args:
+        settings: the command's options.
+
+    Returns:
+        ``CheckpointExport``, as ``export_checkpoint``.
+
+    Raises:
+        UsageError: an unknown lowering.
+        CheckpointError: as ``export_checkpoint``.
+        EdgeConvError: as ``export_checkpoint``.
+    """
     settings.check()
     return export_checkpoint(settings.checkpoint, settings.output_path, settings.target_backend,
                              settings.lowering, settings.simplify, settings.opset, settings.check_images)

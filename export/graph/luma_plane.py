@@ -23,9 +23,10 @@ from edgeconv.errors import EdgeConvError, UsageError
 from edgeconv.export.graph.from_checkpoint import check_images, checkpoint_facts, set_metadata
 from edgeconv.export.graph.from_module import export_deployed
 from edgeconv.export.graph.trace import DEFAULT_OPSET
-from edgeconv.models.checkpoint import load_checkpoint
-from edgeconv.models.luma_sr import LUMA_WEIGHTS, BicubicPhases, LumaSR
+from edgeconv.models.checkpoints.format import load_checkpoint
+from edgeconv.models.nets.luma_sr import BicubicPhases, LumaSR
 from edgeconv.runtime.atomic_write import write_bytes_atomic
+from edgeconv.runtime.imaging.luma import rgb_to_model_luma
 from edgeconv.runtime.model_facts import ModelFacts
 
 LUMA_PLANE_ATOL = 1e-4
@@ -44,12 +45,6 @@ class LumaPlaneSR(nn.Module):
 
     def forward(self, y: Tensor) -> Tensor:
         return self.shuffle(self.bicubic(y) + self.body(y))
-
-
-def rgb_to_model_luma(rgb: np.ndarray) -> np.ndarray:
-    """float (N, 3, H, W) RGB in [0, 1] -> (N, 1, H, W) luma in the model's unit (no +16/255 offset)."""
-    weights = np.asarray(LUMA_WEIGHTS, np.float32).reshape(1, 3, 1, 1)
-    return (rgb * weights).sum(axis=1, keepdims=True, dtype=np.float32)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import onnx
 
-from edgeconv.runtime.profiling.layer_names import module_path
+from edgeconv.runtime.backends.layer_names import module_path
 
 
 def simplify_onnx(model: onnx.ModelProto) -> tuple[onnx.ModelProto, str]:

@@ -29,9 +29,8 @@ from edgeconv.runtime.model_facts import PREFIX
 if TYPE_CHECKING:
     import torch
 
-    from edgeconv.models.sr_data import PatchSampler
+    from edgeconv.models.data.sr import PatchSampler
 
-LUMA = (65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0)
 OnStep = Callable[[int, int, float], None]
 
 
@@ -93,12 +92,6 @@ def trainable_weights(model: onnx.ModelProto) -> list[str]:
     return json.loads(props[PREFIX + "trainable"])
 
 
-def _luma(rgb: torch.Tensor) -> torch.Tensor:
-    import torch
-
-    return (rgb * torch.tensor(LUMA).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
-
-
 def qat_finetune(
     int8: onnx.ModelProto, trainable: list[str], reduce_range: bool, scale: int, settings: QATSettings,
     degradation: str = "bicubic", on_step: OnStep | None = None,
@@ -148,7 +141,7 @@ class _Training:
         import torch
 
         from edgeconv.export.quantization.qdq_torch import QDQGraph
-        from edgeconv.models.sr_data import PatchSampler, load_sr_dataset
+        from edgeconv.models.data.sr import PatchSampler, load_sr_dataset
 
         names = {t.name.removesuffix("_quantized") for t in int8.graph.initializer}
         graph = QDQGraph(int8, [w for w in trainable if w in names], reduce_range=reduce_range,
@@ -192,9 +185,12 @@ class _Training:
         import torch
         import torch.nn.functional as F
 
+        from edgeconv.models.nets.luma_sr import rgb_to_luma
+
         lr_batch, hr_batch = self.sampler.batch(settings.batch_size)
         target = hr_batch if teacher is None else torch.from_numpy(teacher(lr_batch.numpy()))
-        loss = (F.l1_loss if settings.loss == "l1" else F.mse_loss)(_luma(self.graph(lr_batch)), _luma(target))
+        loss_fn = F.l1_loss if settings.loss == "l1" else F.mse_loss
+        loss = loss_fn(rgb_to_luma(self.graph(lr_batch)), rgb_to_luma(target))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

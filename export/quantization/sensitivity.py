@@ -9,7 +9,7 @@ For every activation the QDQ model quantizes, two signal-to-quantization-noise r
   accumulated up to this point.
 
 The ONNX node producing the tensor keeps its PyTorch scope in its name (``/body/body.1/conv/Conv``),
-which ``edgeconv.runtime.profiling.layer_names.module_path`` turns back into ``body.1.conv``.
+which ``edgeconv.runtime.backends.layer_names.module_path`` turns back into ``body.1.conv``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import onnx
 
 from edgeconv.export.quantization.calibration import Feed, FeedReader
 from edgeconv.export.quantization.ptq import constants_to_initializers, quiet_quantizer
-from edgeconv.runtime.profiling.layer_names import module_path
+from edgeconv.runtime.backends.layer_names import module_path
 
 
 @dataclass

@@ -23,7 +23,7 @@ from edgeconv.dynamic import Lowering
 from edgeconv.errors import UsageError
 from edgeconv.export.deploy.lowering import cache_key, cache_path, read_cache
 from edgeconv.export.graph.from_module import export_deployed
-from edgeconv.models.checkpoint import load_checkpoint
+from edgeconv.models.checkpoints.format import load_checkpoint
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 from edgeconv.runtime.cpu.features import cpu_signature
 

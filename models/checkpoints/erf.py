@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from edgeconv.erf import Target, channel_gradient_erfs, gradient_erf, target_map
-from edgeconv.models.checkpoint import Checkpoint, load_checkpoint
+from edgeconv.models.checkpoints.format import Checkpoint, load_checkpoint
 from edgeconv.runtime.erf.measures import ErfResult, erf_measures
 
 

@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from edgeconv import __version__
-from edgeconv.errors import EdgeConvError, first_line
-from edgeconv.models.registry import create_model
+from edgeconv.errors import EdgeConvError, LayerArgumentError, first_line
+from edgeconv.models.nets.registry import create_model
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 
 FORMAT = "edgeconv-checkpoint"
@@ -58,9 +58,13 @@ class Checkpoint:
         """Rebuild the registered model from the stored config and load the weights strictly."""
         try:
             model = create_model(self.model_name, **self.config)
+        except LayerArgumentError as exc:  # a value the model refuses (conv variant)
+            raise CheckpointError(
+                str(path), f"config does not fit model {self.model_name!r}: {exc.problem}", exc.note
+            ) from exc
         except EdgeConvError as exc:
             raise CheckpointError(str(path), f"names model {self.model_name!r}: {exc.problem}", exc.note) from exc
-        except (TypeError, ValueError) as exc:  # an unknown keyword, or a value the model refuses (conv variant)
+        except (TypeError, ValueError) as exc:  # an unknown keyword, or a value a torch layer refuses
             raise CheckpointError(
                 str(path), f"config does not fit model {self.model_name!r}: {first_line(exc)}"
             ) from exc
@@ -163,7 +167,7 @@ def _from_dict(raw: Any, path: Path) -> Checkpoint:
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise CheckpointError(
             str(path), "is a PyTorch file but not an edgeconv checkpoint",
-            "save it with edgeconv.models.checkpoint.save_checkpoint or `edgeconv train`",
+            "save it with edgeconv.models.checkpoints.format.save_checkpoint or `edgeconv train`",
         )
     missing = [k for k in REQUIRED_KEYS if k not in raw]
     if missing:

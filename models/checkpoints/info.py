@@ -13,8 +13,8 @@ from typing import Any
 
 from torch import nn
 
-from edgeconv.models.checkpoint import load_checkpoint
-from edgeconv.models.complexity import count_macs, count_params
+from edgeconv.models.checkpoints.format import load_checkpoint
+from edgeconv.models.nets.complexity import count_macs, count_params
 
 Deploy = Callable[[nn.Module], nn.Module]
 

@@ -3,7 +3,7 @@
 ``photo`` (the default of ``upscale`` and ``pipeline``) is trained on mixed degradations so it never
 does worse than a bicubic resize on real photos; ``bicubic`` is the benchmark model (PIL bicubic
 downscales, the Set5/Set14 protocol); ``jitter`` is the study's shift model, kept as the worked example
-of the shift rewrite. How each was made: ``weights/TRAINING.md``.
+of the shift rewrite. How each was made: ``models/weights/TRAINING.md``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from edgeconv.errors import UsageError
 
-WEIGHTS_DIR = Path(__file__).with_name("weights")
+WEIGHTS_DIR = Path(__file__).parent.parent / "weights"  # models/weights
 SHIPPED_CHECKPOINTS = {
     "photo": WEIGHTS_DIR / "sr_x2_photo.pt",
     "bicubic": WEIGHTS_DIR / "sr_x2_bicubic.pt",

@@ -15,13 +15,24 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edgeconv.jitter_conv import JitterConv
-from edgeconv.models.registry import register_model
+from edgeconv.models.nets.registry import register_model
 from edgeconv.pixel_mix import PixelMix
 from edgeconv.rep_conv import RepConv
+from edgeconv.runtime.imaging.luma import LUMA_GAIN, LUMA_WEIGHTS
 from edgeconv.shiftwise_conv import ShiftwiseConv
 
-LUMA_WEIGHTS = (65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0)
-LUMA_GAIN = sum(LUMA_WEIGHTS)
+
+def rgb_to_luma(rgb: Tensor) -> Tensor:
+    """The model's BT.601 luma (no +16/255 offset; ``LUMA_WEIGHTS``) of an RGB batch: what the Y losses compare.
+
+    Args:
+        rgb: (N, 3, H, W) RGB, nominally in [0, 1].
+
+    Returns:
+        (N, 1, H, W) luma, in [0, 0.859] for inputs in [0, 1], on ``rgb``'s device.
+    """
+    weights = torch.tensor(LUMA_WEIGHTS, device=rgb.device).view(1, 3, 1, 1)
+    return (rgb * weights).sum(dim=1, keepdim=True)
 
 
 def cubic_weight(t: float, a: float = -0.75) -> float:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from edgeconv.errors import LayerArgumentError
 from edgeconv.jitter_conv import JitterConv
-from edgeconv.models.registry import register_model
+from edgeconv.models.nets.registry import register_model
 from edgeconv.shiftwise_conv import ShiftwiseConv
 
 CONV_VARIANTS = (
@@ -55,7 +56,7 @@ def conv3x3(variant: str, cin: int, cout: int, stride: int = 1, large_kernel: in
         )
     if variant == "large-kernel":
         return DepthwiseLargeKernel(cin, cout, large_kernel, stride)
-    raise ValueError(f"conv variant {variant!r} is not one of {', '.join(CONV_VARIANTS)}")
+    raise LayerArgumentError("conv3x3", f"conv variant {variant!r} is not one of {', '.join(CONV_VARIANTS)}")
 
 
 class BasicBlock(nn.Module):
@@ -87,9 +88,11 @@ class ResNetCifar(nn.Module):
     ) -> None:
         super().__init__()
         if variant not in CONV_VARIANTS:
-            raise ValueError(f"conv variant {variant!r} is not one of {', '.join(CONV_VARIANTS)}")
+            raise LayerArgumentError(
+                "ResNetCifar", f"conv variant {variant!r} is not one of {', '.join(CONV_VARIANTS)}")
         if stem_stride not in (1, 2):
-            raise ValueError(f"stem_stride must be 1 (32 px inputs) or 2 (~100 px inputs), got {stem_stride}")
+            raise LayerArgumentError(
+                "ResNetCifar", f"stem_stride must be 1 (32 px inputs) or 2 (~100 px inputs), got {stem_stride}")
         self.variant = variant
         stem = nn.Conv2d(3, width, 3, stem_stride, 1, bias=False)
         self.stem = nn.Sequential(stem, nn.BatchNorm2d(width), nn.ReLU())

@@ -10,7 +10,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from edgeconv.jitter_conv import JitterConv
-from edgeconv.models.registry import register_model
+from edgeconv.models.nets.registry import register_model
 from edgeconv.pixel_mix import PixelMix
 from edgeconv.shiftwise_conv import ShiftwiseConv
 

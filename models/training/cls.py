@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from edgeconv.errors import UsageError
-from edgeconv.models.checkpoint import Checkpoint
-from edgeconv.models.cls_data import (
+from edgeconv.models.checkpoints.format import Checkpoint
+from edgeconv.models.data.cls import (
     CIFAR100_MEAN,
     CIFAR100_STD,
     augment_batch,
@@ -27,8 +27,8 @@ from edgeconv.models.cls_data import (
     normalize,
     random_crop_batch,
 )
-from edgeconv.models.registry import create_model
-from edgeconv.models.training import LoopHooks, StepCallback, start_run, train_loop
+from edgeconv.models.nets.registry import create_model
+from edgeconv.models.training.loop import LoopHooks, StepCallback, start_run, train_loop
 
 
 @dataclass

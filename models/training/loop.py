@@ -22,7 +22,7 @@ import torch.distributed as dist
 from torch import nn
 
 from edgeconv.errors import UsageError
-from edgeconv.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from edgeconv.models.checkpoints.format import Checkpoint, load_checkpoint, save_checkpoint
 
 
 def distributed_context() -> tuple[int, int]:

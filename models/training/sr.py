@@ -17,10 +17,11 @@ from PIL import Image
 from torch import nn
 
 from edgeconv.errors import UsageError
-from edgeconv.models.checkpoint import Checkpoint
-from edgeconv.models.registry import create_model
-from edgeconv.models.sr_data import PatchSampler, SRPair, load_sr_dataset, to_tensor
-from edgeconv.models.training import LoopHooks, StepCallback, last_path_for, start_run, train_loop
+from edgeconv.models.checkpoints.format import Checkpoint
+from edgeconv.models.data.sr import PatchSampler, SRPair, load_sr_dataset, to_tensor
+from edgeconv.models.nets.luma_sr import rgb_to_luma
+from edgeconv.models.nets.registry import create_model
+from edgeconv.models.training.loop import LoopHooks, StepCallback, last_path_for, start_run, train_loop
 from edgeconv.runtime.imaging.degradations import PROTOCOLS, degrade, scored_protocols
 from edgeconv.runtime.validation.sr_metrics import score_sr
 
@@ -120,13 +121,6 @@ class ProtocolGains:
         return {p: evaluate_sr(model, q, self.scale, device)["psnr_y"] - self.baseline[p] for p, q in self.sets.items()}
 
 
-_LUMA = torch.tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1) / 255.0
-
-
-def _luma(rgb: torch.Tensor) -> torch.Tensor:
-    return (rgb * _LUMA.to(rgb.device)).sum(dim=1, keepdim=True)
-
-
 def train_sr(
     config: SRTrainConfig,
     out: Path,
@@ -155,7 +149,7 @@ def train_sr(
         lr_batch, hr_batch = sampler.batch(config.batch_size)
         pred, target = train_model(lr_batch.to(device)), hr_batch.to(device)
         if config.loss_on == "y":
-            pred, target = _luma(pred), _luma(target)
+            pred, target = rgb_to_luma(pred), rgb_to_luma(target)
         return F.l1_loss(pred, target)
 
     gains = ProtocolGains(val_pairs, config.scale, scored_protocols(config.degradation)) \

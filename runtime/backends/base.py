@@ -103,11 +103,27 @@ class Backend(ABC):
 
     @classmethod
     def status(cls) -> tuple[bool, str]:
-        """``(usable here, why)`` for ``edgeconv doctor`` and ``--backend all``; each back end answers."""
+        """Whether this back end can run here, for ``edgeconv doctor`` and ``--backend all``.
+
+        Returns:
+            ``(usable here, why)``; each back end answers (the base: not usable).
+        """
         return False, "no status check"
 
     def layer_times(self, x: np.ndarray, runs: int = 20, warmup: int = 3) -> LayerBreakdown:
-        """Mean per-layer time (ms) over ``runs`` calls on ``x``, named by PyTorch module path."""
+        """Mean per-layer time over ``runs`` calls on ``x``, named by PyTorch module path.
+
+        Args:
+            x: (N, C, H, W) float32 input, as for ``run``.
+            runs: profiled calls.
+            warmup: untimed calls first.
+
+        Returns:
+            ``LayerBreakdown``: per-layer ms per run and the end-to-end ms of the same runs.
+
+        Raises:
+            UsageError: this back end cannot report per-layer times.
+        """
         raise UsageError(f"{self.label} layer times", "this back end cannot report per-layer times")
 
     @property
@@ -116,8 +132,19 @@ class Backend(ABC):
         return self.name if self.options.device == InferenceDevice.CPU else f"{self.name}:{self.options.device}"
 
     def check_input(self, x: np.ndarray) -> np.ndarray:
-        """Return ``x`` as contiguous float32 (N, C, H, W) with the model's C (3; 1 for a Y-plane model), or raise
-        naming the model's input and what is wrong."""
+        """Check ``x`` against the model's input contract.
+
+        Args:
+            x: (N, C, H, W) array with the model's C (3 for RGB models, 1 for a Y-plane model), N, H, W >= 1,
+                any float dtype; values as the model expects (RGB or luma in [0, 1], before its own normalisation).
+
+        Returns:
+            ``x`` as C-contiguous float32.
+
+        Raises:
+            UsageError: not a numpy array, a wrong rank or channel count, an empty dimension or a non-float dtype;
+                the message names the model's input.
+        """
         subject, channels = f"Input tensor: {self.input_name}", self.facts.input_channels
         if not isinstance(x, np.ndarray):
             raise UsageError(subject, f"is a {type(x).__name__}, not a numpy array")
@@ -133,7 +160,19 @@ class Backend(ABC):
         return np.ascontiguousarray(x)
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """Checked inference: (N, 3, H, W) float32 in, the model's output (float32) out."""
+        """Checked inference.
+
+        Args:
+            x: (N, C, H, W) float32 in [0, 1] (``check_input``).
+
+        Returns:
+            The model's first output, NCHW float32: (N, C, s * H, s * W) for an SR model of scale s, values about [0, 1]
+            (not clipped).
+
+        Raises:
+            UsageError: a bad input (``check_input``).
+            EdgeConvError: the runtime failed; its first line, naming the model and the input shape.
+        """
         x = self.check_input(x)
         try:
             return self._run(x)
@@ -146,8 +185,17 @@ class Backend(ABC):
             ) from exc
 
     def time_runs(self, x: np.ndarray, runs: int, warmup: int = 3, duration_s: float | None = None) -> list[float]:
-        """Latency samples (ms) after ``warmup`` untimed calls: ``runs`` calls, or as many as fit in
-        ``duration_s`` seconds when it is given."""
+        """Latency samples after ``warmup`` untimed calls.
+
+        Args:
+            x: (N, C, H, W) float32 input (``check_input``).
+            runs: timed calls, when ``duration_s`` is None.
+            warmup: untimed calls first.
+            duration_s: time calls for this many seconds instead of counting them.
+
+        Returns:
+            One wall-clock latency (ms) per timed call, in call order.
+        """
         x = self.check_input(x)
         for _ in range(warmup):
             self._run(x)

@@ -15,7 +15,15 @@ SHIFT_OP_TYPES = frozenset({"Slice", "Pad", "Concat", "Gather", "Split"})
 
 
 def module_path(node_name: str) -> str:
-    """The PyTorch module path in an exported node's name."""
+    """The PyTorch module path in an exported node's name.
+
+    Args:
+        node_name: an ONNX (or back-end) node name, e.g. ``/body/body.1/conv/Conv`` or
+            ``/body.1/conv/Conv/WithoutBiases``.
+
+    Returns:
+        The dotted module path (``body.1.conv``), or ``(top) <op>`` for a node outside any module.
+    """
     parts = [p for p in node_name.split("/") if p]
     path = ""
     for segment in parts:
@@ -29,5 +37,13 @@ def module_path(node_name: str) -> str:
 
 
 def is_shift_layer(module: str, op_type: str) -> bool:
-    """A layer that moves pixels rather than mixing channels: a static shift op or a ``*.shift`` module."""
+    """Whether a layer moves pixels rather than mixing channels.
+
+    Args:
+        module: the layer's module path (``module_path``).
+        op_type: its ONNX op type.
+
+    Returns:
+        True for Slice, Pad, Concat, Gather and Split nodes, and for any node under a ``shift*`` module.
+    """
     return op_type in SHIFT_OP_TYPES or any(part.startswith("shift") for part in module.split("."))

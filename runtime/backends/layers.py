@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from edgeconv.runtime.profiling.layer_names import is_shift_layer, module_path
+from edgeconv.runtime.backends.layer_names import is_shift_layer, module_path
 
 
 @dataclass
@@ -66,6 +66,15 @@ class LayerBreakdown:
 
 
 def aggregate(times: dict[tuple[str, str], float], runs: int) -> list[LayerTime]:
+    """Per-node totals as mean times per run, named by module path.
+
+    Args:
+        times: ``{(node name, op type): total ms over every profiled run}``.
+        runs: how many runs the totals cover (>= 1).
+
+    Returns:
+        One ``LayerTime`` per node, slowest first.
+    """
     layers = [LayerTime(module_path(node), op, node, total / runs) for (node, op), total in times.items()]
     return sorted(layers, key=lambda layer: -layer.ms)
 

@@ -26,6 +26,14 @@ def refuse_arm_int8(path: Path, precision: str, device: str) -> None:
     gives 5 dB - while OpenVINO's FP32 and ONNX Runtime's INT8 agree with x86 to 2e-7 and bit for bit
     on the same emulator (docs/ARM.md). ``EDGECONV_OPENVINO_ARM_INT8=1`` lets it run anyway
     (the validator's gates then judge it on a real board).
+
+    Args:
+        path: the model (named in the error).
+        precision: the model's precision (``ModelFacts.precision``); only ``int8`` is refused.
+        device: the OpenVINO device; only ``CPU`` is refused.
+
+    Raises:
+        BackendRefusal: an INT8 model on OpenVINO's CPU plugin on an arm64 CPU, unless the variable is set.
     """
     import os
 
@@ -42,8 +50,19 @@ def refuse_arm_int8(path: Path, precision: str, device: str) -> None:
 
 
 def openvino_precision(precision: InferencePrecision | None) -> str:
-    """OpenVINO's ``INFERENCE_PRECISION_HINT`` for a requested precision (None: f32); INT8 is not a hint (it
-    comes from the model's QDQ nodes)."""
+    """OpenVINO's ``INFERENCE_PRECISION_HINT`` for a requested precision.
+
+    INT8 is not a hint: it comes from the model's QDQ nodes.
+
+    Args:
+        precision: fp32, fp16, bf16, or None (f32).
+
+    Returns:
+        ``"f32"``, ``"f16"`` or ``"bf16"``.
+
+    Raises:
+        UsageError: any other precision (int8).
+    """
     hints = {None: "f32", InferencePrecision.FP32: "f32", InferencePrecision.FP16: "f16",
              InferencePrecision.BF16: "bf16"}
     if precision not in hints:
@@ -134,7 +153,11 @@ compiled(np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32))
 
 
 def openvino_installed() -> bool:
-    """Whether the ``openvino`` extra is importable here (found without importing it)."""
+    """Whether the ``openvino`` extra is importable here (found without importing it).
+
+    Returns:
+        True when ``import openvino`` would find the package.
+    """
     import importlib.util
 
     return importlib.util.find_spec("openvino") is not None

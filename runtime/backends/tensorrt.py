@@ -40,7 +40,21 @@ def optimization_profile(
     opt_hw: tuple[int, int] = (360, 640), max_hw: tuple[int, int] = (1080, 1920), min_hw: tuple[int, int] = (8, 8),
     batch: int = 1, multiple: int = 1,
 ) -> ShapeProfile:
-    """Profile shapes: H and W between ``min_hw`` and ``max_hw``, tuned for ``opt_hw``, rounded to ``multiple``."""
+    """TensorRT profile shapes for an NCHW input with dynamic H and W.
+
+    Args:
+        opt_hw: the (H, W) the engine is tuned for.
+        max_hw: the largest (H, W) it accepts.
+        min_hw: the smallest (H, W) it accepts.
+        batch: images per call.
+        multiple: round sizes to this (min down, opt and max up).
+
+    Returns:
+        ``ShapeProfile`` of (batch, 3, H, W) shapes.
+
+    Raises:
+        UsageError: after rounding, not min <= opt <= max in both H and W.
+    """
 
     def rounded(hw: tuple[int, int], up: bool) -> tuple[int, int]:
         step = max(1, multiple)
@@ -53,7 +67,18 @@ def optimization_profile(
 
 
 def engine_cache_key(model_bytes: bytes, trt_version: str, gpu_name: str, precision: str, profile: ShapeProfile) -> str:
-    """A file-name-safe key that changes when the model, TensorRT, the GPU, precision or profile change."""
+    """A file-name-safe key that changes when the model, TensorRT, the GPU, precision or profile change.
+
+    Args:
+        model_bytes: the ONNX file's bytes.
+        trt_version: ``tensorrt.__version__``.
+        gpu_name: the CUDA device's name (``gpu_name``).
+        precision: the engine's precision.
+        profile: its shape profile.
+
+    Returns:
+        32 hex characters (a SHA-256 prefix).
+    """
     digest = hashlib.sha256()
     digest.update(hashlib.sha256(model_bytes).digest())
     digest.update(json.dumps([trt_version, gpu_name, precision, profile.min_shape, profile.opt_shape,
@@ -80,7 +105,16 @@ def _check(result: tuple) -> object:  # cuda-python returns (err, *values)
 
 
 def gpu_name() -> str:
-    """Name of CUDA device 0, or raise if there is no usable NVIDIA GPU."""
+    """Name of CUDA device 0.
+
+    Returns:
+        The device name, e.g. ``NVIDIA H200``.
+
+    Raises:
+        MissingExtraError: cuda-python is not installed.
+        UsageError: no NVIDIA GPU is visible.
+        EdgeConvError: a CUDA call failed.
+    """
     cudart = _cudart()
     count = _check(cudart.cudaGetDeviceCount())
     if not count:
@@ -91,7 +125,12 @@ def gpu_name() -> str:
 
 
 def tensorrt_status() -> tuple[bool, str]:
-    """``(usable, why)`` for ``edgeconv doctor``."""
+    """Whether TensorRT can run here, for ``edgeconv doctor``.
+
+    Returns:
+        ``(usable, why)``: usable when TensorRT imports and a CUDA device is visible; why names the version and GPU
+        or what is missing.
+    """
     try:
         import tensorrt as trt
     except ImportError:

@@ -15,17 +15,23 @@ from pathlib import Path
 
 CPUINFO_ENV = "EDGECONV_CPUINFO"  # read this file instead of /proc/cpuinfo (emulators)
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
-ARM_DOT_FLAGS = ("asimddp", "i8mm")
 
 
 def cpuinfo_path() -> Path:
-    """``$EDGECONV_CPUINFO`` or ``/proc/cpuinfo``: qemu-user passes the host's file through, so an emulated
-    CPU is described by a file of its own."""
+    """Where this CPU is described: qemu-user passes the host's file through, so an emulated CPU needs its own.
+
+    Returns:
+        ``$EDGECONV_CPUINFO`` when set, else ``/proc/cpuinfo``.
+    """
     return Path(os.environ.get(CPUINFO_ENV) or "/proc/cpuinfo")
 
 
 def read_cpuinfo() -> str:
-    """This CPU's cpuinfo text (see ``cpuinfo_path``); empty when it cannot be read."""
+    """This CPU's cpuinfo text (see ``cpuinfo_path``).
+
+    Returns:
+        The text; empty when it cannot be read.
+    """
     path = cpuinfo_path()
     try:
         return path.read_text(errors="replace")
@@ -34,7 +40,14 @@ def read_cpuinfo() -> str:
 
 
 def cpu_flags(cpuinfo: str | None = None) -> tuple[str, set[str]]:
-    """``(arch, flags)`` from ``/proc/cpuinfo`` (x86 ``flags``, ARM ``Features``); empty set if unknown."""
+    """The architecture and ISA flags of a CPU (x86 ``flags``, ARM ``Features``).
+
+    Args:
+        cpuinfo: ``/proc/cpuinfo`` text (tests, emulators); None reads this machine's (``read_cpuinfo``).
+
+    Returns:
+        ``(arch, flags)``: ``x86_64``, ``arm64`` or ``platform.machine()``; the flag set (empty if unknown).
+    """
     if cpuinfo is None:
         cpuinfo = read_cpuinfo()
     flags: set[str] = set()
@@ -56,7 +69,14 @@ SIGNATURE_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "as
 
 
 def cpu_signature(cpuinfo: str | None = None) -> str:
-    """What a speed measured here is a fact about: architecture, CPU model, cores and the ISA flags that matter."""
+    """What a speed measured here is a fact about: architecture, CPU model, cores and the ISA flags that matter.
+
+    Args:
+        cpuinfo: ``/proc/cpuinfo`` text (tests, emulators); None reads this machine's (``read_cpuinfo``).
+
+    Returns:
+        ``arch/model/<cores>c/flag+flag`` (``none`` when no flag of ``SIGNATURE_FLAGS`` is set).
+    """
     if cpuinfo is None:
         cpuinfo = read_cpuinfo()
     arch, flags = cpu_flags(cpuinfo)

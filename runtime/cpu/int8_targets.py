@@ -75,7 +75,14 @@ TARGET_WHY = {
 
 
 def native_target(cpuinfo: str | None = None) -> tuple[str, str]:
-    """``(target, why)`` for the CPU this runs on (x86 with unreadable flags counts as x86-avx2: the safe side)."""
+    """The INT8 target of the CPU this runs on (x86 with unreadable flags counts as x86-avx2: the safe side).
+
+    Args:
+        cpuinfo: ``/proc/cpuinfo`` text (tests, emulators); None reads this machine's (``read_cpuinfo``).
+
+    Returns:
+        ``(target, why)``: ``arm``, ``x86-vnni`` or ``x86-avx2``, and one line saying why.
+    """
     arch, flags = cpu_flags(cpuinfo)
     if arch == "arm64":
         return "arm", TARGET_WHY["arm"]
@@ -166,7 +173,17 @@ def plan_int8(
 
 
 def check_target(name: str) -> str:
-    """``name`` if it is a known target, else ``UsageError`` listing them."""
+    """Refuse an unknown INT8 target.
+
+    Args:
+        name: the ``--target`` value.
+
+    Returns:
+        ``name``, unchanged.
+
+    Raises:
+        UsageError: not one of ``TARGETS``, listing them.
+    """
     from edgeconv.errors import UsageError
 
     if name not in TARGETS:
@@ -175,7 +192,15 @@ def check_target(name: str) -> str:
 
 
 def scheme_from_metadata(quantization: str | None) -> Scheme | None:
-    """The scheme recorded in an artifact's ``edgeconv.quantization`` JSON (None for older or FP models)."""
+    """The scheme recorded in an artifact's metadata.
+
+    Args:
+        quantization: the ``edgeconv.quantization`` JSON text; None or empty for FP models.
+
+    Returns:
+        The ``Scheme`` (rebuilt from the type fields for artifacts older than targets), or None when there is
+        none or it cannot be read.
+    """
     if not quantization:
         return None
     try:
@@ -191,9 +216,15 @@ def scheme_from_metadata(quantization: str | None) -> Scheme | None:
 
 
 def cpu_mismatch(quantization: str | None, cpuinfo: str | None = None) -> str | None:
-    """Why this CPU cannot compute an INT8 artifact's scheme exactly, or None when it can.
+    """Why this CPU cannot compute an INT8 artifact's scheme exactly; only x86 without VNNI can get it wrong.
 
-    Only x86 without VNNI can get it wrong (saturation); the text names the fix.
+    Args:
+        quantization: the artifact's ``edgeconv.quantization`` JSON text.
+        cpuinfo: ``/proc/cpuinfo`` text (tests, emulators); None reads this machine's (``read_cpuinfo``).
+
+    Returns:
+        One line naming the saturation and the fix (re-quantize for ``x86-avx2``), or None when the CPU computes
+        the scheme exactly.
     """
     scheme = scheme_from_metadata(quantization)
     if scheme is None:
@@ -214,7 +245,12 @@ _WARNED: set[str] = set()
 
 
 def warn_cpu_mismatch(path: str, quantization: str | None) -> None:
-    """Print the mismatch (once per model file) as one line on stderr."""
+    """Print the mismatch (once per model file) as one line on stderr.
+
+    Args:
+        path: the model file (named in the line; a second call for it prints nothing).
+        quantization: its ``edgeconv.quantization`` JSON text.
+    """
     reason = cpu_mismatch(quantization)
     if reason and path not in _WARNED:
         _WARNED.add(path)

@@ -22,7 +22,17 @@ Run = Callable[[np.ndarray], np.ndarray]
 
 
 def centre_scores(outputs: np.ndarray) -> np.ndarray:
-    """Per batch item: sum over channels of relu(output at its centre pixel)."""
+    """Per batch item: sum over channels of relu(output at its centre pixel).
+
+    Args:
+        outputs: (N, C, H, W) model outputs.
+
+    Returns:
+        (N,) float64, >= 0.
+
+    Raises:
+        UsageError: the output is not 4-D.
+    """
     if outputs.ndim != 4:
         raise UsageError(
             "model output", f"has shape {outputs.shape}", "the impulse ERF needs a spatial (N, C, H, W) output"
@@ -32,7 +42,16 @@ def centre_scores(outputs: np.ndarray) -> np.ndarray:
 
 
 def perturbation_window(height: int, width: int, radius: int | None) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of the pixels to perturb: all, or a square of ``radius`` round the centre."""
+    """The pixels to perturb: all, or a square of ``radius`` round the centre (clipped to the image).
+
+    Args:
+        height: H.
+        width: W.
+        radius: half-side of the square; None: every pixel.
+
+    Returns:
+        ``(top, bottom, left, right)``, bottom and right exclusive.
+    """
     if radius is None:
         return 0, height, 0, width
     cy, cx = height // 2, width // 2
@@ -50,13 +69,29 @@ def impulse_erf(
     seed: int = 0,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Contribution map P (H, W) of the centre output of ``run`` on ``inputs`` (N, C, H, W).
+    """Contribution map P of the centre output of ``run``, from central differences (no gradients).
 
-    ``radius`` limits the perturbed pixels to a square round the centre (the rest count as 0):
-    exact when it covers the model's receptive field, and (2r+1)^2 / (H W) of the cost.
     ``dither`` > 1 averages each slope over that many copies of the image with uniform noise of
     ``dither_amplitude`` before the ReLU: an INT8 model's rounding makes single differences
     noisy, and ReLU would turn that noise into spurious positive mass.
+
+    Args:
+        run: model input -> output, NCHW float32 (spatial output).
+        inputs: (N, C, H, W) model inputs, N >= 1, as the model expects them (already normalised).
+        delta: the perturbation, in model-input units, > 0.
+        radius: perturb only a square of this half-side round the centre (the rest count as 0): exact when
+            it covers the model's receptive field, and (2r+1)^2 / (H W) of the cost. None: every pixel.
+        dither: copies per image, >= 1.
+        dither_amplitude: the copies' uniform noise, in model-input units.
+        batch: perturbed sites per ``run`` call (each call holds 2 x batch images).
+        seed: seeds the dithering noise.
+        on_progress: called with (sites done, sites in all).
+
+    Returns:
+        (H, W) float64 map, >= 0, mean over images of the relu'd slopes summed over channels.
+
+    Raises:
+        UsageError: inputs that are not (N > 0, C, H, W), ``delta <= 0`` or ``dither < 1``.
     """
     inputs = np.asarray(inputs, dtype=np.float32)
     if inputs.ndim != 4 or inputs.shape[0] == 0:
@@ -94,11 +129,20 @@ def impulse_erf(
 
 
 def erf_images(source: str | Path | list[Path], size: int, count: int) -> np.ndarray:
-    """Up to ``count`` images (a folder's, or a list of files) as centre crops of ``size`` x ``size``:
-    (N, 3, S, S) RGB in [0, 1].
+    """Centre crops of real images for an ERF, at their native scale (an SR model sees what it upscales).
 
-    Crops keep the images' native scale (an SR model sees what it upscales); an image smaller than
-    ``size`` is refused by name rather than silently resized.
+    An image smaller than ``size`` is refused by name rather than silently resized.
+
+    Args:
+        source: a folder of images, or a list of image files.
+        size: the crop side S, >= 3.
+        count: at most this many images.
+
+    Returns:
+        (N, 3, S, S) float32 RGB in [0, 1].
+
+    Raises:
+        UsageError: ``size < 3``, no images, or an image smaller than the crop.
     """
     if size < 3:
         raise UsageError("--size", f"is {size}", "an ERF map needs at least 3 x 3 pixels")
@@ -122,6 +166,12 @@ def impulse_defaults(precision: str) -> tuple[float, int]:
     FP32/FP16 with 0.01 and no dithering: r(t) within 1.2 % of the PyTorch gradient ERF; larger
     steps cross PReLU kinks (0.1: r(50 %) 31 % off). INT8 needs steps of several input quanta
     and dithering: 0.08 x 16 copies kept every measure within 11.3 %; 0.02 undithered was 4x off.
+
+    Args:
+        precision: the model's ``fp32``, ``fp16`` or ``int8``.
+
+    Returns:
+        ``(delta in [0, 1] image units, dither copies)``.
     """
     return (0.08, 16) if precision == "int8" else (0.01, 1)
 
@@ -136,10 +186,23 @@ def onnx_impulse_erf(
     threads: int = 0,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ErfResult:
-    """Impulse ERF of an exported model on a back end; ``images`` (N, 3, S, S) RGB in [0, 1].
+    """Impulse ERF of an exported model on a back end.
 
-    Inputs are prepared from the model's own metadata (range, normalisation). ``radius="auto"``
-    measures an SR model's receptive radius by impulse first and perturbs only inside it.
+    Inputs are prepared from the model's own metadata (range, normalisation).
+
+    Args:
+        path: the ONNX model.
+        images: (N, 3, S, S) RGB in [0, 1] (``erf_images``).
+        backend: the back end to run it in.
+        delta: the perturbation in [0, 1] image units; None: ``impulse_defaults``.
+        dither: copies per image; None: ``impulse_defaults``.
+        radius: ``"auto"`` measures an SR model's receptive radius first and perturbs only inside it; None:
+            every pixel; an int: that half-side.
+        threads: the back end's threads (0: its default).
+        on_progress: called with (sites done, sites in all).
+
+    Returns:
+        ``ErfResult`` (method ``impulse``, target ``output``) with the (S, S) map and its measures.
     """
     from edgeconv.runtime.backends.base import BackendOptions
     from edgeconv.runtime.backends.registry import create_backend

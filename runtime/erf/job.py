@@ -56,7 +56,21 @@ class ErfReport:
 
 
 def measure_erfs(settings: ErfSettings, on_progress: ImpulseProgress | None = None) -> ErfReport:
-    """Measure every model on the same crops; write ``erf.json``, heat maps and a grid into ``settings.out``."""
+    """The ``edgeconv erf`` job: every model on the same crops; ``erf.json``, heat maps and a grid in ``settings.out``.
+
+    Args:
+        settings: the models (.pt checkpoints need ``settings.gradient_erf``; .onnx files are measured by
+            impulse), images, crop size and count, back end, perturbation and output folder.
+        on_progress: called with (model name, sites done, sites in all) during impulse ERFs.
+
+    Returns:
+        ``ErfReport``: the results, where the JSON went, whether heat maps were written.
+
+    Raises:
+        UsageError: bad settings, a missing or unknown model file, missing images, or an ``erf.json`` that
+            exists without ``force``.
+        MissingExtraError: a checkpoint without torch here.
+    """
     radius = _check(settings)
     images = settings.images or default_images("--images", "Set5")[0]
     batch = erf_images(images, settings.size, settings.count)
@@ -71,7 +85,17 @@ def measure_erfs(settings: ErfSettings, on_progress: ImpulseProgress | None = No
 
 
 def parse_radius(text: str) -> int | str | None:
-    """``--radius``: ``auto`` (measured), ``all`` (None: every pixel) or a number of pixels."""
+    """Parse ``--radius``.
+
+    Args:
+        text: ``auto`` (measured), ``all`` (every pixel) or a number of pixels.
+
+    Returns:
+        ``"auto"``, None (all) or the int.
+
+    Raises:
+        UsageError: anything else.
+    """
     if text in ("auto", "all"):
         return None if text == "all" else "auto"
     try:
@@ -111,7 +135,15 @@ def _measure(model: Path, batch: np.ndarray, settings: ErfSettings, radius: int 
 
 
 def write_heat_maps(results: list[ErfResult], out: Path) -> bool:
-    """One PNG per model and ``grid.png`` on one colour scale; False (nothing written) without matplotlib."""
+    """One PNG per model and ``grid.png`` on one colour scale.
+
+    Args:
+        results: the measured ERFs.
+        out: an existing folder.
+
+    Returns:
+        True when written; False (nothing written) without matplotlib.
+    """
     try:
         from edgeconv.runtime.erf.plot import plot_erf_grid, plot_erf_map
 

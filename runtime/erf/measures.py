@@ -69,7 +69,17 @@ class ErfMeasures:
 
 
 def normalised_erf(contributions: np.ndarray) -> np.ndarray:
-    """RepLKNet's map: ``log10(P + 1)`` scaled to a maximum of 1."""
+    """RepLKNet's map: ``log10(P + 1)`` scaled to a maximum of 1.
+
+    Args:
+        contributions: (H, W) raw map P, finite and >= 0.
+
+    Returns:
+        (H, W) float64 in [0, 1].
+
+    Raises:
+        UsageError: not 2-D, negative or non-finite values, or all zero.
+    """
     p = np.asarray(contributions, dtype=np.float64)
     if p.ndim != 2:
         raise UsageError("ERF map", f"has shape {p.shape}", "expected (H, W)")
@@ -100,7 +110,15 @@ def _square_shares(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def area_ratio(a: np.ndarray, threshold: float) -> float:
-    """r(t): share of the image the smallest centred square holding ``threshold`` of the mass covers."""
+    """r(t): share of the image the smallest centred square holding ``threshold`` of the mass covers.
+
+    Args:
+        a: (H, W) normalised map (``normalised_erf``), >= 0 with positive mass.
+        threshold: the mass share t in (0, 1].
+
+    Returns:
+        The area ratio in [0, 1], interpolated between square sides.
+    """
     areas, shares = _square_shares(a)
     h, w = a.shape
     k = int(np.searchsorted(shares, threshold - 1e-12))
@@ -118,7 +136,15 @@ def _coordinates(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def second_moments(a: np.ndarray) -> tuple[float, float, float]:
-    """(anisotropy, orientation in degrees [0, 180), l2) of the mass distribution ``a``."""
+    """Shape of the mass distribution from its second moments.
+
+    Args:
+        a: (H, W) normalised map (``normalised_erf``), >= 0 with positive mass.
+
+    Returns:
+        ``(anisotropy sqrt(l1 / l2) >= 1 (inf for a line), orientation of the long axis in degrees [0, 180)
+        counter-clockwise from +x, l2 the smaller eigenvalue in px^2)``.
+    """
     x, y = _coordinates(a.shape)
     total = a.sum()
     mx, my = (a * x).sum() / total, (a * y).sum() / total
@@ -132,7 +158,15 @@ def second_moments(a: np.ndarray) -> tuple[float, float, float]:
 
 
 def angular_spread(a: np.ndarray, bins: int = ORIENTATION_BINS) -> float:
-    """Normalised entropy of the mass over ``bins`` orientation bins seen from the centre pixel."""
+    """Normalised entropy of the mass over orientation bins seen from the centre pixel.
+
+    Args:
+        a: (H, W) normalised map (``normalised_erf``), >= 0 with positive mass.
+        bins: orientation bins over [0, 180) degrees.
+
+    Returns:
+        In [0, 1]: 0 all mass along one orientation (or none off the centre), 1 spread evenly.
+    """
     x, y = _coordinates(a.shape)
     off_centre = (x != 0) | (y != 0)
     phi = np.mod(np.arctan2(y, x), math.pi)
@@ -147,13 +181,30 @@ def angular_spread(a: np.ndarray, bins: int = ORIENTATION_BINS) -> float:
 
 
 def effective_area(a: np.ndarray) -> float:
-    """exp of the entropy of ``a / sum(a)``, in pixels."""
+    """exp of the entropy of ``a / sum(a)``.
+
+    Args:
+        a: (H, W) normalised map (``normalised_erf``), >= 0 with positive mass.
+
+    Returns:
+        The effective area in pixels, in [1, H W].
+    """
     q = a[a > 0] / a.sum()
     return float(math.exp(-(q * np.log(q)).sum()))
 
 
 def erf_measures(contributions: np.ndarray) -> ErfMeasures:
-    """All measures of a raw contribution map ``P`` (normalised here first)."""
+    """All measures of a raw contribution map (normalised here first).
+
+    Args:
+        contributions: (H, W) raw map P, finite and >= 0, not all zero.
+
+    Returns:
+        ``ErfMeasures``: size, r(t) at every threshold, anisotropy, orientation, angular spread, effective area.
+
+    Raises:
+        UsageError: as ``normalised_erf``.
+    """
     a = normalised_erf(contributions)
     h, w = a.shape
     r = [area_ratio(a, t) for t in THRESHOLDS]
@@ -166,7 +217,18 @@ def erf_measures(contributions: np.ndarray) -> ErfMeasures:
 
 
 def border_share(contributions: np.ndarray, band: float = BORDER_BAND) -> float:
-    """Share of the normalised map's mass within ``band`` of the crop's edge (saturation check)."""
+    """Share of the normalised map's mass within ``band`` of the crop's edge (saturation check).
+
+    Args:
+        contributions: (H, W) raw map P.
+        band: the edge band as a fraction of each side.
+
+    Returns:
+        The share in [0, 1].
+
+    Raises:
+        UsageError: as ``normalised_erf``.
+    """
     a = normalised_erf(contributions)
     h, w = a.shape
     by, bx = max(1, round(band * h)), max(1, round(band * w))
@@ -188,7 +250,18 @@ class ChannelDiversity:
 
 
 def channel_diversity(maps: np.ndarray) -> ChannelDiversity:
-    """Diversity measures of per-unit contribution maps (K, H, W); all-zero (dead) units are left out."""
+    """Diversity measures of per-unit contribution maps; all-zero (dead) units are left out.
+
+    Args:
+        maps: (K, H, W) raw maps, one per unit (``channel_gradient_erfs``).
+
+    Returns:
+        ``ChannelDiversity``: live units, mean pairwise cosine dissimilarity in [0, 1], mean anisotropy,
+        orientation spread in [0, 1].
+
+    Raises:
+        UsageError: not 3-D, or fewer than two live units.
+    """
     maps = np.asarray(maps, dtype=np.float64)
     if maps.ndim != 3:
         raise UsageError("channel ERF maps", f"have shape {maps.shape}", "expected (K, H, W)")
@@ -220,6 +293,14 @@ class ErfResult:
     measures: ErfMeasures
 
     def to_dict(self, with_map: bool = True) -> dict[str, object]:
+        """The result as JSON values.
+
+        Args:
+            with_map: include the raw map (rounded to 6 decimals) as nested lists.
+
+        Returns:
+            ``{"name", "method", "target", "settings", "measures"[, "contributions"]}``.
+        """
         out: dict[str, object] = {
             "name": self.name, "method": self.method, "target": self.target,
             "settings": self.settings, "measures": self.measures.to_dict(),

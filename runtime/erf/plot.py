@@ -45,7 +45,16 @@ def _display_half_side(maps: dict[str, tuple[np.ndarray, ErfMeasures]]) -> int:
 
 
 def plot_erf_grid(maps: dict[str, tuple[np.ndarray, ErfMeasures]], out: Path, columns: int = 4) -> None:
-    """One figure, one panel per named contribution map, shared colour scale and colour bar."""
+    """Write one figure, one panel per named contribution map, shared colour scale and colour bar.
+
+    Args:
+        maps: ``{panel title: ((H, W) raw map, its measures)}``.
+        out: the PNG file.
+        columns: panels per row at most.
+
+    Raises:
+        MissingExtraError: matplotlib is not installed.
+    """
     plt = _pyplot()
     n = len(maps)
     cols = max(1, min(columns, n))
@@ -70,5 +79,15 @@ def plot_erf_grid(maps: dict[str, tuple[np.ndarray, ErfMeasures]], out: Path, co
 
 
 def plot_erf_map(name: str, contributions: np.ndarray, measures: ErfMeasures, out: Path) -> None:
-    """A single model's heat map (the same scale as the grid)."""
+    """Write a single model's heat map (the same scale as the grid).
+
+    Args:
+        name: the panel title.
+        contributions: (H, W) raw map.
+        measures: its measures.
+        out: the PNG file.
+
+    Raises:
+        MissingExtraError: matplotlib is not installed.
+    """
     plot_erf_grid({name: (contributions, measures)}, out, columns=1)

@@ -91,8 +91,19 @@ def _bicubic(hr: np.ndarray, scale: int) -> np.ndarray:
 
 
 def mixture_weights(spec: str) -> dict[str, float] | None:
-    """``mixed`` -> equal weights, ``mixed:cubic-aliased=3,noise=0.5`` -> those (others 1); None when ``spec``
-    is not a mixture. ``UsageError`` names a bad part."""
+    """The protocol weights of a ``mixed`` spec.
+
+    Args:
+        spec: ``mixed`` (image protocols weigh 1, ``h264`` 0) or ``mixed:cubic-aliased=3,noise=0.5`` (those
+            weights; protocols not named keep the defaults); anything else is not a mixture.
+
+    Returns:
+        ``{protocol: weight >= 0}`` over every protocol, or None when ``spec`` is not a mixture.
+
+    Raises:
+        UsageError: a part that is not ``PROTOCOL=WEIGHT`` with a known protocol and a finite weight >= 0, or
+            every weight 0.
+    """
     if spec != "mixed" and not spec.startswith("mixed:"):
         return None
     weights = dict.fromkeys(PROTOCOLS, 1.0) | dict.fromkeys(VIDEO_PROTOCOLS, 0.0)
@@ -112,14 +123,28 @@ def mixture_weights(spec: str) -> dict[str, float] | None:
 
 
 def scored_protocols(spec: str) -> tuple[str, ...]:
-    """The protocols a model trained on ``spec`` is scored on: every image protocol, plus a video protocol
-    (``h264``) when ``spec`` is it or names it in a mixture."""
+    """The protocols a model trained on ``spec`` is scored on.
+
+    Args:
+        spec: a protocol name or a ``mixed`` spec.
+
+    Returns:
+        Every image protocol (``PROTOCOLS``), plus ``h264`` when ``spec`` is it or gives it a weight in a mixture.
+    """
     weights = mixture_weights(spec) or {spec: 1.0}
     return PROTOCOLS + tuple(p for p in VIDEO_PROTOCOLS if weights.get(p, 0.0) > 0)
 
 
 def check_protocol(spec: str, training: bool = True) -> None:
-    """``UsageError`` unless ``spec`` is a protocol (or, when ``training``, a ``mixed`` spec)."""
+    """Refuse a protocol name that ``degrade`` does not know.
+
+    Args:
+        spec: the ``--degradation`` value.
+        training: also accept ``mixed`` specs (they need an ``rng``).
+
+    Raises:
+        UsageError: an unknown protocol, naming the known ones.
+    """
     if spec in ALL_PROTOCOLS or (training and mixture_weights(spec) is not None):
         return
     expected = ", ".join(ALL_PROTOCOLS) + (", mixed[:PROTOCOL=WEIGHT,...] (training)" if training else "")
@@ -129,10 +154,20 @@ def check_protocol(spec: str, training: bool = True) -> None:
 def degrade(
     hr: np.ndarray, scale: int, protocol: str = "bicubic", rng: np.random.Generator | None = None
 ) -> np.ndarray:
-    """The LR image (uint8 (H // scale, W // scale, ...), same channels as ``hr``) of ``hr`` (uint8 (H, W, 3)
-    or (H, W); cropped bottom/right to a multiple of the integer ``scale`` first) under ``protocol``; scoring
-    parameters, or training ones drawn from ``rng`` when given (a ``mixed`` spec needs ``rng``: it draws the
-    protocol too)."""
+    """The LR image of ``hr`` under ``protocol``: scoring parameters, or training ones drawn from ``rng``.
+
+    Args:
+        hr: uint8 (H, W, 3) or (H, W); cropped bottom/right to a multiple of ``scale`` first.
+        scale: the integer factor (2, 3, 4).
+        protocol: one of ``ALL_PROTOCOLS``, or (with ``rng``) a ``mixed`` spec, which draws the protocol too.
+        rng: None: the fixed scoring parameters (deterministic); a generator: training parameters drawn from it.
+
+    Returns:
+        uint8 (H // scale, W // scale, ...) with ``hr``'s channels.
+
+    Raises:
+        UsageError: an unknown protocol, a mixture without ``rng``, or ``h264`` without PyAV.
+    """
     check_protocol(protocol, training=rng is not None)
     hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
     weights = mixture_weights(protocol)
@@ -172,7 +207,18 @@ def degrade(
 
 
 def h264_frame(image: np.ndarray, crf: int) -> np.ndarray:
-    """``image`` (uint8 (H, W, 3) or (H, W)) coded as one H.264 frame (libx264, 4:2:0, ``crf``) and decoded."""
+    """``image`` coded as one H.264 frame (libx264, 4:2:0, ``crf``) and decoded.
+
+    Args:
+        image: uint8 (H, W, 3) RGB or (H, W) grey; odd sides are edge-padded for 4:2:0 and cropped back.
+        crf: libx264's constant rate factor (18-32 in training, 23 when scoring).
+
+    Returns:
+        uint8 array of ``image``'s shape.
+
+    Raises:
+        UsageError: PyAV (``edgeconv[video]``) is not installed.
+    """
     try:
         import av
     except ImportError as exc:

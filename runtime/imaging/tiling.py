@@ -18,11 +18,21 @@ Run = Callable[[np.ndarray], np.ndarray]
 
 
 def receptive_radius(run: Run, scale: int, probe: int = 33, max_probe: int = 1025, seed: int = 0) -> int:
-    """Receptive-field radius in input pixels of an SR model ``run`` (NCHW float32 -> NCHW).
+    """Receptive-field radius in input pixels of an SR model, measured with an impulse.
 
     Runs a random probe image and the same image with its centre pixel changed; the changed
     output pixels, mapped back by ``scale``, give the radius. The probe grows until the change
     stays clear of its border.
+
+    Args:
+        run: the model, (1, 3, h, w) float32 in [0, 1] -> (1, C, scale * h, scale * w).
+        scale: the model's upscaling factor.
+        probe: the first probe's side (odd).
+        max_probe: the largest probe's side; its radius is returned even if the change reaches its border.
+        seed: seeds the random probe.
+
+    Returns:
+        The radius r >= 0 in LR pixels: output pixels depend on inputs at most r away.
     """
     rng = np.random.default_rng(seed)
     while True:
@@ -42,7 +52,16 @@ def receptive_radius(run: Run, scale: int, probe: int = 33, max_probe: int = 102
 
 
 def tile_spans(size: int, tile: int, overlap: int) -> Iterator[tuple[int, int, int, int]]:
-    """``(core_start, core_end, in_start, in_end)`` along one axis: ``tile``-px cores, inputs grown by ``overlap``."""
+    """The tiles along one axis: cores that cover it, inputs grown by ``overlap`` (clipped to the axis).
+
+    Args:
+        size: the axis length in input pixels.
+        tile: core length (the last core may be shorter).
+        overlap: context added on each side (the receptive radius).
+
+    Yields:
+        ``(core_start, core_end, in_start, in_end)`` in input pixels.
+    """
     for start in range(0, size, tile):
         end = min(start + tile, size)
         yield start, end, max(0, start - overlap), min(size, end + overlap)
@@ -54,9 +73,26 @@ def run_tiles(
     write: Callable[[int, int, int, int, np.ndarray], None],
     on_tile: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Tile an H x W input: ``read(y0, y1, x0, x1)`` gives a (1, C, h, w) input window, ``write`` takes
-    the output core's HR box ``(y0, y1, x0, x1)`` and its (1, C', h', w') pixels. Nothing is held
-    whole, so memory stays at a few tiles plus what the caller keeps."""
+    """Run ``run`` tile by tile over an H x W input; nothing is held whole.
+
+    Memory stays at a few tiles plus what the caller keeps; each written core equals the same box of
+    whole-image inference when ``overlap`` >= the receptive radius.
+
+    Args:
+        run: the model, (1, C, h, w) float32 -> (1, C', scale * h, scale * w).
+        h: input height.
+        w: input width.
+        scale: the model's upscaling factor.
+        tile: core side in input pixels, >= 1.
+        overlap: context around each core in input pixels (``receptive_radius``).
+        read: ``read(y0, y1, x0, x1)`` returns the (1, C, y1 - y0, x1 - x0) input window.
+        write: ``write(y0, y1, x0, x1, pixels)`` takes the output core's HR box and its (1, C', y1 - y0, x1 - x0)
+            pixels.
+        on_tile: called with (tiles done, tiles in all) after each tile.
+
+    Raises:
+        ValueError: ``tile < 1`` (callers check ``--tile`` first).
+    """
     if tile < 1:
         raise ValueError(f"tile must be >= 1, got {tile}")
     spans_y, spans_x = list(tile_spans(h, tile, overlap)), list(tile_spans(w, tile, overlap))

@@ -32,7 +32,15 @@ PI_THROTTLE_BITS = {
 
 
 def run_command(cmd: list[str], timeout: float = 5.0) -> str | None:
-    """stdout of ``cmd`` if it exists and succeeds, else None."""
+    """stdout of ``cmd`` if it exists and succeeds.
+
+    Args:
+        cmd: the program and its arguments.
+        timeout: seconds before giving up.
+
+    Returns:
+        Its stdout, or None when the program is missing, fails, or times out.
+    """
     if shutil.which(cmd[0]) is None:
         return None
     try:
@@ -83,7 +91,14 @@ def _os(root: Path) -> str:
 
 
 def thermal_zones(root: Path) -> dict[str, float]:
-    """``{zone type: degrees C}`` from ``/sys/class/thermal/thermal_zone*``."""
+    """Temperatures from ``/sys/class/thermal/thermal_zone*``.
+
+    Args:
+        root: the file-system root to read (``/``; tests pass a fake tree).
+
+    Returns:
+        ``{zone type: degrees C}``; empty when there are none.
+    """
     zones = {}
     base = root / "sys/class/thermal"
     for zone in sorted(base.glob("thermal_zone*")) if base.is_dir() else []:
@@ -94,7 +109,14 @@ def thermal_zones(root: Path) -> dict[str, float]:
 
 
 def decode_pi_throttled(output: str | None) -> dict[str, object]:
-    """``throttled=0x50005`` -> the raw value and the names of the set bits."""
+    """Decode ``vcgencmd get_throttled`` output.
+
+    Args:
+        output: e.g. ``throttled=0x50005``; None when the command was not there.
+
+    Returns:
+        ``{"raw": "0x50005", "flags": [names of the set bits]}``; raw ``unknown`` and no flags when unreadable.
+    """
     m = re.search(r"throttled=(0x[0-9a-fA-F]+)", output or "")
     if not m:
         return {"raw": UNKNOWN, "flags": []}
@@ -125,7 +147,15 @@ def _jetson(root: Path, run: CommandRunner) -> dict[str, object]:
 
 
 def device_state(root: Path = Path("/"), run: CommandRunner = run_command) -> dict[str, object]:
-    """The fast-changing part: clock, temperatures, and the Pi's throttle flags."""
+    """The fast-changing part of the machine's facts: clock, temperatures, and the Pi's throttle flags.
+
+    Args:
+        root: the file-system root to read (``/``; tests pass a fake tree).
+        run: runs a command and returns its stdout, or None (``run_command``; tests pass a fake).
+
+    Returns:
+        ``{"freq_mhz", "temperatures_c", ["pi_throttled"]}``.
+    """
     state: dict[str, object] = {"freq_mhz": _cpu(root)["freq_mhz"], "temperatures_c": thermal_zones(root)}
     if _board(root) == "raspberry_pi":
         state["pi_throttled"] = decode_pi_throttled(run(["vcgencmd", "get_throttled"]))
@@ -133,7 +163,16 @@ def device_state(root: Path = Path("/"), run: CommandRunner = run_command) -> di
 
 
 def read_device_facts(root: Path = Path("/"), run: CommandRunner = run_command) -> dict[str, object]:
-    """Everything a profile records about the machine; "unknown" where a fact cannot be read."""
+    """Everything a profile records about the machine; ``unknown`` where a fact cannot be read.
+
+    Args:
+        root: the file-system root to read (``/``; tests pass a fake tree).
+        run: runs a command and returns its stdout, or None (``run_command``; tests pass a fake).
+
+    Returns:
+        Board, CPU (model, cores, governor, clocks), RAM, OS, kernel, Python, ISA flags, state, back-end versions,
+        and on a Jetson its L4T, JetPack, power mode and clocks.
+    """
     board = _board(root)
     facts: dict[str, object] = {
         "board": board, "board_model": _read(root, "/proc/device-tree/model") or UNKNOWN,
@@ -153,7 +192,14 @@ ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimd", 
 
 
 def isa_flags(cpuinfo: str) -> list[str]:
-    """The instruction-set flags that decide speed and INT8 exactness (a number is a fact about these)."""
+    """The instruction-set flags that decide speed and INT8 exactness (a number is a fact about these).
+
+    Args:
+        cpuinfo: the text of ``/proc/cpuinfo``.
+
+    Returns:
+        The flags of ``ISA_FLAGS`` this CPU has, in that order.
+    """
     _, flags = cpu_flags(cpuinfo)
     return [f for f in ISA_FLAGS if f in flags]
 
@@ -167,14 +213,25 @@ class MachineSummary:
 
 
 def describe_machine(root: Path = Path("/")) -> MachineSummary:
-    """``platform.machine()`` and the CPU that numbers measured here are facts about."""
+    """``platform.machine()`` and the CPU that numbers measured here are facts about.
+
+    Args:
+        root: the file-system root to read (``/``; tests pass a fake tree).
+
+    Returns:
+        The architecture and a one-line summary (CPU model, cores, ISA flags).
+    """
     cpu = _cpu(root)
     isa = ", ".join(isa_flags(_read(root, "/proc/cpuinfo") or "")) or "no ISA flags readable"
     return MachineSummary(platform.machine() or UNKNOWN, f"{cpu['model']}, {cpu['cores']} cores; {isa}")
 
 
 def machine_record() -> dict[str, object]:
-    """The CPU a benchmark number is a fact about: model, cores, ISA flags, signature (stored in every JSON)."""
+    """The CPU a benchmark number is a fact about (stored in every JSON).
+
+    Returns:
+        ``{"cpu", "cores", "machine", "isa", "signature", "python"}``.
+    """
     from edgeconv.runtime.cpu.features import cpu_signature
 
     cpu = _cpu(Path("/"))
@@ -184,7 +241,11 @@ def machine_record() -> dict[str, object]:
 
 
 def backend_versions() -> dict[str, str]:
-    """Installed back-end versions (absent ones are left out)."""
+    """Installed back-end versions.
+
+    Returns:
+        ``{name: version}`` for onnxruntime, openvino and tensorrt; absent ones are left out.
+    """
     versions = {}
     for name in ("onnxruntime", "openvino", "tensorrt"):
         try:
@@ -195,7 +256,15 @@ def backend_versions() -> dict[str, str]:
 
 
 def throttled_during(before: dict[str, object], after: dict[str, object]) -> list[str]:
-    """Reasons to believe the device throttled between two ``device_state`` readings (empty: no sign)."""
+    """Reasons to believe the device throttled between two readings.
+
+    Args:
+        before: ``device_state`` before the measurement.
+        after: ``device_state`` after it.
+
+    Returns:
+        One line per sign (new Pi throttle flags, the clock down > 10 %, a zone >= 80 C); empty: no sign.
+    """
     reasons = []
     pi_after = after.get("pi_throttled") or {}
     pi_before = before.get("pi_throttled") or {}

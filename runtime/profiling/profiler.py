@@ -71,7 +71,21 @@ def profile_grid(
     runs: int = 30, duration_s: float | None = None, warmup: int = 5,
     on_cell: Callable[[Cell], None] | None = None,
 ) -> list[Cell]:
-    """Measure every combination, one at a time (nothing else runs while a cell is timed)."""
+    """Measure every (model, back end, threads, size), one at a time (nothing else runs while a cell is timed).
+
+    Args:
+        models: ONNX files.
+        backends: back ends to load each model in.
+        threads: thread counts (each loads the model again).
+        sizes: (H, W) of the random (1, 3, H, W) float32 input in [0, 1].
+        runs: timed calls per cell, when ``duration_s`` is None.
+        duration_s: time each cell for this many seconds instead.
+        warmup: untimed calls first.
+        on_cell: called with each cell as it is done.
+
+    Returns:
+        One ``Cell`` per combination (latencies in ms), in loop order.
+    """
     cells = []
     rng = np.random.default_rng(0)
     for model in models:
@@ -91,7 +105,18 @@ def profile_grid(
 
 def sustained_curve(runner: Backend, x: np.ndarray, duration_s: float, window_s: float = 5.0,
                     on_window: Callable[[dict], None] | None = None) -> list[dict]:
-    """Latency over time: per ``window_s`` window, elapsed seconds, p50 / p90 and the device state."""
+    """Latency over time, so throttling shows as a rising curve.
+
+    Args:
+        runner: a loaded back end.
+        x: its input, (N, C, H, W) float32.
+        duration_s: how long to keep running.
+        window_s: the length of one point's window.
+        on_window: called with each point as it is done.
+
+    Returns:
+        One point per window: ``{"t_s", "p50_ms", "p90_ms", "runs", "state"}`` (``state``: ``device_state``).
+    """
     curve, start = [], time.perf_counter()
     while time.perf_counter() - start < duration_s:
         samples = runner.time_runs(x, 0, warmup=0, duration_s=window_s)
@@ -124,7 +149,21 @@ class ProfileSettings:
     @classmethod
     def parse(cls, models: list[Path], backends: list[BackendChoice], threads: str, sizes: str,
               **kw: object) -> ProfileSettings:
-        """From the command line's text ("1,2", "180x320,360x640"); ``UsageError`` naming the bad option."""
+        """Settings from the command line's text (``"1,2"``, ``"180x320,360x640"``).
+
+        Args:
+            models: ONNX files.
+            backends: ``--backend`` choices.
+            threads: comma-separated thread counts, each >= 1.
+            sizes: comma-separated ``HxW`` sizes.
+            **kw: the other fields (runs, duration_s, warmup, layers, sustained_s).
+
+        Returns:
+            The checked settings.
+
+        Raises:
+            UsageError: naming the bad option.
+        """
         try:
             thread_list = [int(t) for t in threads.split(",") if t.strip()]
         except ValueError as exc:
@@ -140,7 +179,18 @@ class ProfileSettings:
 
 
 def profile(settings: ProfileSettings, on_cell: Callable[[Cell], None] | None = None) -> Profile:
-    """The ``edgeconv profile`` job: every back end (``all``: the usable ones, each once) x model x threads x size."""
+    """The ``edgeconv profile`` job: every back end (``all``: the usable ones, each once) x model x threads x size.
+
+    Args:
+        settings: what to sweep and how long to time each cell (``ProfileSettings.parse`` checks it).
+        on_cell: called with each cell as it is done.
+
+    Returns:
+        The ``Profile`` (device facts, cells, per-layer breakdowns, sustained curve, throttle signs).
+
+    Raises:
+        UsageError: an unknown back end, or one that cannot load a model.
+    """
     return run_profile(settings.models, resolve_backends(settings.backends), settings.threads, settings.sizes,
                        settings.runs, settings.duration_s, settings.warmup, settings.layers, settings.sustained_s,
                        on_cell)
@@ -149,7 +199,16 @@ def profile(settings: ProfileSettings, on_cell: Callable[[Cell], None] | None = 
 def run_profile(models: list[Path], backends: list[BackendName], threads: list[int], sizes: list[tuple[int, int]],
                 runs: int, duration_s: float | None, warmup: int, layers: bool, sustained_s: float | None,
                 on_cell: Callable[[Cell], None] | None = None) -> Profile:
-    """The sweep itself, on named back ends; see the module docstring."""
+    """The sweep itself, on named back ends (see the module docstring).
+
+    Args:
+        models, backends, threads, sizes, runs, duration_s, warmup, on_cell: as ``profile_grid``.
+        layers: also record per-layer times (middle size, most threads, <= 20 runs) per model and back end.
+        sustained_s: also run the first model on the first back end this long (``sustained_curve``).
+
+    Returns:
+        The ``Profile``, with the device state before and after in its settings.
+    """
     facts = read_device_facts()
     before = device_state()
     cells = profile_grid(models, backends, threads, sizes, runs, duration_s, warmup, on_cell)
@@ -177,7 +236,17 @@ def run_profile(models: list[Path], backends: list[BackendName], threads: list[i
 
 
 def load_profile(path: Path) -> dict:
-    """A profile JSON written by ``edgeconv profile``; a clear error for anything else."""
+    """A profile JSON written by ``edgeconv profile``.
+
+    Args:
+        path: the JSON file.
+
+    Returns:
+        Its content (``format`` is ``edgeconv-profile``).
+
+    Raises:
+        UsageError: unreadable, not JSON, or not a profile.
+    """
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -188,7 +257,15 @@ def load_profile(path: Path) -> dict:
 
 
 def device_label(data: dict, path: Path) -> str:
-    """A short name for the device of a profile (board model, else CPU model), with the file's stem."""
+    """A short name for the device of a profile.
+
+    Args:
+        data: a loaded profile.
+        path: its file.
+
+    Returns:
+        ``<file stem>: <board model, else CPU model>``.
+    """
     device = data.get("device", {})
     name = device.get("board_model")
     if not name or name == "unknown":
@@ -197,7 +274,14 @@ def device_label(data: dict, path: Path) -> str:
 
 
 def compare_rows(profiles: list[tuple[Path, dict]]) -> tuple[list[str], list[list[str]]]:
-    """Side-by-side p50 (ms) per (model precision, back end, threads, size) across profiles."""
+    """Side-by-side p50 (ms) per (precision, back end, threads, size) across profiles.
+
+    Args:
+        profiles: ``(file, loaded profile)`` pairs.
+
+    Returns:
+        The header (one column per profile) and the rows (``-`` where a profile lacks the cell).
+    """
     keys: dict[tuple, None] = {}
     for _, data in profiles:
         for c in data["cells"]:
@@ -215,7 +299,12 @@ def compare_rows(profiles: list[tuple[Path, dict]]) -> tuple[list[str], list[lis
 
 
 def plot_profiles(profiles: list[tuple[Path, dict]], out: Path) -> None:
-    """PNG: p50 latency by (back end x precision) over input size, one panel per device."""
+    """Write a PNG of p50 latency by (back end x precision) over input size, one panel per device.
+
+    Args:
+        profiles: ``(file, loaded profile)`` pairs.
+        out: the PNG file (its folder is created; needs the ``plot`` extra).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -247,4 +336,12 @@ def plot_profiles(profiles: list[tuple[Path, dict]], out: Path) -> None:
 
 
 def fmt(value: float) -> str:
+    """One decimal, or ``-`` for None and NaN.
+
+    Args:
+        value: a number of ms.
+
+    Returns:
+        The cell text.
+    """
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1f}"

@@ -51,8 +51,18 @@ class ValidationSettings:
 def run_validation(settings: ValidationSettings, on_note: Note | None = None) -> ValidationResult:
     """Validate every model on every back end against one reference; write the JSON and the report if asked.
 
-    ``on_note`` hears what the user should know on the way (a back end skipped, the reference replaced).
-    The result is falsy when a gate failed; ``raise_for_failures`` turns that into the error to show.
+    Args:
+        settings: the models, back ends, images, reference, gates, latency size and outputs.
+        on_note: hears what the user should know on the way (a back end skipped, the reference replaced).
+
+    Returns:
+        ``ValidationResult``: one row per (model, back end); falsy when a gate failed (``raise_for_failures``
+        turns that into the error to show).
+
+    Raises:
+        UsageError: impossible counts, a report that exists without ``force``, no back end that runs the models,
+            no images, or no FP32 reference.
+        BackendRefusal: a back end named explicitly refuses a model.
     """
     note = on_note or (lambda _line: None)
     _check(settings)

@@ -23,6 +23,14 @@ class LatencyStats:
 
     @classmethod
     def of(cls, samples: list[float]) -> LatencyStats:
+        """Summarise latency samples.
+
+        Args:
+            samples: one latency (ms) per timed call, at least one.
+
+        Returns:
+            p50, p90, p99, mean and std (ms), fps = 1000 / p50, and the samples.
+        """
         a = np.asarray(samples, dtype=np.float64)
         p50 = float(np.percentile(a, 50))
         return cls(p50, float(np.percentile(a, 90)), float(np.percentile(a, 99)), float(a.mean()), float(a.std()),
@@ -30,5 +38,9 @@ class LatencyStats:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far (MB)."""
+    """This process's peak resident memory so far.
+
+    Returns:
+        Megabytes (``ru_maxrss`` / 1024, which is KiB on Linux).
+    """
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

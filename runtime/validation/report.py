@@ -20,7 +20,14 @@ def _f(value: float, fmt: str) -> str:
 
 
 def table_rows(result: ValidationResult) -> list[list[str]]:
-    """One list of cell strings per row, in ``COLUMNS`` order."""
+    """The result's rows as cell strings.
+
+    Args:
+        result: a validation result.
+
+    Returns:
+        One list per row, in ``COLUMNS`` order; NaN shows as ``-``.
+    """
     return [
         [r.model, r.precision, r.backend, _f(r.max_abs, ".1e"), _f(r.cosine, ".6f"), _f(r.output_psnr_db, ".1f"),
          _f(r.psnr_y_db, ".3f"), _f(r.ssim_y, ".4f"), _f(r.latency.p50, ".1f"), _f(r.latency.p90, ".1f"),
@@ -35,7 +42,14 @@ TERMINAL_COLUMNS = ("model", "precision", "back end", "max abs", "out PSNR", "PS
 
 
 def rich_table(result: ValidationResult) -> Table:
-    """The terminal table (cosine, p99 and memory are in the JSON and Markdown report)."""
+    """The terminal table (cosine, p99 and memory are in the JSON and Markdown report).
+
+    Args:
+        result: a validation result.
+
+    Returns:
+        A rich ``Table`` titled with the reference, the inputs and the latency size.
+    """
     h, w = result.latency_input
     ref_psnr = result.reference_psnr_y_db
     title = (f"vs {result.reference} on {result.inputs}"
@@ -51,12 +65,25 @@ def rich_table(result: ValidationResult) -> Table:
 
 
 def write_json(result: ValidationResult, path: Path) -> None:
-    """``path`` holds the result as JSON (atomically), for CI gates and ``profile``-style comparisons."""
+    """Write the result as JSON (atomically), for CI gates and ``profile``-style comparisons.
+
+    Args:
+        result: a validation result.
+        path: the JSON file (replaced).
+    """
     write_bytes_atomic(path, json.dumps(result.as_json(), indent=2).encode())
 
 
 def write_markdown(result: ValidationResult, folder: Path) -> Path:
-    """``folder/report.md`` plus ``latency.png`` and ``quality_vs_latency.png`` (needs the plot extra)."""
+    """Write ``folder/report.md``, plus ``latency.png`` and ``quality_vs_latency.png`` when matplotlib is here.
+
+    Args:
+        result: a validation result.
+        folder: created if missing; files in it are replaced.
+
+    Returns:
+        The path of ``report.md``.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["# edgeconv validation", "", f"Reference: {result.reference}. Inputs: {result.inputs}.", ""]
     if not math.isnan(result.reference_psnr_y_db):

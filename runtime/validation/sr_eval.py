@@ -22,7 +22,11 @@ from edgeconv.runtime.validation.sr_metrics import score_sr
 
 
 def shared_sr_data() -> Path | None:
-    """The project's shared SR images: ``$EDGECONV_SR_DATA``, else ``shared/data/sr`` in a parent folder."""
+    """The project's shared SR images: ``$EDGECONV_SR_DATA``, else ``shared/data/sr`` in a parent folder.
+
+    Returns:
+        The folder (holding ``Set5/``, ``T91/``, ``BSD200/``), or None when there is none.
+    """
     env = os.environ.get("EDGECONV_SR_DATA")
     if env:
         return Path(env)
@@ -39,9 +43,19 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry")
 def default_images(option: str, role: str = "Set5", photos_into: Path | None = None) -> tuple[Path, str]:
     """The folder a command uses when ``option`` is not given, and a note saying which it is.
 
-    ``role`` (``Set5``, ``T91``) under the shared SR data; else, when ``photos_into`` is given,
-    scikit-image's real photographs written there as PNG (a stand-in, and the note says so); else a
-    ``UsageError`` naming ``option``. The one place that decides default images.
+    The one place that decides default images.
+
+    Args:
+        option: the command's option (named in the error).
+        role: the shared data set wanted (``Set5``, ``T91``).
+        photos_into: where scikit-image's real photographs are written as PNG when the shared data is missing;
+            None: no stand-in.
+
+    Returns:
+        ``(folder, note)``: ``role`` under the shared SR data, else the stand-in photos (the note says so).
+
+    Raises:
+        UsageError: no shared data and no stand-in (``photos_into`` None, or scikit-image not installed).
     """
     shared = shared_sr_data()
     if shared is not None and (shared / role).is_dir():
@@ -76,7 +90,14 @@ class SRValidationPair:
 
 
 def selection_split(sr_root: Path) -> list[Path]:
-    """The fixed images that pick best steps and INT8 budgets, never Set5: every 10th BSD200 file, sorted (20)."""
+    """The fixed images that pick best steps and INT8 budgets, never Set5.
+
+    Args:
+        sr_root: the shared SR data folder (``shared_sr_data``).
+
+    Returns:
+        Every 10th ``BSD200/*.png``, sorted (20 files when BSD200 is complete).
+    """
     return sorted((sr_root / "BSD200").glob("*.png"))[::10]
 
 
@@ -84,9 +105,22 @@ def sr_validation_pairs(
     folder: str | Path | list[Path], facts: ModelFacts, max_images: int = 32, max_side: int = 512,
     degradation: str = "bicubic",
 ) -> list[SRValidationPair]:
-    """Set5-style validation: HR images (centre crop of ``max_side`` px), LR made by ``degradation``
-    (``edgeconv.runtime.imaging.degradations``; the benchmark protocol is ``bicubic``). ``folder``
-    may also be a list of image files."""
+    """Set5-style validation pairs: HR images and the LR model inputs made from them.
+
+    Args:
+        folder: a folder of HR images, or a list of image files.
+        facts: the model's facts (``task`` must be ``sr`` with a scale).
+        max_images: at most this many images (sorted order).
+        max_side: HR images are centre-cropped to this side first, then cropped to a multiple of the scale.
+        degradation: how LR is made (``runtime/imaging/degradations``; the benchmark protocol is ``bicubic``).
+
+    Returns:
+        One pair per image: HR uint8 (H, W, 3), or (H, W) for a grey image (scored on its own values), and the
+        LR input float32 (1, 3, H / s, W / s) normalised as the model expects (grey repeated to RGB).
+
+    Raises:
+        UsageError: not an SR model, no images, or an image smaller than 4 x scale.
+    """
     if facts.task != "sr" or not facts.scale:
         raise UsageError(
             "--val", f"PSNR validation needs a super-resolution model; this one's task is {facts.task!r}",
@@ -104,20 +138,47 @@ def sr_validation_pairs(
 
 
 def score_output(output: np.ndarray, pair: SRValidationPair, facts: ModelFacts) -> tuple[float, float]:
-    """``(PSNR-Y, SSIM-Y)`` of one model output (1, 3, H, W) against its pair's HR (``score_sr``)."""
+    """``(PSNR-Y dB, SSIM-Y)`` of one model output against its pair's HR image (``score_sr``).
+
+    Args:
+        output: the model's output, float32 (1, 3, s * h, s * w) in its ``value_range``.
+        pair: the HR image it should match.
+        facts: the model's facts (value range, scale: the cropped border).
+
+    Returns:
+        PSNR-Y in dB (inf when identical) and SSIM-Y in [-1, 1].
+    """
     return score_sr(facts.to_image(output) / 255.0, pair.hr, facts.scale or 0)
 
 
 def sr_psnr_per_image(
     run: Callable[[np.ndarray], np.ndarray], pairs: list[SRValidationPair], facts: ModelFacts
 ) -> list[float]:
-    """PSNR-Y (dB) of ``run`` on each of ``pairs``, in order."""
+    """PSNR-Y of ``run`` on each pair, in order.
+
+    Args:
+        run: model input -> model output, both NCHW float32.
+        pairs: from ``sr_validation_pairs``.
+        facts: the model's facts.
+
+    Returns:
+        PSNR-Y (dB) per pair.
+    """
     return [score_output(run(p.lr_input), p, facts)[0] for p in pairs]
 
 
 def sr_quality(
     run: Callable[[np.ndarray], np.ndarray], pairs: list[SRValidationPair], facts: ModelFacts
 ) -> tuple[float, float]:
-    """Mean ``(PSNR-Y dB, SSIM-Y)`` of ``run`` (model input -> model output, both NCHW float32) on ``pairs``."""
+    """Mean PSNR-Y and SSIM-Y of ``run`` on ``pairs``.
+
+    Args:
+        run: model input -> model output, both NCHW float32.
+        pairs: from ``sr_validation_pairs``, at least one.
+        facts: the model's facts.
+
+    Returns:
+        ``(mean PSNR-Y dB, mean SSIM-Y)``.
+    """
     scores = [score_output(run(p.lr_input), p, facts) for p in pairs]
     return float(np.mean([s[0] for s in scores])), float(np.mean([s[1] for s in scores]))

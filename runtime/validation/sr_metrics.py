@@ -1,9 +1,9 @@
 """Super-resolution metrics as the SR literature computes them, in numpy only (runs on devices).
 
 PSNR and SSIM on the BT.601 luma ``Y = 16 + 65.481 R + 128.553 G + 24.966 B`` (RGB in [0, 1],
-Y in [16, 235] on the 0..255 scale), float Y (not rounded), with a border of ``scale`` pixels
-cropped (BasicSR's ``calculate_psnr(..., crop_border, test_y_channel=True)``). A single-channel
-image is scored on its own values. Inputs are float arrays in [0, 1], (H, W) or (H, W, C).
+Y in [16, 235] on the 0..255 scale; ``runtime/imaging/luma.py``), float Y (not rounded), with a border of
+``scale`` pixels cropped (BasicSR's ``calculate_psnr(..., crop_border, test_y_channel=True)``). A
+single-channel image is scored on its own values. Inputs are float arrays in [0, 1], (H, W) or (H, W, C).
 """
 
 from __future__ import annotations
@@ -13,20 +13,7 @@ import math
 import numpy as np
 
 from edgeconv.errors import UsageError
-
-_Y_WEIGHTS = np.array([65.481, 128.553, 24.966])
-
-
-def luma_255(image: np.ndarray) -> np.ndarray:
-    """BT.601 Y on the 0..255 scale (float64) of an RGB image; a grey image is scaled as is."""
-    img = np.asarray(image, dtype=np.float64)
-    if img.ndim == 2:
-        return img * 255.0
-    if img.ndim == 3 and img.shape[2] == 1:
-        return img[..., 0] * 255.0
-    if img.ndim == 3 and img.shape[2] >= 3:
-        return 16.0 + img[..., :3] @ _Y_WEIGHTS
-    raise UsageError("image", f"shape {img.shape} is not (H, W) or (H, W, C)", "expected an HWC or HW array")
+from edgeconv.runtime.imaging.luma import luma_255
 
 
 def _prepared(sr: np.ndarray, hr: np.ndarray, crop_border: int) -> tuple[np.ndarray, np.ndarray]:
@@ -42,7 +29,19 @@ def _prepared(sr: np.ndarray, hr: np.ndarray, crop_border: int) -> tuple[np.ndar
 
 
 def psnr_y(sr: np.ndarray, hr: np.ndarray, crop_border: int = 0) -> float:
-    """PSNR (dB) on Y between two images in [0, 1]; ``inf`` when identical."""
+    """PSNR on BT.601 Y between two images.
+
+    Args:
+        sr: (H, W, 3) RGB, (H, W, 1) or (H, W) float in [0, 1].
+        hr: the same shape and range.
+        crop_border: pixels shaved from every side before scoring.
+
+    Returns:
+        PSNR in dB with peak 255 on Y; ``inf`` when identical.
+
+    Raises:
+        UsageError: sizes differ, a shape ``luma_255`` cannot read, or nothing left after the crop.
+    """
     a, b = _prepared(sr, hr, crop_border)
     mse = float(np.mean((a - b) ** 2))
     return math.inf if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
@@ -56,7 +55,19 @@ def _gaussian_filter_valid(img: np.ndarray, window: np.ndarray) -> np.ndarray:
 
 
 def ssim_y(sr: np.ndarray, hr: np.ndarray, crop_border: int = 0) -> float:
-    """SSIM on Y (Wang et al. 2004: 11x11 Gaussian, sigma 1.5, valid region), images in [0, 1]."""
+    """SSIM on BT.601 Y (Wang et al. 2004: 11x11 Gaussian, sigma 1.5, valid region).
+
+    Args:
+        sr: (H, W, 3) RGB, (H, W, 1) or (H, W) float in [0, 1].
+        hr: the same shape and range.
+        crop_border: pixels shaved from every side before scoring.
+
+    Returns:
+        Mean SSIM in [-1, 1] (1 when identical).
+
+    Raises:
+        UsageError: as ``psnr_y``, or less than 11 x 11 left after the crop.
+    """
     a, b = _prepared(sr, hr, crop_border)
     if min(a.shape) < 11:
         raise UsageError("images", f"{a.shape} is smaller than the 11x11 SSIM window")
@@ -75,11 +86,17 @@ def ssim_y(sr: np.ndarray, hr: np.ndarray, crop_border: int = 0) -> float:
 def score_sr(sr_rgb: np.ndarray, hr: np.ndarray, scale: int) -> tuple[float, float]:
     """``(PSNR-Y dB, SSIM-Y)`` of one SR output against its HR image: the one scorer of the project.
 
-    The standard protocol, used by training, validation, export checks and the research harness:
-    ``sr_rgb`` is the model's output as an image (H, W, 3) in [0, 1], rounded to 8 bits here (as it
-    would be saved); ``hr`` is uint8 (H, W, 3), or (H, W) for a grey image, which is then scored on its
-    own values against the mean of the output's channels (Set14's ``bridge``), not as RGB luma.
-    A border of ``scale`` pixels is cropped.
+    The standard protocol, used by training, validation, export checks and the research harness: the output is
+    rounded to 8 bits here (as it would be saved); a grey HR image is scored on its own values against the mean
+    of the output's channels (Set14's ``bridge``), not as RGB luma. A border of ``scale`` pixels is cropped.
+
+    Args:
+        sr_rgb: the model's output as an image, float (H, W, 3) in [0, 1] (clipped here).
+        hr: uint8 (H, W, 3), or (H, W) for a grey image.
+        scale: the SR factor (the cropped border).
+
+    Returns:
+        PSNR-Y in dB (inf when identical) and SSIM-Y in [-1, 1].
     """
     sr = np.round(np.clip(np.asarray(sr_rgb, dtype=np.float64), 0.0, 1.0) * 255.0) / 255.0
     if hr.ndim == 2 and sr.ndim == 3:

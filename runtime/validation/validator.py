@@ -70,7 +70,14 @@ class ValidationResult:
         return all(not r.failures for r in self.rows)
 
     def raise_for_failures(self, note: str = "see the table above") -> None:
-        """Raise one ``EdgeConvError`` naming the first failed gate (model on back end: why); a pass raises nothing."""
+        """Raise one ``EdgeConvError`` naming the first failed gate; a pass raises nothing.
+
+        Args:
+            note: the error's note (where to look for the rest).
+
+        Raises:
+            EdgeConvError: ``<model> on <back end> | <first failed gate>``.
+        """
         failed = next((r for r in self.rows if r.failures), None)
         if failed is not None:
             raise EdgeConvError(f"{failed.model} on {failed.backend}", failed.failures[0], note)
@@ -104,7 +111,21 @@ class ValidationInputs:
 def validation_inputs(
     folder: Path, facts: ModelFacts, max_images: int = 32, degradation: str = "bicubic"
 ) -> ValidationInputs:
-    """SR: HR images -> LR inputs made by ``degradation`` (+ HR for PSNR-Y); classification: resized centre crops."""
+    """The model inputs of a validation run, made from one folder of images.
+
+    Args:
+        folder: real images.
+        facts: the model's facts (task, scale, normalisation).
+        max_images: at most this many images.
+        degradation: SR only: how the LR inputs are made from the HR images.
+
+    Returns:
+        SR: LR inputs float32 (1, 3, h, w) and the HR images for PSNR-Y; classification: normalised
+        float32 (1, 3, S, S) centre crops (S = the model's ``input_size``, default 224).
+
+    Raises:
+        UsageError: no readable images, or images too small for the scale.
+    """
     if facts.task == "sr" and facts.scale:
         pairs = sr_validation_pairs(folder, facts, max_images, degradation=degradation)
         return ValidationInputs([p.lr_input for p in pairs], pairs, str(folder))
@@ -114,14 +135,32 @@ def validation_inputs(
 
 
 def output_psnr(reference: np.ndarray, got: np.ndarray, peak: float | None = None) -> float:
-    """PSNR (dB) of ``got`` against ``reference``; the peak is ``peak`` or the reference's value range."""
+    """PSNR between two model outputs.
+
+    Args:
+        reference: any shape, float.
+        got: the same shape.
+        peak: the peak value; None: the reference's value range (1.0 when flat).
+
+    Returns:
+        PSNR in dB; ``inf`` when identical.
+    """
     mse = float(np.mean((reference.astype(np.float64) - got.astype(np.float64)) ** 2))
     peak = peak or float(reference.max() - reference.min()) or 1.0
     return math.inf if mse == 0 else 10 * math.log10(peak**2 / mse)
 
 
 def compare(reference: np.ndarray, got: np.ndarray) -> tuple[float, float, float, float]:
-    """``(max abs, mean abs, cosine, PSNR dB with the reference's range as peak)`` of two outputs."""
+    """How far ``got`` is from ``reference``.
+
+    Args:
+        reference: a model output, any shape, float.
+        got: another output for the same input.
+
+    Returns:
+        ``(max abs, mean abs, cosine similarity, PSNR dB with the reference's range as peak)``; for different
+        shapes ``(inf, inf, nan, -inf)``.
+    """
     if reference.shape != got.shape:
         return math.inf, math.inf, math.nan, -math.inf
     r, g = reference.astype(np.float64).ravel(), got.astype(np.float64).ravel()
@@ -149,7 +188,22 @@ def validate(
     warmup: int = 5,
     on_row: Callable[[ValidationRow], None] | None = None,
 ) -> ValidationResult:
-    """Run every back end on ``data``, compare with ``reference``, time, and apply ``gates``."""
+    """Run every back end on ``data``, compare with ``reference``, time, and apply ``gates``.
+
+    Args:
+        backends: loaded models (the first one's facts score the reference).
+        data: the inputs (and HR images for SR) from ``validation_inputs``.
+        reference: input -> reference output, both NCHW float32.
+        reference_name: how the report names the reference.
+        gates: pass/fail limits.
+        latency_hw: (H, W) of the random (1, 3, H, W) timing input.
+        runs: timed calls per back end.
+        warmup: untimed calls first.
+        on_row: called with each row as it is done.
+
+    Returns:
+        ``ValidationResult``, truthy when every gate passed on every row.
+    """
     facts = backends[0].facts
     ref_outputs = [reference(x) for x in data.inputs]
     ref_psnr, _ = _sr_scores(ref_outputs, data, facts)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from edgeconv.errors import EdgeConvError, UsageError
+from edgeconv.errors import EdgeConvError, Interrupted, UsageError
 from edgeconv.runtime.video.encoding import SourceVideo, VideoEncoding, add_video_stream, open_encoder
 from edgeconv.runtime.video.frames import FrameUpscaler, planar_format
 from edgeconv.runtime.video.remux import remux
@@ -48,14 +48,19 @@ class VideoJob:
     frames_per_segment: int = 250
     depth: int = 4
 
+    @property
+    def streamed(self) -> bool:
+        """The source is a pipe, a URL or a device (not a file to re-read): one pass, video only."""
+        return self.source == PIPE or not Path(self.source).is_file()
+
     def check(self) -> None:
         """Refuse what cannot run, before anything is opened."""
         self.encoding.check()
         if self.pipe_format not in PIPE_FORMATS:
             raise UsageError("--pipe-format", f"unknown format {self.pipe_format!r}",
                              f"expected one of {', '.join(PIPE_FORMATS)}")
-        if self.resume and PIPE in (self.source, self.output):
-            raise UsageError("--resume", "needs a file input and a file output", "pipes cannot be resumed")
+        if self.resume and (self.streamed or self.output == PIPE):
+            raise UsageError("--resume", "needs a file input and a file output", "pipes and streams cannot be resumed")
         if self.frames_per_segment < 1:
             raise UsageError("--segment-frames", f"must be >= 1, got {self.frames_per_segment}")
 
@@ -121,9 +126,11 @@ def _encode_segments(job: VideoJob, upscaler: FrameUpscaler, model: str, progres
             if progress:
                 progress(index + 1, total)
         writer.finish()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         writer.abandon()  # finished segments stay for --resume
-        raise
+        kept = plan.finished() * job.frames_per_segment
+        raise Interrupted(label(job.output), f"interrupted; {kept} finished frames kept in {plan.folder}",
+                          "run the same command with --resume to continue from there") from exc
     except BaseException:
         writer.abandon()
         if plan.finished() == 0:
@@ -189,7 +196,7 @@ def upscale_video(job: VideoJob, upscaler: FrameUpscaler, model: str = "",
     """
     job.check()
     try:
-        if job.output == PIPE or job.source == PIPE:
+        if job.output == PIPE or job.streamed:
             times = _stream_through(job, upscaler, stdin, stdout, progress)
             return VideoResult(job.output, times.frames, 0, times)
         plan, start, times, seen = _encode_segments(job, upscaler, model, progress)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from edgeconv.models import create_model
-from edgeconv.models.checkpoint import Checkpoint, save_checkpoint
+from edgeconv.models.checkpoints.format import Checkpoint, save_checkpoint
 from tests.bad_inputs.test_catalogue import assert_clean_failure
 from tests.conftest import run_cli
 

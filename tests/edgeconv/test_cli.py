@@ -38,7 +38,7 @@ def _image_tree(root: Path) -> None:
 
 
 def test_train_cls_on_an_image_folder_writes_a_loadable_checkpoint(tmp_path: Path) -> None:
-    from edgeconv.models.checkpoint import load_checkpoint
+    from edgeconv.models.checkpoints.format import load_checkpoint
 
     _image_tree(tmp_path / "data")
     out = tmp_path / "tex.pt"

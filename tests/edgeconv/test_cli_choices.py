@@ -86,7 +86,7 @@ def test_choices_match_the_libraries_that_take_them() -> None:
     """The CLI's enums list what the exporter and the ResNet take (they live in torch modules the CLI must not
     import at start-up)."""
     from edgeconv.export.graph.from_checkpoint import LOWERINGS
-    from edgeconv.models.resnet_cifar import CONV_VARIANTS
+    from edgeconv.models.nets.resnet_cifar import CONV_VARIANTS
 
     assert Lowering.values() == LOWERINGS and ConvVariant.values() == CONV_VARIANTS
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -65,3 +66,39 @@ def test_bad_video_gets_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2 and len(lines) == 1 and "broken.mp4" in lines[0]
     assert "not a readable video" in lines[0] or "has no video stream" in lines[0]  # FFmpeg reads text as subtitles
     assert not (tmp_path / "broken_x2.mp4").exists()
+
+
+def test_ctrl_c_then_resume_gives_the_uninterrupted_file(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    clip = make_clip(tmp_path / "long.mp4", 32, 24, frames=600)
+    whole = tmp_path / "whole.mp4"
+    assert run(str(clip), str(whole), "--threads", "1").returncode == 0
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen([*EDGECONV, "upscale", str(clip), str(out), "--threads", "1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    first = tmp_path / ".out.mp4.edgeconv-work" / "seg_00000.pkts"
+    deadline = time.time() + 120
+    while time.time() < deadline and not first.exists() and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and b"--resume" in err and b"Traceback" not in err, err.decode()
+    assert not out.exists()
+    resumed = run(str(clip), str(out), "--threads", "1", "--resume")
+    assert resumed.returncode == 0 and re.search(rb"resumed at frame (250|500)\b", resumed.stderr), resumed.stderr
+    assert out.read_bytes() == whole.read_bytes()
+
+
+def test_a_url_source_streams_through(tmp_path: Path) -> None:
+    """A source FFmpeg opens by URL (here file://, as rtsp:// or a v4l2 device would be): one pass, video only."""
+    clip = make_clip(tmp_path / "cam.mp4", frames=4)
+    done = run(f"file://{clip}", str(tmp_path / "out.mkv"), "--threads", "1")
+    assert done.returncode == 0, done.stderr.decode()
+    summary = stream_summary(tmp_path / "out.mkv")
+    assert summary["frames"] == 4 and summary["size"] == (128, 96) and summary["others"] == {}
+    refused = run(f"file://{clip}", "--threads", "1")
+    assert refused.returncode == 2 and b"is a stream: give an output file" in refused.stderr

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from edgeconv.errors import LayerArgumentError
 from edgeconv.jitter_conv import JitterConv, hat_kernels
 from edgeconv.shift import ShiftBlend, grid_sample_shift, integer_shift
 
@@ -81,5 +82,5 @@ def test_learnable_shifts_receive_gradients_and_move() -> None:
 
 @pytest.mark.parametrize("mode", ["nope", ""])
 def test_unknown_mode_is_rejected(mode: str) -> None:
-    with pytest.raises(ValueError, match="is not one of random, channel, subpixel, learnable"):
+    with pytest.raises(LayerArgumentError, match="is not one of random, channel, subpixel, learnable"):
         JitterConv(2, 2, mode=mode)  # type: ignore[arg-type]

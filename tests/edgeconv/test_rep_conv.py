@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgeconv.errors import EdgeConvError, LayerArgumentError
 from edgeconv.export import to_deploy
 from edgeconv.models import create_model
 from edgeconv.rep_conv import RepConv
@@ -44,3 +46,11 @@ def test_rep_edge_sr_deploys_to_the_plain_graph() -> None:
     x = torch.rand(1, 3, 23, 31)
     with torch.no_grad():
         torch.testing.assert_close(deployed(x), rep(x), atol=1e-5, rtol=1e-5)
+
+
+def test_bad_layer_arguments_are_edgeconv_errors_and_value_errors() -> None:
+    """Layers refuse arguments with ``LayerArgumentError``: one line through the CLI, a ``ValueError`` to torch code."""
+    with pytest.raises(LayerArgumentError, match=r"RepConv \| kernel_size must be odd, got 4") as refused:
+        RepConv(2, 2, kernel_size=4)
+    assert isinstance(refused.value, EdgeConvError) and isinstance(refused.value, ValueError)
+    assert refused.value.exit_code == 2

@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgeconv.errors import LayerArgumentError
 from edgeconv.shift import (
     ShiftBlend,
     bilinear_taps,
@@ -83,7 +84,7 @@ def test_split_channels_over_is_even_and_contiguous() -> None:
 
 
 def test_shift_blend_rejects_wrong_channel_count() -> None:
-    with pytest.raises(ValueError, match="expects 2 channels, got 3"):
+    with pytest.raises(LayerArgumentError, match="expects 2 channels, got 3"):
         ShiftBlend.integer([(0, 1), (1, 0)])(torch.zeros(1, 3, 4, 4))
 
 

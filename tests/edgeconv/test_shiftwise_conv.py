@@ -7,6 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgeconv.errors import LayerArgumentError
 from edgeconv.shiftwise_conv import (
     ShiftwiseConv,
     quarter_turn,
@@ -94,7 +95,7 @@ def test_stride_subsamples_in_the_pointwise_mix() -> None:
 
 
 def test_even_small_kernel_is_rejected() -> None:
-    with pytest.raises(ValueError, match="small_kernel must be odd"):
+    with pytest.raises(LayerArgumentError, match="small_kernel must be odd"):
         ShiftwiseConv(4, small_kernel=2)
 
 

@@ -12,10 +12,10 @@ import torch
 from PIL import Image
 
 from edgeconv.export.graph.from_checkpoint import export_checkpoint
-from edgeconv.models.checkpoint import load_checkpoint
-from edgeconv.models.default_model import JITTER_CHECKPOINT
+from edgeconv.models.checkpoints.format import load_checkpoint
+from edgeconv.models.checkpoints.shipped import JITTER_CHECKPOINT
+from edgeconv.runtime.backends.layer_names import module_path
 from edgeconv.runtime.model_facts import ModelFacts, read_model_facts
-from edgeconv.runtime.profiling.layer_names import module_path
 from tests.conftest import run_cli
 
 

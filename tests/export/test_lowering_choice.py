@@ -70,9 +70,9 @@ def lowering_cache(tmp_path, monkeypatch: pytest.MonkeyPatch):
 
 def test_lowering_cache_hit_miss_and_fallback(lowering_cache, monkeypatch: pytest.MonkeyPatch) -> None:
     from edgeconv.export.deploy.lowering import choose_lowering
-    from edgeconv.export.deploy.lowering_tune import tune_lowering
-    from edgeconv.models.checkpoint import load_checkpoint
-    from edgeconv.models.default_model import JITTER_CHECKPOINT
+    from edgeconv.export.tuning.lowering_tune import tune_lowering
+    from edgeconv.models.checkpoints.format import load_checkpoint
+    from edgeconv.models.checkpoints.shipped import JITTER_CHECKPOINT
     from edgeconv.runtime.cpu.features import cpu_signature
 
     table = json.loads(TABLE_PATH.read_text())["lowering"]
@@ -101,7 +101,7 @@ def test_lowering_cache_hit_miss_and_fallback(lowering_cache, monkeypatch: pytes
 
 
 def test_export_uses_the_measured_choice(lowering_cache, tmp_path) -> None:
-    from edgeconv.models.default_model import JITTER_CHECKPOINT
+    from edgeconv.models.checkpoints.shipped import JITTER_CHECKPOINT
     from tests.conftest import run_cli
 
     tuned = run_cli("tune", str(JITTER_CHECKPOINT), "--size", "24x32", "--runs", "2")

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from edgeconv.errors import UsageError
-from edgeconv.export.deploy.lowering_tune import TuneSettings
 from edgeconv.export.graph.from_checkpoint import ExportSettings, check_images
 from edgeconv.export.pipeline import PipelineSettings
 from edgeconv.export.quantization.settings import QuantizeSettings
+from edgeconv.export.tuning.lowering_tune import TuneSettings
 from edgeconv.runtime.imaging.upscale import UpscaleSettings
 from edgeconv.runtime.model_facts import ModelFacts
 from tests.conftest import run_cli

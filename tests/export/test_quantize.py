@@ -18,7 +18,7 @@ from edgeconv.export.quantization.progress import JobProgress
 from edgeconv.export.quantization.ptq import Int8Config, constants_to_initializers, convert_fp16, quantize_int8
 from edgeconv.export.quantization.reference import COLLAPSE_DB, Fp32Reference
 from edgeconv.export.quantization.settings import QuantizeSettings
-from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+from edgeconv.models.checkpoints.shipped import DEFAULT_CHECKPOINT
 from edgeconv.runtime.cpu.features import cpu_flags
 from edgeconv.runtime.cpu.int8_targets import native_target
 from edgeconv.runtime.model_facts import read_model_facts

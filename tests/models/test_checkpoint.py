@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from edgeconv.models import create_model
-from edgeconv.models.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from edgeconv.models.checkpoints.format import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 
 
 def make_checkpoint(tmp_path: Path, name: str = "edge_sr", **config) -> tuple[Path, torch.nn.Module]:

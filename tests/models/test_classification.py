@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from edgeconv.errors import UsageError
+from edgeconv.errors import LayerArgumentError, UsageError
 from edgeconv.export import to_deploy
 from edgeconv.models import create_model
-from edgeconv.models.checkpoint import load_checkpoint
-from edgeconv.models.cls_data import load_cifar100, load_image_folder
-from edgeconv.models.resnet_cifar import CONV_VARIANTS
-from edgeconv.models.train_cls import ClsTrainConfig, train_cls
+from edgeconv.models.checkpoints.format import load_checkpoint
+from edgeconv.models.data.cls import load_cifar100, load_image_folder
+from edgeconv.models.nets.resnet_cifar import CONV_VARIANTS
+from edgeconv.models.training.cls import ClsTrainConfig, train_cls
 
 
 @pytest.mark.parametrize("variant", CONV_VARIANTS)
@@ -46,7 +46,7 @@ def test_variants_differ_only_in_the_conv_slot() -> None:
 
 
 def test_unknown_variant_and_model_names_list_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="is not one of plain, jitter-random"):
+    with pytest.raises(LayerArgumentError, match="is not one of plain, jitter-random"):
         create_model("resnet18_cifar", variant="dilated")
     with pytest.raises(UsageError, match="known models: .*resnet18_cifar"):
         create_model("resnet50")
@@ -111,8 +111,8 @@ def test_classification_training_is_seeded_and_checkpoints(tmp_path: Path) -> No
 
 def test_folder_datasets_are_normalised_with_their_own_mean_and_std(tmp_path: Path) -> None:
     """Not CIFAR-100's: the training images' per-channel mean/std, used for train and val, kept in the checkpoint."""
-    from edgeconv.models.cls_data import CIFAR100_MEAN
-    from edgeconv.models.train_cls import load_cls_data
+    from edgeconv.models.data.cls import CIFAR100_MEAN
+    from edgeconv.models.training.cls import load_cls_data
 
     rng = np.random.default_rng(0)
     for root, n in (("train", 5), ("val", 2)):
@@ -139,7 +139,7 @@ def test_folder_datasets_are_normalised_with_their_own_mean_and_std(tmp_path: Pa
 
 
 def test_a_constant_channel_is_not_divided_by_zero() -> None:
-    from edgeconv.models.train_cls import channel_stats
+    from edgeconv.models.training.cls import channel_stats
 
     images = np.zeros((2, 4, 4, 3), np.uint8)
     images[..., 0] = 255
@@ -152,7 +152,7 @@ def test_a_constant_channel_is_not_divided_by_zero() -> None:
 @given(h=st.integers(4, 12), w=st.integers(4, 12), size=st.integers(1, 4), seed=st.integers(0, 2**31 - 1))
 def test_random_crops_are_windows_of_their_own_image(h: int, w: int, size: int, seed: int) -> None:
     """Each output is a size x size window of its source image, flipped or not; the generator decides."""
-    from edgeconv.models.cls_data import random_crop_batch
+    from edgeconv.models.data.cls import random_crop_batch
 
     x = torch.arange(3 * 2 * h * w, dtype=torch.float32).view(3, 2, h, w)
     out = random_crop_batch(x, size, torch.Generator().manual_seed(seed))
@@ -166,8 +166,8 @@ def test_random_crops_are_windows_of_their_own_image(h: int, w: int, size: int, 
 
 
 def test_centre_crops_and_a_crop_larger_than_the_images() -> None:
-    from edgeconv.models.cls_data import center_crop_batch, random_crop_batch
-    from edgeconv.models.train_cls import loaded_side
+    from edgeconv.models.data.cls import center_crop_batch, random_crop_batch
+    from edgeconv.models.training.cls import loaded_side
 
     x = torch.arange(2 * 1 * 6 * 8, dtype=torch.float32).view(2, 1, 6, 8)
     fits = x[..., :4, :4]
@@ -184,5 +184,5 @@ def test_a_stride_2_stem_halves_the_feature_map() -> None:
     model = create_model("texture_resnet18", num_classes=5, variant="shiftwise-rotational", width=4, stem_stride=2)
     assert model.features(torch.randn(1, 3, 96, 96)).shape == (1, 32, 6, 6)  # 96 / 16
     assert create_model("texture_resnet18", width=4).features(torch.randn(1, 3, 96, 96)).shape[-1] == 12
-    with pytest.raises(ValueError, match="stem_stride must be 1"):
+    with pytest.raises(LayerArgumentError, match="stem_stride must be 1"):
         create_model("texture_resnet18", stem_stride=4)

@@ -8,14 +8,14 @@ from PIL import Image
 
 from edgeconv.errors import UsageError
 from edgeconv.export import to_deploy
-from edgeconv.models.checkpoint import load_checkpoint
-from edgeconv.models.complexity import count_macs
-from edgeconv.models.default_model import (
+from edgeconv.models.checkpoints.format import load_checkpoint
+from edgeconv.models.checkpoints.shipped import (
     DEFAULT_CHECKPOINT,
     SHIPPED_CHECKPOINTS,
     default_checkpoint,
     shipped_checkpoint,
 )
+from edgeconv.models.nets.complexity import count_macs
 from edgeconv.runtime.imaging.degradations import PROTOCOLS, degrade
 from edgeconv.runtime.imaging.images import crop_to_multiple, image_files, read_image
 from edgeconv.runtime.validation.sr_metrics import score_sr

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import torch
 
-from edgeconv.models.cls_data import augment_batch, normalize
-from edgeconv.models.research.texture_data import make_texture_folders
+from edgeconv.models.data.cls import augment_batch, normalize
+from edgeconv.research.texture_data import make_texture_folders
 from edgeconv.runtime.erf.impulse import erf_images
 from edgeconv.runtime.model_facts import ModelFacts
 

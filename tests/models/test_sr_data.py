@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from edgeconv.errors import UsageError
-from edgeconv.models.sr_data import (
+from edgeconv.models.data.sr import (
     PatchSampler,
     bicubic_downscale,
     load_div2k,
@@ -94,7 +94,7 @@ def test_patch_sampler_makes_lr_with_a_degradation_protocol() -> None:
     import numpy as np
     import torch
 
-    from edgeconv.models.sr_data import PatchSampler, SRPair
+    from edgeconv.models.data.sr import PatchSampler, SRPair
     from edgeconv.runtime.imaging.degradations import aliased_downscale
     from edgeconv.runtime.imaging.images import bicubic_downscale
 

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from edgeconv.export import to_deploy
 from edgeconv.models import create_model
-from edgeconv.models.complexity import count_macs
-from edgeconv.models.luma_sr import LUMA_GAIN, LUMA_WEIGHTS, BicubicPhases, BicubicUpsample
+from edgeconv.models.nets.complexity import count_macs
+from edgeconv.models.nets.luma_sr import BicubicPhases, BicubicUpsample, rgb_to_luma
+from edgeconv.runtime.imaging.luma import LUMA_GAIN, LUMA_WEIGHTS, rgb_to_model_luma
 
 SR_MODELS = [
     "edge_sr", "jitter_edge_sr", "pixelmix_edge_sr", "plain_edge_sr", "fsrcnn", "espcn",
@@ -55,6 +56,17 @@ def test_luma_residual_changes_luma_only() -> None:
     torch.testing.assert_close(luma_delta, residual, atol=1e-6, rtol=0)  # Y moves by the residual
     torch.testing.assert_close(((out - base) * cb).sum(1), torch.zeros_like(luma_delta), atol=1e-6, rtol=0)
 
+
+
+def test_one_luma_for_the_model_the_losses_and_the_exporter() -> None:
+    """The model's 1x1 luma conv, the Y losses (``rgb_to_luma``) and the numpy form agree to the bit."""
+    x = torch.rand(2, 3, 6, 5, generator=torch.Generator().manual_seed(0))
+    model = create_model("plain_edge_sr", scale=2)
+    torch.testing.assert_close(model.luma, torch.tensor(LUMA_WEIGHTS).view(1, 3, 1, 1), atol=0, rtol=0)
+    luma = rgb_to_luma(x)
+    assert luma.shape == (2, 1, 6, 5)
+    torch.testing.assert_close(luma, (x * model.luma).sum(1, keepdim=True), atol=0, rtol=0)
+    torch.testing.assert_close(luma, torch.from_numpy(rgb_to_model_luma(x.numpy())), atol=1e-7, rtol=0)
 
 @settings(max_examples=25, deadline=None)
 @given(h=st.integers(1, 12), w=st.integers(1, 12), scale=st.sampled_from([2, 3, 4]), seed=st.integers(0, 2**16))

@@ -15,8 +15,8 @@ import torch
 from PIL import Image
 
 from edgeconv.errors import UsageError
-from edgeconv.models.checkpoint import load_checkpoint
-from edgeconv.models.train_sr import SRTrainConfig, train_sr
+from edgeconv.models.checkpoints.format import load_checkpoint
+from edgeconv.models.training.sr import SRTrainConfig, train_sr
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def _ddp_script() -> str:
         """
         import sys, torch, torch.distributed as dist
         from pathlib import Path
-        import edgeconv.models.train_sr as ts
+        import edgeconv.models.training.sr as ts
         train, out = sys.argv[1], Path(sys.argv[2])
         cfg = ts.SRTrainConfig(model="edge_sr", train_dir=train, scale=2, lr_patch=12, batch_size=4,
                                steps=6, val_every=3, threads=1)
@@ -148,15 +148,15 @@ class PillowBicubic(torch.nn.Module):
     """A 'model' that is exactly the bicubic upscale ProtocolGains compares against."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from edgeconv.models.train_sr import bicubic_upscale
+        from edgeconv.models.training.sr import bicubic_upscale
 
         lr = np.rint(x[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
         return torch.from_numpy(bicubic_upscale(lr, 2)).permute(2, 0, 1)[None]
 
 
 def test_protocol_gains_are_zero_for_bicubic_and_pick_photo_models(sr_folders, tmp_path: Path) -> None:
-    from edgeconv.models.sr_data import load_hr_folder
-    from edgeconv.models.train_sr import ProtocolGains
+    from edgeconv.models.data.sr import load_hr_folder
+    from edgeconv.models.training.sr import ProtocolGains
     from edgeconv.runtime.imaging.degradations import PROTOCOLS
 
     train, val = sr_folders

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from edgeconv.models.research.diversity import diversity_association, partial_correlation, pearson, run_values
-from edgeconv.models.research.report import CONFIRMED, INCONCLUSIVE, NOT_CONFIRMED
+from edgeconv.research.diversity import diversity_association, partial_correlation, pearson, run_values
+from edgeconv.research.report import CONFIRMED, INCONCLUSIVE, NOT_CONFIRMED
 
 
 def precision_partial(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from edgeconv.errors import UsageError
-from edgeconv.models.research.dtd import dtd10_split, nearest_class_mean_accuracy, zero_shot_halves
+from edgeconv.research.dtd import dtd10_split, nearest_class_mean_accuracy, zero_shot_halves
 
 
 def test_split_takes_every_third_sorted_file_as_test(tmp_path: Path) -> None:
@@ -27,7 +27,7 @@ def test_split_takes_every_third_sorted_file_as_test(tmp_path: Path) -> None:
 
 
 def test_real_dtd10_split_is_80_40_per_class() -> None:
-    root = Path(__file__).resolve().parents[4] / "shared" / "data" / "textures" / "DTD10"
+    root = Path(__file__).resolve().parents[3] / "shared" / "data" / "textures" / "DTD10"
     if not root.is_dir():
         pytest.skip(f"DTD10 not found at {root} (shared data beside the checkout)")
     split = dtd10_split(root)

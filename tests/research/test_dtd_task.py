@@ -13,15 +13,15 @@ import torch
 from PIL import Image
 
 from edgeconv.errors import UsageError
-from edgeconv.models.research import compare
-from edgeconv.models.research.compare import CompareSettings, RunRecord, load_record, run_compare, summarise
-from edgeconv.models.research.dtd_task import check_dtd10, dtd10_folders, penultimate_features
-from edgeconv.models.research.report import runs_csv, summary_markdown
+from edgeconv.research import compare
+from edgeconv.research.compare import CompareSettings, RunRecord, load_record, run_compare, summarise
+from edgeconv.research.dtd_task import check_dtd10, dtd10_folders, penultimate_features
+from edgeconv.research.report import runs_csv, summary_markdown
 from tests.bad_inputs.test_catalogue import assert_clean_failure
 from tests.conftest import run_cli
 
 CLASSES = ("dots", "grid", "plain", "stripes")
-REAL_DTD10 = Path(__file__).resolve().parents[4] / "shared" / "data" / "textures" / "DTD10"
+REAL_DTD10 = Path(__file__).resolve().parents[3] / "shared" / "data" / "textures" / "DTD10"
 
 
 def _texture(name: str, i: int, rng: np.random.Generator) -> np.ndarray:
@@ -113,7 +113,7 @@ def dtd_run(dtd_like: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[C
 def test_dtd10_runs_supervised_and_zero_shot_then_resumes(
     dtd_run: tuple[CompareSettings, RunRecord, list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from edgeconv.models.checkpoint import load_checkpoint
+    from edgeconv.models.checkpoints.format import load_checkpoint
 
     settings, record, heard = dtd_run
     folder = settings.out / "dtd10" / "plain"
@@ -144,8 +144,8 @@ def test_dtd10_runs_supervised_and_zero_shot_then_resumes(
 
 def test_zero_shot_features_are_what_the_head_reads(dtd_run: tuple[CompareSettings, RunRecord, list[str]]) -> None:
     """The frozen features are the pooled last feature map: the linear head on them gives the net's logits."""
-    from edgeconv.models.checkpoint import load_checkpoint
-    from edgeconv.models.cls_data import load_image_folder, normalize
+    from edgeconv.models.checkpoints.format import load_checkpoint
+    from edgeconv.models.data.cls import load_image_folder, normalize
 
     settings = dtd_run[0]
     ckpt = settings.out / "dtd10" / "plain" / "seed0.zs0.pt"
@@ -186,7 +186,7 @@ def test_cli_help_names_dtd10_and_bad_dtd10_folders_fail_cleanly(tmp_path: Path)
 def test_larger_loads_random_crops_and_the_unit_erf_measures(dtd_like: Path, tmp_path: Path) -> None:
     """load_size > crop: nets see random crops, are scored on the centre; the ERF window is the whole load, with
     the border share (also on a centre 64 px crop when larger) and the unit diversity; the summed map is kept."""
-    from edgeconv.models.checkpoint import load_checkpoint
+    from edgeconv.models.checkpoints.format import load_checkpoint
 
     settings = CompareSettings("dtd10", tmp_path, ["shiftwise-rotational"], [0], steps=3, data=dtd_like, batch_size=8,
                                width=4, threads=1, erf_count=4, erf_size=40, crop=32, load_size=40, channel_erf=4)

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from edgeconv.models.research.compare import RunRecord, summarise
-from edgeconv.models.research.report import (
+from edgeconv.research.compare import RunRecord, summarise
+from edgeconv.research.report import (
     INCONCLUSIVE,
     Comparison,
     effects_markdown,

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeconv.models.research.compare import CompareSettings, RunRecord, TaskOutcome, summarise
-from edgeconv.models.research.results_page import TEXTURE_STAND_IN, repo_path, repository_root, write_results_page
+from edgeconv.research.compare import CompareSettings, RunRecord, TaskOutcome, summarise
+from edgeconv.research.results_page import TEXTURE_STAND_IN, repo_path, repository_root, write_results_page
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 ABSOLUTE = re.compile(r"(^|[\s`('\"=])/[A-Za-z0-9_.-]+/")  # "/work/...", "`/tmp/x`"; not "120 / 40"
 
 

@@ -72,7 +72,7 @@ def test_impulse_input_checks(tmp_path: Path) -> None:
 
 def test_deployed_erf_matches_the_pytorch_erf(default_onnx: Path, sr_data: Path, tmp_path: Path) -> None:
     """Gradient ERF of the shipped checkpoint vs impulse ERF of its FP32 and INT8 exports, same crops."""
-    from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+    from edgeconv.models.checkpoints.shipped import DEFAULT_CHECKPOINT
 
     int8 = tmp_path / "default.int8.onnx"
     result = run_cli("quantize", str(default_onnx), "--calib", str(sr_data / "T91"), "-o", str(int8))

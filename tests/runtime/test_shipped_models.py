@@ -9,8 +9,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from edgeconv.models.checkpoint import checkpoint_runner
-from edgeconv.models.default_model import SHIPPED_CHECKPOINTS
+from edgeconv.models.checkpoints.format import checkpoint_runner
+from edgeconv.models.checkpoints.shipped import SHIPPED_CHECKPOINTS
 from edgeconv.runtime.shipped_models import DEFAULT_MODEL, SHIPPED_MODELS, for_onnxruntime, resolve_model
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 from edgeconv.export.quantization.calibration import calibration_feeds
 from edgeconv.export.quantization.ptq import Int8Config, quantize_int8
 from edgeconv.export.quantization.schemes import choose_scheme
-from edgeconv.models.default_model import DEFAULT_CHECKPOINT
+from edgeconv.models.checkpoints.shipped import DEFAULT_CHECKPOINT
 from edgeconv.runtime.cpu.int8_targets import native_target
 from edgeconv.runtime.imaging.degradations import PROTOCOLS
 from edgeconv.runtime.model_facts import read_model_facts

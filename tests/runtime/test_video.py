@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgeconv.errors import EdgeConvError, UsageError
+from edgeconv.errors import EdgeConvError, Interrupted, UsageError
 from edgeconv.runtime.backends.base import BackendOptions
 from edgeconv.runtime.backends.registry import create_backend
 from edgeconv.runtime.choices import BackendName
@@ -129,7 +129,7 @@ def test_interrupted_run_resumes_to_the_same_file(upscaler, tmp_path: Path) -> N
         if done == 13:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted, match="10 finished frames kept .* --resume"):
         upscale_video(VideoJob(str(source), str(resumed), frames_per_segment=5), upscaler, progress=stop_at_13)
     assert not resumed.exists()
     seen: list[int] = []
@@ -144,7 +144,7 @@ def test_resume_refuses_another_runs_folder(upscaler, tmp_path: Path) -> None:
 
     source = make_clip(tmp_path / "in.mp4", frames=8, audio=False)
     out = tmp_path / "out.mp4"
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted):
         upscale_video(VideoJob(str(source), str(out), frames_per_segment=2), upscaler,
                       progress=lambda i, n: (_ for _ in ()).throw(KeyboardInterrupt) if i == 5 else None)
     with pytest.raises(UsageError, match="belongs to another run"):

@@ -1,0 +1,1 @@
+"""Training and evaluation data: SR image folders with their degradations, CIFAR-100 and image-folder classes."""
