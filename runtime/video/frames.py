@@ -116,11 +116,15 @@ class RgbModelUpscaler:
 
     def __call__(self, frame: av.VideoFrame) -> av.VideoFrame:
         import av
+        from av.video.reformatter import Interpolation
 
-        rgb = frame.to_ndarray(format="rgb24")
+        exact = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
+        space = frame.colorspace if frame.colorspace in (1, 5, 6, 9) else None  # 709, 470BG, 170M, 2020: tagged
+        rgb = frame.reformat(format="rgb24", src_colorspace=space, interpolation=exact).to_ndarray()
         image = self.backend.facts.to_image(self.backend.run(self.backend.facts.to_input(rgb)))
-        out = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=planar_format(frame.format.name))
-        out.pts = frame.pts
-        if frame.time_base is not None:
-            out.time_base = frame.time_base
+        back = av.VideoFrame.from_ndarray(image, format="rgb24")
+        planar = back.reformat(format=planar_format(frame.format.name), dst_colorspace=space, interpolation=exact)
+        out = _like(frame, planar.width, planar.height, planar.format.name)
+        for index in range(len(planar.planes)):
+            write_plane(out, index, read_plane(planar, index))
         return out

@@ -25,7 +25,6 @@ def import_av():  # noqa: ANN201 - the module, typed by its caller
         import av
     except ImportError as exc:
         raise MissingExtraError("av (PyAV)", "video", "video input and output") from exc
-    av.logging.set_level(av.logging.PANIC)  # FFmpeg's own stderr lines; errors reach us as exceptions
     return av
 
 

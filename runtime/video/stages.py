@@ -129,7 +129,9 @@ class Pipeline:
                 self.times.waiting += time.perf_counter() - wait
                 if item is _END:
                     break
+                handed = time.perf_counter()
                 yield item
+                self.times.encode += time.perf_counter() - handed  # the consumer's work: encoding, muxing
                 self.times.frames += 1
         finally:
             self.close()

@@ -73,7 +73,7 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_file(tmp_path: Path) -> None
     import signal
     import time
 
-    clip = make_clip(tmp_path / "long.mp4", 32, 24, frames=600)
+    clip = make_clip(tmp_path / "long.mp4", 32, 24, frames=1000)
     whole = tmp_path / "whole.mp4"
     assert run(str(clip), str(whole), "--threads", "1").returncode == 0
     out = tmp_path / "out.mp4"
@@ -89,7 +89,7 @@ def test_ctrl_c_then_resume_gives_the_uninterrupted_file(tmp_path: Path) -> None
     assert proc.returncode == 130 and b"--resume" in err and b"Traceback" not in err, err.decode()
     assert not out.exists()
     resumed = run(str(clip), str(out), "--threads", "1", "--resume")
-    assert resumed.returncode == 0 and re.search(rb"resumed at frame (250|500)\b", resumed.stderr), resumed.stderr
+    assert resumed.returncode == 0 and re.search(rb"resumed at frame (250|500|750)\b", resumed.stderr), resumed.stderr
     assert out.read_bytes() == whole.read_bytes()
 
 
