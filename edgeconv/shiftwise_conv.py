@@ -307,44 +307,43 @@ class ShiftwiseConv(DynamicModule):
         if lowering == "slice":
             large = StripSlices(weight, self.nk, self.directions, self.small_kernel, self.groups)
         else:
-            large = StripConvs(
-                self.folded_kernels(weight), self.groups
-            )
+            large = StripConvs(folded_kernels(self, weight), self.groups)
         return nn.Sequential(large, pointwise)
 
-    def folded_kernels(self, weight: Tensor) -> list[list[Tensor]]:
-        """Fold sub-kernels into one depthwise kernel per (rotation group, direction).
 
-        Sub-kernel i of a direction (uy, ux) lands at top-left ``reach - t_i * u`` of a kernel
-        whose side is ``nk * k`` along moving axes and ``k`` along still ones. A group rotated
-        by g quarter-turns gets its kernels rotated by -g (conv(rot(x), K) rotated back equals
-        conv(x, rot(K, -g)) for odd, centred kernels).
+def folded_kernels(conv: ShiftwiseConv, weight: Tensor) -> list[list[Tensor]]:
+    """Fold ``conv``'s sub-kernels into one depthwise kernel per (rotation group, direction) (the conv lowering).
 
-        Args:
-            weight: (C * len(directions) * nk, 1, k, k) sub-kernel weights (BN scale already applied).
+    Sub-kernel i of a direction (uy, ux) lands at top-left ``reach - t_i * u`` of a kernel
+    whose side is ``nk * k`` along moving axes and ``k`` along still ones. A group rotated
+    by g quarter-turns gets its kernels rotated by -g (conv(rot(x), K) rotated back equals
+    conv(x, rot(K, -g)) for odd, centred kernels).
 
-        Returns:
-            ``folded[group][direction]``: depthwise kernels (C_group, 1, kh, kw) with kh, kw in {k, nk * k}.
-        """
-        k, nk = self.small_kernel, self.nk
-        reach = (nk - 1) // 2 * k
-        per_channel = len(self.directions) * nk
-        w = weight.view(self.in_channels, per_channel, k, k)
-        folded: list[list[Tensor]] = []
-        for start, stop, turns in self.groups:
-            kernels = []
-            for d, (uy, ux) in enumerate(self.directions):
-                ey = nk * k if uy else k
-                ex = nk * k if ux else k
-                kernel = torch.zeros(stop - start, 1, ey, ex, dtype=weight.dtype)
-                for i in range(nk):
-                    t = (i - (nk - 1) // 2) * k
-                    top = reach - t * uy if uy else 0
-                    left = reach - t * ux if ux else 0
-                    kernel[:, 0, top : top + k, left : left + k] += w[start:stop, d * nk + i]
-                kernels.append(torch.rot90(kernel, -turns, dims=(2, 3)))
-            folded.append(kernels)
-        return folded
+    Args:
+        weight: (C * len(directions) * nk, 1, k, k) sub-kernel weights (BN scale already applied).
+
+    Returns:
+        ``folded[group][direction]``: depthwise kernels (C_group, 1, kh, kw) with kh, kw in {k, nk * k}.
+    """
+    k, nk = conv.small_kernel, conv.nk
+    reach = (nk - 1) // 2 * k
+    per_channel = len(conv.directions) * nk
+    w = weight.view(conv.in_channels, per_channel, k, k)
+    folded: list[list[Tensor]] = []
+    for start, stop, turns in conv.groups:
+        kernels = []
+        for d, (uy, ux) in enumerate(conv.directions):
+            ey = nk * k if uy else k
+            ex = nk * k if ux else k
+            kernel = torch.zeros(stop - start, 1, ey, ex, dtype=weight.dtype)
+            for i in range(nk):
+                t = (i - (nk - 1) // 2) * k
+                top = reach - t * uy if uy else 0
+                left = reach - t * ux if ux else 0
+                kernel[:, 0, top : top + k, left : left + k] += w[start:stop, d * nk + i]
+            kernels.append(torch.rot90(kernel, -turns, dims=(2, 3)))
+        folded.append(kernels)
+    return folded
 
 
 def _bn_affine(bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:

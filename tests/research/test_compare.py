@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from edgeconv.research.claims import spearman
 from edgeconv.research.report import CONFIRMED, INCONCLUSIVE, NOT_CONFIRMED, Comparison, combine, t_critical
-from edgeconv.research.results_page import spearman
 from edgeconv.research.texture_data import TEXTURE_CLASSES, make_texture_folders
 from tests.bad_inputs.test_catalogue import assert_clean_failure
 from tests.conftest import run_cli
