@@ -22,8 +22,10 @@ def describe(path: str) -> list[str]:
         lines.append(f"{path} {c.format.name} duration {duration} {dict(c.metadata)}")
         for s in c.streams:
             cc = s.codec_context
-            video = (f" {cc.width}x{cc.height} {cc.pix_fmt} range={cc.color_range} space={cc.colorspace} "
-                     f"prim={cc.color_primaries} trc={cc.color_trc} avg_rate={s.average_rate}") if s.type == "video" else ""
+            video = ""
+            if s.type == "video":
+                video = (f" {cc.width}x{cc.height} {cc.pix_fmt} range={cc.color_range} space={cc.colorspace} "
+                         f"prim={cc.color_primaries} trc={cc.color_trc} avg_rate={s.average_rate}")
             lines.append(f"  {s.index} {s.type} {cc.name if cc else None} {s.time_base} frames {s.frames}{video} "
                          f"{dict(s.metadata)}")
         hashes: dict[int, tuple[int, hashlib._Hash]] = {}
