@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from edgeconv.cli.arguments import Device, Force, InferencePrecisionHint, OneBackend, Threads, refuse_overwrite
+from edgeconv.errors import UsageError
 from edgeconv.runtime.choices import BackendName, InferenceDevice, InferencePrecision
 from edgeconv.runtime.video.encoding import PipeContainer, VideoCodec, VideoEncoding
 
@@ -119,3 +120,8 @@ def _print_upscaled(done: UpscaleResult, folder: bool) -> None:
         return
     skipped = f", {done.already_done} already done" if done.already_done else ""
     typer.echo(f"wrote {done.written} file(s) to {done.target}{skipped} (x{done.scale}, {done.backend})")
+    if done.failed:
+        for line in done.failed:
+            typer.echo(f"failed: {line}", err=True)
+        raise UsageError(str(done.target), f"{len(done.failed)} file(s) could not be upscaled (listed above)",
+                            "the others were written; fix or remove the listed files and run again")

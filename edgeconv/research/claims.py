@@ -1,117 +1,139 @@
-"""The study's claims as comparisons of our runs: which variants each claim sets against which, and its finding.
+"""The study's claims as families of comparisons of our runs, and the verdict each family gives.
 
-``build_claims`` turns the per-task run rows into one ``Claim`` per statement of the study; the results page
-(``results_page.py``) prints them.
+``build_claims`` turns the per-task summary rows into one ``Claim`` per statement of the study. A claim's
+primary ``Family`` decides it: its p-values are Holm-adjusted together and combined by the one symmetric rule
+of ``inference.py``. Other families (secondary measures, exploratory subsets, reference statistics) are shown
+beside it, each Holm-adjusted on its own, and never enter the verdict. The results page (``results_page.py``,
+``claim_tables.py``) prints them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from edgeconv.research.report import Comparison, combine, compare
+from edgeconv.research.diversity import diversity_association, variant_association
+from edgeconv.research.inference import Test, combine, holm, reading, spread_comparison
+from edgeconv.research.report import compare
+
+FITS_WINDOW = 0.05  # border share below which an ERF counts as inside its window
+JITTERS = ("jitter-random", "jitter-channel", "jitter-subpixel", "jitter-learnable")
+STEADIER = ("jitter-learnable", "jitter-channel")  # learnable and structured jitter, against random jitter
+SR_SHIFTS = ("jitter-learnable", "shiftwise-rotational", "pixelmix")
+DIVERSITY_MEASURES = ("dissimilarity", "orientation_spread", "angular_spread")
+
+
+@dataclass
+class Family:
+    """Comparisons adjusted together (Holm); ``decides``: the family the claim's verdict comes from."""
+
+    label: str
+    rows: list[tuple[str, Test]]  # (task, comparison)
+    decides: bool = False
+
+    @property
+    def adjusted(self) -> list[float]:
+        """Holm-adjusted p-values, in row order."""
+        return holm([t.p for _, t in self.rows])
+
+    @property
+    def readings(self) -> list[str]:
+        """for / against / n.s. per row, after Holm."""
+        return [reading(p, t.points_claimed_way) for p, (_, t) in zip(self.adjusted, self.rows, strict=True)]
 
 
 @dataclass
 class Claim:
-    """One sentence of the study, the comparisons that test it here, and the verdict."""
+    """One sentence of the study, the families of comparisons that test it here, and the verdict."""
 
     title: str
     study: str
-    comparisons: list[tuple[str, Comparison]]  # (task, comparison)
+    primary: Family
     note: str = ""
+    others: list[Family] = field(default_factory=list)
+    direction: str = ""  # said beside the verdict where the sign alone matters (the diversity claim)
 
     @property
     def verdict(self) -> str:
-        """The claim's verdict from its comparisons, or 'not tested' when none ran."""
-        if not self.comparisons:
-            return "not tested (no data for it in this run)"
-        return combine([c.verdict for _, c in self.comparisons], [c.points_claimed_way for _, c in self.comparisons])
+        """The combining rule over the primary family (``inference.combine``)."""
+        return combine(self.primary.readings, [t.points_claimed_way for _, t in self.primary.rows])
 
 
-JITTERS = ("jitter-random", "jitter-channel", "jitter-learnable")
-
-
-def _some(pairs: list[tuple[str, Comparison | None]]) -> list[tuple[str, Comparison]]:
+def _some(pairs: list[tuple[str, Test | None]]) -> list[tuple[str, Test]]:
     return [(task, c) for task, c in pairs if c is not None]
 
 
-def spearman(xs: list[float], ys: list[float]) -> float:
-    """Spearman's rank correlation (average ranks for ties)."""
-    def ranks(values: list[float]) -> list[float]:
-        order = sorted(range(len(values)), key=lambda i: values[i])
-        out = [0.0] * len(values)
-        i = 0
-        while i < len(order):
-            j = i
-            while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-                j += 1
-            for k in range(i, j + 1):
-                out[order[k]] = (i + j) / 2
-            i = j + 1
-        return out
+def _stability(tasks: dict[str, list[dict]], cls_tasks: list[str]) -> Claim:
+    """Claim 3: seed-to-seed spread (Brown-Forsythe) decides; the mean comparison is a secondary family."""
+    measures = {t: ["value"] + (["zero_shot_accuracy"] if all("zero_shot_accuracy_all" in r for r in tasks[t])
+                                else []) for t in cls_tasks}
+    spread = [(t, spread_comparison(tasks[t], j, "jitter-random", m)) for t in cls_tasks for j in STEADIER
+              for m in measures[t]]
+    means = [(t, compare(tasks[t], j, "jitter-random", m)) for t in cls_tasks for j in STEADIER for m in measures[t]]
+    return Claim("Learnable / structured shifts are more stable", "Learnable and structured shifts showed more "
+                 "stable behavior.", Family("", _some(spread), decides=True),
+                 "Stability is the seed-to-seed spread: learnable and channel (structured) jitter against random "
+                 "jitter, each seed's accuracy (and zero-shot accuracy), Brown-Forsythe's test of equal spread; the "
+                 "claimed way is a smaller SD.",
+                 [Family("Secondary, not in the verdict: the means of the same runs (Welch)", _some(means))])
 
-    rx, ry = ranks(xs), ranks(ys)
-    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
-    sx = sum((a - mx) ** 2 for a in rx) ** 0.5
-    sy = sum((b - my) ** 2 for b in ry) ** 0.5
-    return cov / (sx * sy) if sx and sy else 0.0
+
+def _diversity(tasks: dict[str, list[dict]]) -> Claim:
+    """Claim 6: variant-level partial correlations of ERF diversity with accuracy at equal ERF size."""
+    task = "dtd10" if "dtd10" in tasks else "texture"
+    rows = tasks.get(task, [])
+    metric = "zero_shot_accuracy" if rows and all("zero_shot_accuracy_mean" in r for r in rows) else "value"
+    primary = Family("", _some([(task, variant_association(rows, m, metric)) for m in DIVERSITY_MEASURES]), True)
+    others = []
+    if metric != "value":
+        others.append(Family("Secondary, not in the verdict: supervised test accuracy instead of zero-shot",
+                             _some([(task, variant_association(rows, "dissimilarity", "value"))])))
+    fitting = [r for r in rows if r.get("border_share_mean", 1.0) < FITS_WINDOW]
+    if 5 <= len(fitting) < len(rows):
+        others.append(Family(f"Exploratory, not in the verdict: a subset chosen after seeing the results, the "
+                             f"{len(fitting)} variants whose fields fit the window (border share < {FITS_WINDOW}: "
+                             f"{', '.join(r['variant'] for r in fitting)})",
+                             _some([(task, variant_association(fitting, "dissimilarity", metric))])))
+    runs = diversity_association(rows, "dissimilarity", metric)
+    if runs is not None:
+        others.append(Family(f"Reference, not in the verdict: the earlier page's statistic, every run as an "
+                             f"independent point (n = {runs.n}); seeds of one variant are not independent, so its "
+                             "interval is too narrow", [(task, runs)]))
+    head = primary.rows[0][1] if primary.rows else None
+    direction = "" if head is None else (
+        f"{head.x} r = {head.r:+.2f} at variant level: "
+        + ("the claimed direction" if head.r > 0 else "opposite to the claim's direction (more diverse, worse)"))
+    return Claim("ERF diversity, not only size, matters", "Expanding ERF alone is insufficient; ERF diversity "
+                 "matters.", primary, f"Unit of analysis: the variant (seed means, n = {len(rows)}); each ERF "
+                 "diversity measure against " + ("zero-shot" if metric != "value" else "test") + " accuracy with ERF "
+                 "size r(50 %) held fixed (partial correlation); the claimed way is a positive r.", others, direction)
 
 
 def build_claims(tasks: dict[str, list[dict]]) -> list[Claim]:
-    """The five claims of the study (plus the key finding) tested on whatever tasks ran."""
+    """The six claims of the study tested on whatever tasks ran."""
     # real DTD images replace the scikit-image stand-in wherever both ran (the stand-in goes to the appendix)
     cls_tasks = [t for t in ("cifar100", "dtd10" if "dtd10" in tasks else "texture") if t in tasks]
     sr = tasks.get("sr", [])
     widen = [(t, compare(tasks[t], j, "plain", "r50")) for t in cls_tasks for j in JITTERS]
     widen += [("sr", compare(sr, "jitter-learnable", "plain", "r50"))]
     costs = [(t, compare(tasks[t], "plain", "jitter-random", "value")) for t in cls_tasks]
-    stable = [(t, compare(tasks[t], j, "jitter-random", "value")) for t in cls_tasks
-              for j in ("jitter-learnable", "jitter-channel")]
     oriented = ("shiftwise-diagonal", "shiftwise-rotational")
-    if "dtd10" in tasks:  # the study's DTD claim is zero-shot
-        geometry = [("dtd10", compare(tasks["dtd10"], v, base, "zero_shot_accuracy"))
-                    for base in ("shiftwise", "plain") for v in oriented]
-    else:
-        geometry = [("texture", compare(tasks.get("texture", []), v, base, "value"))
-                    for base in ("shiftwise", "plain") for v in oriented]
-    sr_shifts = ("jitter-learnable", "shiftwise-rotational", "pixelmix")
-    sr_gain = [("sr", compare(sr, v, "plain", "value")) for v in sr_shifts]
+    geometry_task, geometry_measure = ("dtd10", "zero_shot_accuracy") if "dtd10" in tasks else ("texture", "value")
+    geometry = [(geometry_task, compare(tasks.get(geometry_task, []), v, base, geometry_measure))
+                for base in ("shiftwise", "plain") for v in oriented]
+    sr_gain = [("sr", compare(sr, v, "plain", "value")) for v in SR_SHIFTS]
     return [
-        Claim("Jitter widens the ERF", "Jittering significantly expanded ERF (CIFAR-100).", _some(widen),
-              "Measure: r(50 %) of the gradient ERF of the last feature map; each jitter mode against plain."),
+        Claim("Jitter widens the ERF", "Jittering significantly expanded ERF (CIFAR-100).",
+              Family("", _some(widen), True),
+              "Measure: r(50 %) of the gradient ERF of the last feature map; every jitter mode against plain."),
         Claim("Naive random jitter costs accuracy", "Naive jittering degraded accuracy due to instability.",
-              _some(costs), "Plain must beat jitter-random on accuracy."),
-        Claim("Learnable / structured shifts are more stable", "Learnable and structured shifts showed more "
-              "stable behavior.", _some(stable), "Learnable and channel (structured) jitter against random "
-              "jitter on accuracy; the seed spread of each is in the tables."),
+              Family("", _some(costs), True), "Plain must beat jitter-random on accuracy."),
+        _stability(tasks, cls_tasks),
         Claim("Diagonal + rotational shifts help textures", "Models with diagonal + rotational shift operations "
-              "achieved the best performance (DTD).", _some(geometry),
+              "achieved the best performance (DTD).", Family("", _some(geometry), True),
               "Diagonal and rotational ShiftwiseConv against the axis-aligned one and against plain convs "
               "(texture: accuracy; dtd10: zero-shot accuracy on the unseen half)."),
         Claim("Shift modules raise SR PSNR", "Shift-based dynamic modules consistently improved PSNR.",
-              _some(sr_gain), "Each shift SR net against the plain-conv net of the same budget, PSNR-Y on Set5."),
+              Family("", _some(sr_gain), True),
+              "Each shift SR net against the plain-conv net of the same budget, PSNR-Y on Set5."),
+        _diversity(tasks),
     ]
-
-
-def diversity_finding(rows: list[dict]) -> tuple[str, str]:
-    """(verdict, sentence) for 'ERF diversity, not only size, matters' across the variants of a task."""
-    if len(rows) < 4:
-        return "not tested (fewer than 4 variants)", ""
-    acc = [r["value_mean"] for r in rows]
-    size = spearman([r["r50_mean"] for r in rows], acc)
-    spread = spearman([r["angular_spread_mean"] for r in rows], acc)
-    area = spearman([r["effective_area_px_mean"] for r in rows], acc)
-    critical = {4: 1.0, 5: 1.0, 6: 0.886, 7: 0.786, 8: 0.738, 9: 0.700}.get(len(rows), 0.65)
-    best = max(spread, area)
-    verdict = ("confirmed" if best >= critical and best > size
-               else "not confirmed at this scale" if best <= 0 else "inconclusive")
-    sentence = (f"Spearman rank correlation with accuracy across {len(rows)} variants: ERF size r(50 %) "
-                f"{size:+.2f}, angular spread {spread:+.2f}, effective area {area:+.2f} (|rho| >= {critical} "
-                "is significant at 5 % for this many variants).")
-    spreads = [r["angular_spread_mean"] for r in rows]
-    if max(spreads) - min(spreads) < 0.01:
-        sentence += (f" Angular spread only spans {min(spreads):.3f}-{max(spreads):.3f}: the ERFs fill the input crop "
-                     "in every orientation, so at this input size it cannot tell the variants apart and its "
-                     "correlation is a ranking of noise.")
-    return verdict, sentence

@@ -4,10 +4,11 @@ Per run: the task metric at the last step (accuracy, or PSNR-Y on Set5; no best-
 no selection on the scoring images; ``dtd10`` adds zero-shot accuracy, see ``_train_dtd10``),
 parameters, MACs per input pixel, and the gradient ERF of the last feature map with its size and
 diversity measures. Latency of the deployed graphs in ONNX Runtime is measured per variant after
-all training, back to back (``variant_latencies``), so every variant is timed under the same
-conditions and never beside a training job. Every run leaves ``<out>/<task>/<variant>/seed<k>.{pt,json}``
-(dtd10 also ``seed<k>.zs{0,1}.pt``, its zero-shot nets); a run whose JSON exists is not trained again,
-so an interrupted comparison resumes where it stopped.
+all training, the variants in turn, and cached beside the runs (``latency.py``). Every run leaves
+``<out>/<task>/<variant>/seed<k>.{pt,json}`` (dtd10 also ``seed<k>.zs{0,1}.pt``, its zero-shot nets);
+a run whose JSON exists is not trained again, so an interrupted comparison resumes where it stopped,
+and a run absent there but stored beside the results page (``settings.stored``, ``records.py``) is
+taken from there.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from torch import nn
 
 from edgeconv.errors import UsageError
 from edgeconv.runtime.atomic_write import write_bytes_atomic
@@ -42,7 +42,6 @@ CLS_VARIANTS = (
     "shiftwise", "shiftwise-diagonal", "shiftwise-rotational",
 )
 TASKS = ("sr", "texture", "cifar100", "dtd10")
-LatencyFn = Callable[[nn.Module, tuple[int, int, int, int]], float]
 
 
 @dataclass
@@ -68,6 +67,7 @@ class CompareSettings:
     device: str = "cpu"  # where nets train and ERFs are taken
     channel_erf: int = 0  # > 0: ERF diversity across this many units, and the summed map kept as seed<k>.erf.npy
     shard: tuple[int, int] = (0, 1)  # (i, n): this process trains only runs i, i + n, ... of the (seed, variant) list
+    stored: Path | None = None  # <page folder>/results/<task>: its runs.csv stands in for runs absent under ``out``
 
     @property
     def metric(self) -> str:
@@ -112,9 +112,10 @@ class TaskOutcome:
     settings: CompareSettings
     rows: list[dict]
     minutes: float
+    trained: int = 0  # runs trained by this invocation (0: every run was reused)
 
 
-def _model_spec(settings: CompareSettings, variant: str) -> tuple[str, dict]:
+def model_spec(settings: CompareSettings, variant: str) -> tuple[str, dict]:
     if settings.task == "sr":
         if variant not in SR_VARIANTS:
             raise UsageError(f"variant {variant!r}", "is not an SR variant", f"known: {', '.join(SR_VARIANTS)}")
@@ -133,7 +134,7 @@ def _train(settings: CompareSettings, variant: str, seed: int, ckpt: Path) -> Tr
     """Train one run (three nets for dtd10) and score its last step."""
     if settings.task == "dtd10":
         return _train_dtd10(settings, variant, seed, ckpt)
-    model, config = _model_spec(settings, variant)
+    model, config = model_spec(settings, variant)
     if settings.task == "sr":
         from edgeconv.models.training.sr import SRTrainConfig, train_sr
 
@@ -166,7 +167,7 @@ def _train_cls(
     folder, ``val`` None); validated only at the last step, so nothing is picked on the scoring images."""
     from edgeconv.models.training.cls import ClsTrainConfig, train_cls
 
-    model, config = _model_spec(settings, variant)
+    model, config = model_spec(settings, variant)
     folder = settings.task != "cifar100"
     return train_cls(ClsTrainConfig(
         model=model, model_config=config, dataset="folder" if folder else "cifar100", data=str(train),
@@ -270,25 +271,6 @@ def _window_and_unit_measures(
     return out
 
 
-def variant_latencies(settings: CompareSettings, latency: LatencyFn, rounds: int = 2) -> dict[str, float]:
-    """Median ORT latency (ms) of each variant's seed-0 deploy graph: every variant timed ``rounds``
-    times in turn, the lowest median kept, so drift on the machine hits all variants alike."""
-    from edgeconv.models.checkpoints.format import load_checkpoint
-
-    shape = (1, 3, 180, 320) if settings.task == "sr" else (1, 3, 128, 128)
-    folder = settings.out / settings.task
-    models = {}
-    for variant in settings.variants:
-        ckpt = folder / variant / f"seed{settings.seeds[0]}.pt"
-        models[variant] = load_checkpoint(ckpt).build_model(ckpt)
-    best: dict[str, float] = {}
-    for _ in range(rounds):
-        for variant, model in models.items():
-            ms = latency(model, shape)
-            best[variant] = min(ms, best.get(variant, ms))
-    return best
-
-
 def load_record(path: Path) -> RunRecord:
     """A finished run's record from its JSON; fields it lacks (``extra``, in runs written before it) take defaults."""
     stored = json.loads(path.read_text())
@@ -298,39 +280,52 @@ def load_record(path: Path) -> RunRecord:
 def run_compare(
     settings: CompareSettings, on_run: Callable[[str, int, str], None] | None = None
 ) -> list[RunRecord]:
-    """Train and measure every (variant, seed) not done yet; returns all records of this task."""
+    """Train and measure every (variant, seed) not done yet; returns all records of this task.
+
+    A run is reused from its JSON under ``out``, else from the stored records (``settings.stored``), else trained.
+    """
+    from edgeconv.research.records import stored_records
+
     folder = settings.out / settings.task
-    inputs = erf_inputs(settings)
+    stored = stored_records(settings.stored) if settings.stored is not None else {}
+    inputs: list[np.ndarray] = []  # the ERF images, read when the first run needs training
     records = []
     for variant in settings.variants:
-        _model_spec(settings, variant)  # unknown names fail before any training
+        model_spec(settings, variant)  # unknown names fail before any training
     index, (shard, shards) = -1, settings.shard
     for seed in settings.seeds:
         for variant in settings.variants:
             index += 1
             record_path = folder / variant / f"seed{seed}.json"
-            if index % shards != shard:
-                if record_path.is_file():
-                    records.append(load_record(record_path))
+            mine = index % shards == shard
+            if record_path.is_file() or (variant, seed) in stored:
+                found = record_path.is_file()
+                records.append(load_record(record_path) if found else stored[(variant, seed)])
+                if on_run and mine:
+                    on_run(variant, seed, "reused" if found else f"reused (stored record, {settings.stored})")
                 continue
-            if record_path.is_file():
-                records.append(load_record(record_path))
-                if on_run:
-                    on_run(variant, seed, "reused")
+            if not mine:
                 continue
             if on_run:
                 on_run(variant, seed, "training")
-            record_path.parent.mkdir(parents=True, exist_ok=True)
-            ckpt = record_path.with_suffix(".pt")
-            trained = _train(settings, variant, seed, ckpt)
-            params, macs, erf = measure_run(settings, ckpt, inputs)
-            record = RunRecord(
-                settings.task, variant, seed, _model_spec(settings, variant)[0], settings.metric, trained.value,
-                params, macs, erf, trained.minutes, trained.steps, trained.stopped_by_budget, trained.extra,
-            )
-            write_bytes_atomic(record_path, json.dumps(asdict(record), indent=1).encode())
-            records.append(record)
+            inputs = inputs or [erf_inputs(settings)]
+            records.append(_train_and_measure(settings, variant, seed, record_path, inputs[0]))
     return records
+
+
+def _train_and_measure(settings: CompareSettings, variant: str, seed: int, record_path: Path,
+                       inputs: np.ndarray) -> RunRecord:
+    """Train one run, measure it, write its JSON record and return it."""
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    ckpt = record_path.with_suffix(".pt")
+    trained = _train(settings, variant, seed, ckpt)
+    params, macs, erf = measure_run(settings, ckpt, inputs)
+    record = RunRecord(
+        settings.task, variant, seed, model_spec(settings, variant)[0], settings.metric, trained.value,
+        params, macs, erf, trained.minutes, trained.steps, trained.stopped_by_budget, trained.extra,
+    )
+    write_bytes_atomic(record_path, json.dumps(asdict(record), indent=1).encode())
+    return record
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:

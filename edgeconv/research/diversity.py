@@ -1,12 +1,15 @@
-"""Does ERF diversity predict accuracy once ERF size is accounted for? A partial correlation over runs.
+"""Does ERF diversity predict accuracy once ERF size is accounted for? A partial correlation.
 
-Every (variant, seed) run is one point: its diversity measure x, its accuracy y and its ERF size z.
-The partial correlation r(x, y | z) is the Pearson correlation of the residuals of x and y after a
-least-squares line on z each; its 95 % interval comes from Fisher's z with standard error
-1 / sqrt(n - 4) (n points, one variable controlled), its p-value from t = r sqrt((n - 3) / (1 - r^2))
-on n - 3 degrees of freedom. Verdict: confirmed when the interval lies above 0 (more diverse ERFs,
-better accuracy at equal size), not confirmed when it lies below 0, inconclusive otherwise; the
-interval says how large an association the run could have missed.
+The partial correlation r(x, y | z) of a diversity measure x with accuracy y at equal ERF size z is the
+Pearson correlation of the residuals of x and y after a least-squares line on z each; its 95 % interval
+comes from Fisher's z with standard error 1 / sqrt(n - 4) (n points, one variable controlled), its
+p-value from t = r sqrt((n - 3) / (1 - r^2)) on n - 3 degrees of freedom.
+
+The unit of analysis is the variant (``variant_association``): the seeds of one variant share its
+architecture and every setting but the seed, so its runs are not independent points, and treating the
+45 runs of 9 variants as 45 points (``diversity_association``, kept for reference) gives an interval as
+narrow as 45 independent points would, too narrow for data clustered in 9 variants. Each variant is one
+point: the means of x, y and z over its seeds (n = the number of variants).
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ class PartialCorrelation:
     p: float
     r_xy: float  # x with y, size not accounted for
     r_zy: float  # size with y
+
+    @property
+    def points_claimed_way(self) -> bool:
+        """Positive: more diverse ERFs, better accuracy at equal size (the claim's direction)."""
+        return self.r > 0
 
     @property
     def verdict(self) -> str:
@@ -89,6 +97,23 @@ def diversity_association(rows: list[dict], diversity: str, metric: str = "zero_
                           size: str = "r50") -> PartialCorrelation | None:
     """r(diversity, metric | size) over every run of a task's summary rows, or None without those measures."""
     xs, ys, zs = run_values(rows, diversity), run_values(rows, metric), run_values(rows, size)
+    if xs is None or ys is None or zs is None or len(xs) < 5:
+        return None
+    return partial_correlation(xs, ys, zs, (diversity, metric, size))
+
+
+def variant_means(rows: list[dict], name: str) -> list[float] | None:
+    """One value per variant (``<name>_mean`` of each summary row, in order), or None if absent."""
+    if not all(f"{name}_mean" in row for row in rows):
+        return None
+    return [float(row[f"{name}_mean"]) for row in rows]
+
+
+def variant_association(rows: list[dict], diversity: str, metric: str = "zero_shot_accuracy",
+                        size: str = "r50") -> PartialCorrelation | None:
+    """r(diversity, metric | size) over the variants' seed means (one point per variant), or None without those
+    measures or with fewer than 5 variants."""
+    xs, ys, zs = variant_means(rows, diversity), variant_means(rows, metric), variant_means(rows, size)
     if xs is None or ys is None or zs is None or len(xs) < 5:
         return None
     return partial_correlation(xs, ys, zs, (diversity, metric, size))

@@ -1,14 +1,16 @@
 """The comparison job behind ``edgeconv compare``: every task, variant and seed, then the claims page.
 
 Tasks: ``sr``, ``texture``, ``cifar100`` and ``dtd10`` (DTD10's fixed split, supervised and zero-shot;
-``dtd_task.py``). Per task: train and measure the runs not done yet (``run_compare``), time the deploy
-graphs back to back, summarise, write ``runs.csv`` / ``summary.*`` and the seed-0 ERF grid into
-``<out>/<task>/``. With ``results`` set, the claims page and copies of those files follow
-(``write_results_page``).
+``dtd_task.py``). Per task: train and measure the runs not done yet (``run_compare``), take the deploy
+graphs' latencies from their cache or time them (``latency.py``), summarise, write ``runs.csv`` /
+``summary.*`` / ``latency.json`` and, after training, the seed-0 ERF grid into ``<out>/<task>/``. With
+``results`` set, runs stored beside the page by the same command stand in for runs absent under ``out``
+(nothing is retrained), and the claims page and copies of those files follow (``write_results_page``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +26,8 @@ from edgeconv.research.compare import (
     erf_inputs,
     run_compare,
     summarise,
-    variant_latencies,
 )
+from edgeconv.research.latency import LATENCY_FILE, task_latencies, write_cache
 from edgeconv.research.report import write_task_outputs
 from edgeconv.runtime.validation.sr_eval import default_images
 
@@ -89,6 +91,8 @@ def run_comparison(
     _check(settings)
     built = settings.textures is None and "texture" in settings.tasks
     plans = [_plan(task, settings, say) for task in settings.tasks]
+    if settings.results is not None:
+        _use_stored_records(plans, settings.results)
     outcomes = []
     for plan in plans:
         outcomes.append(_run_task(plan, say))
@@ -99,6 +103,19 @@ def run_comparison(
 
         write_results_page(settings.results, outcomes, built)
     return ComparisonResult(outcomes, settings.results)
+
+
+def _use_stored_records(plans: list[CompareSettings], page: Path) -> None:
+    """Point each task at the records stored beside the page (``<page folder>/results/<task>/``) when they were
+    made by this very command: runs absent under ``--out`` are then read from there, not trained again."""
+    from edgeconv.research.results_page import BUDGET_FILE, comparison_command, repository_root
+
+    command = comparison_command(plans, page, repository_root(page))
+    for plan in plans:
+        folder = page.parent / "results" / plan.task
+        budget = folder / BUDGET_FILE
+        if budget.is_file() and json.loads(budget.read_text()).get("command") == command:
+            plan.stored = folder
 
 
 def _check(settings: ComparisonSettings) -> None:
@@ -172,27 +189,35 @@ def _built_textures(out: Path, say: Say) -> Path:
 
 
 def _run_task(settings: CompareSettings, say: Say) -> TaskOutcome:
-    """Train and measure one task, time its deploy graphs, write its files and ERF grid."""
-    from edgeconv.export.tuning.latency import deployed_latency_ms
-
-    total, done, started = len(settings.variants) * len(settings.seeds), [0], time.perf_counter()
+    """Train and measure one task, take (or time) its latencies, write its files and (after training) its ERF grid."""
+    total, done, trained, started = len(settings.variants) * len(settings.seeds), [0], [0], time.perf_counter()
 
     def on_run(variant: str, seed: int, what: str) -> None:
         done[0] += 1
+        trained[0] += what == "training"
         elapsed = (time.perf_counter() - started) / 60
         say(f"[{settings.task}] {done[0]}/{total} {variant} seed {seed}: {what} ({elapsed:.1f} min so far)")
 
     records = run_compare(settings, on_run=on_run)
+    minutes = sum(r.minutes for r in records)
     if settings.shard[1] > 1:  # one share of the runs: the tables wait for a run without --shard
         say(f"[{settings.task}] shard {settings.shard[0]}/{settings.shard[1]} done; no tables written")
-        return TaskOutcome(settings, summarise(records), sum(r.minutes for r in records))
-    say(f"[{settings.task}] timing the deploy graphs in ONNX Runtime, all variants back to back")
-    latencies = variant_latencies(settings, lambda m, shape: deployed_latency_ms(m, shape, threads=settings.threads))
-    rows = summarise(records, latencies)
+        return TaskOutcome(settings, summarise(records), minutes, trained[0])
     folder = settings.out / settings.task
+    cache, measured = task_latencies(settings, [folder] + ([settings.stored] if settings.stored else []))
+    say(f"[{settings.task}] latencies: " + ("timed the deploy graphs in ONNX Runtime, variants in turn" if measured
+                                           else f"cached, measured {cache.date} on {cache.machine}"))
+    rows = summarise(records, {v: cache.spread(v)[0] for v in settings.variants})
+    for row in rows:
+        row["latency_q1_ms"], row["latency_q3_ms"] = cache.spread(row["variant"])[1:]
     write_task_outputs(records, rows, folder)
-    write_erf_grid(settings, folder)
-    return TaskOutcome(settings, rows, sum(r.minutes for r in records))
+    write_cache(cache, folder / LATENCY_FILE)
+    grids = [folder / "erf_grid.png"] + ([settings.stored / "erf_grid.png"] if settings.stored else [])
+    grid_kept = any(p.is_file() for p in grids)
+    checkpoints = all((folder / v / f"seed{settings.seeds[0]}.pt").is_file() for v in settings.variants)
+    if checkpoints and (trained[0] or not grid_kept):
+        write_erf_grid(settings, folder)
+    return TaskOutcome(settings, rows, minutes, trained[0])
 
 
 def write_erf_grid(settings: CompareSettings, folder: Path) -> None:

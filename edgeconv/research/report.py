@@ -1,10 +1,10 @@
 """Comparison outputs (CSV, JSON, Markdown, plots) and the study's claims with verdicts.
 
-Verdict rule, per comparison "A beats B on a measure": Welch's t = (mean_A - mean_B) / se with
-se = sqrt(s_A^2 / n_A + s_B^2 / n_B) and Welch-Satterthwaite degrees of freedom. ``confirmed``
-when t is past the two-sided 5 % critical value in the claimed direction; ``not confirmed at
-this scale`` when it is past it the other way; ``inconclusive`` otherwise. A claim with several
-comparisons is confirmed only if all are, not confirmed if none is and one goes the other way.
+Reading of one comparison "A beats B on a measure", on its own (the per-task effects tables): Welch's
+t = (mean_A - mean_B) / se with se = sqrt(s_A^2 / n_A + s_B^2 / n_B), Welch-Satterthwaite degrees of
+freedom and its two-sided p-value; ``confirmed`` / ``not confirmed at this scale`` / ``inconclusive`` at
+the unadjusted 5 % level. A claim's verdict does not come from here: its comparisons are Holm-adjusted
+as one family and combined in ``inference.py``.
 
 Effect sizes, so "inconclusive" says how large an effect the run could have seen: the mean difference
 with its 95 % confidence interval (diff ± t_0.975(dof) * se, the same se and dof as the verdict, so the
@@ -153,6 +153,13 @@ class Comparison:
         return (va + vb) ** 2 / den if den > 0 else float(self.n_a + self.n_b - 2)
 
     @property
+    def p(self) -> float:
+        """Two-sided p-value of Welch's t (NaN with fewer than 2 seeds a side)."""
+        if min(self.n_a, self.n_b) < 2:
+            return math.nan
+        return 2 * student_t_cdf(-abs(self.t), self.dof)
+
+    @property
     def points_claimed_way(self) -> bool:
         """The means differ in the claimed direction, significant or not."""
         return (self.mean_a > self.mean_b) == self.higher_is_claimed and self.mean_a != self.mean_b
@@ -165,19 +172,6 @@ class Comparison:
         signed = self.t if self.higher_is_claimed else -self.t
         crit = t_critical(self.dof)
         return CONFIRMED if signed >= crit else NOT_CONFIRMED if signed <= -crit else INCONCLUSIVE
-
-
-def combine(verdicts: list[str], claimed_direction: list[bool] | None = None) -> str:
-    """A claim's verdict from its comparisons' (and whether each mean difference points the claimed way)."""
-    if verdicts and all(v == CONFIRMED for v in verdicts):
-        return CONFIRMED
-    if NOT_CONFIRMED in verdicts and CONFIRMED not in verdicts:
-        return NOT_CONFIRMED
-    if CONFIRMED in verdicts:
-        return f"{INCONCLUSIVE} (mixed: {verdicts.count(CONFIRMED)} of {len(verdicts)} comparisons confirm)"
-    if verdicts and claimed_direction and all(claimed_direction):
-        return f"{INCONCLUSIVE} (all {len(verdicts)} differences point the claimed way, none significant)"
-    return INCONCLUSIVE
 
 
 def _row(rows: list[dict], variant: str) -> dict | None:
@@ -201,20 +195,32 @@ ERF_COLUMNS = ("r20", "r30", "r50", "r99", "anisotropy", "orientation_deg", "ang
 
 
 def runs_csv(records: list) -> str:  # noqa: ANN001 - RunRecord list
-    """One CSV row per run: the run's facts, its ERF measures, then any scalar extras (dtd10: zero-shot accuracy)."""
+    """One CSV row per run: the run's facts, its ERF measures (the common ones, then any further ones by name:
+    dtd10's border shares and unit diversity), then any scalar extras (dtd10: zero-shot accuracy); a measure a
+    run lacks is an empty cell. Every per-run measure the results page uses is here."""
     extras = sorted({k for r in records for k, v in getattr(r, "extra", {}).items() if isinstance(v, int | float)})
+    more = sorted({k for r in records for k, v in r.erf.items() if isinstance(v, int | float)} - set(ERF_COLUMNS))
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow([*RUN_COLUMNS, *ERF_COLUMNS, *extras])
+    writer.writerow([*RUN_COLUMNS, *ERF_COLUMNS, *more, *extras])
     for r in records:
         extra = getattr(r, "extra", {})
         writer.writerow([getattr(r, c) for c in RUN_COLUMNS] + [r.erf[c] for c in ERF_COLUMNS]
-                        + [extra.get(c, "") for c in extras])
+                        + [r.erf.get(c, "") for c in more] + [extra.get(c, "") for c in extras])
     return buf.getvalue()
 
 
 def _pm(mean: float, std: float, digits: int) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _latency(row: dict) -> str:
+    """``median [q1, q3]`` ms when the row carries the quartiles of its repeats, else the one median, else ``-``."""
+    if row["latency_ms"] is None:
+        return "-"
+    if "latency_q1_ms" not in row:
+        return f"{row['latency_ms']:.2f}"
+    return f"{row['latency_ms']:.2f} [{row['latency_q1_ms']:.2f}, {row['latency_q3_ms']:.2f}]"
 
 
 def _zero_shot(rows: list[dict]) -> bool:
@@ -234,7 +240,7 @@ def summary_markdown(rows: list[dict]) -> str:
             "r20 % | r50 % | r99 % | anisotropy | angular spread | eff. area px |")
     lines = [head, "|" + "---|" * (13 if zero_shot else 12)]
     for r in rows:
-        lat = "-" if r["latency_ms"] is None else f"{r['latency_ms']:.2f}"
+        lat = _latency(r)
         zs = (f"{_pm(100 * r['zero_shot_accuracy_mean'], 100 * r['zero_shot_accuracy_std'], 2)} | "
               if zero_shot else "")
         lines.append(
@@ -248,9 +254,12 @@ def summary_markdown(rows: list[dict]) -> str:
             f"{_pm(r['effective_area_px_mean'], r['effective_area_px_std'], 1)} |"
         )
     shape = "1x3x180x320 (LR)" if rows[0]["task"] == "sr" else "1x3x128x128 (32x32 is all call overhead)"
-    lines += ["", f"Mean ± sample std over seeds. ORT ms: deploy graph in ONNX Runtime, input {shape}, median of 30 "
-              "runs, best of 2 rounds with all variants timed in turn. MACs/px: deploy form, per input pixel. "
-              "ERF: gradient ERF of the last feature map (r(t) as a share of the input crop)."]
+    timing = ("median [inter-quartile range] over repeats, each the median of 30 runs, all variants timed in turn "
+              "(how and where: `latency.json`)" if "latency_q1_ms" in rows[0]
+              else "median of 30 runs, best of 2 rounds with all variants timed in turn")
+    lines += ["", f"Mean ± sample std over seeds. ORT ms: deploy graph in ONNX Runtime, input {shape}, {timing}. "
+              "MACs/px: deploy form, per input pixel. ERF: gradient ERF of the last feature map (r(t) as a share of "
+              "the input crop)."]
     if zero_shot:
         lines += ["", "Accuracy: all classes, on the fixed test files. Zero-shot: a net trained on half the classes "
                   "(train files), the other half classified by nearest class mean of its frozen pooled features "
@@ -286,7 +295,9 @@ def effects_markdown(rows: list[dict], baseline: str = "plain") -> str:
                          f"{c.dof:.1f} | {reading.get(c.verdict, INCONCLUSIVE)} |")
     lines += ["", f"Difference: variant minus {baseline}{' in percentage points' if scale == 100 else ''}; its 95 % "
               "interval (Welch) bounds the effect this many seeds could have seen: an inconclusive row still rules "
-              "out effects outside it. Hedges' g: the difference in pooled seed standard deviations."]
+              "out effects outside it. Hedges' g: the difference in pooled seed standard deviations. At 5 %: each row "
+              "on its own, unadjusted for the other rows (descriptive; the claims' verdicts come from Holm-adjusted "
+              "families)."]
     return "\n".join(lines) + "\n"
 
 

@@ -7,49 +7,25 @@ The page is committed, so every path it names is relative to the repository that
 from __future__ import annotations
 
 import json
-import math
 import os
-import platform
 import shutil
 from datetime import date
 from pathlib import Path
 
-from edgeconv.research.claims import Claim, build_claims, diversity_finding
-from edgeconv.research.compare import TaskOutcome
-from edgeconv.research.report import Comparison, summary_markdown
+from edgeconv.research.claim_tables import claim_section, verdict_text
+from edgeconv.research.claims import FITS_WINDOW, build_claims
+from edgeconv.research.compare import CompareSettings, TaskOutcome
+from edgeconv.research.latency import LATENCY_FILE, LatencyCache, machine_name, read_cache
+from edgeconv.research.report import summary_markdown
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 
-FITS_WINDOW = 0.05  # border share below which an ERF counts as inside its window
 BUDGET_FILE = "budget.json"  # beside each task's summary: how, when and where it ran (kept tasks reuse it)
-RESULT_FILES = ("summary.md", "summary.json", "runs.csv", "summary.png", "erf_grid.png")
+RESULT_FILES = ("summary.md", "summary.json", "runs.csv", "summary.png", "erf_grid.png", LATENCY_FILE)
 TEXTURE_STAND_IN = (
     "DTD is absent: 8 grey texture classes cut from scikit-image's real images (brick, grass, gravel, moon, "
     "cell, immunohistochemistry, hubble_deep_field, retina); train crops from the left 60 % of each image, "
     "val crops from the right 40 % (120 / 40 per class, 24-64 px regions resized to 64, fed at 32)"
 )
-
-
-def _difference(c: Comparison, scale: float, unit: str) -> str:
-    """``A - B [95 % CI] unit`` (the interval left out below two seeds a side)."""
-    low, high = c.ci95
-    interval = "" if math.isnan(low) else f" [{scale * low:+.3f}, {scale * high:+.3f}]"
-    return f"{scale * c.difference:+.3f}{interval}{unit}"
-
-
-def _comparison_table(claim: Claim) -> str:
-    lines = ["| task | A | B | measure | A mean ± std | B mean ± std | A - B [95 % CI] | Hedges' g | t | dof | "
-             "verdict |", "|" + "---|" * 11]
-    for task, c in claim.comparisons:
-        percent = c.measure in ("r20", "r50", "r99", "zero_shot_accuracy") or (c.measure == "value" and task != "sr")
-        scale, unit = (100.0, " %") if percent else (1.0, " dB" if task == "sr" else "")
-        name = c.measure if c.measure != "value" else "PSNR-Y" if task == "sr" else "accuracy"
-        name = "zero-shot accuracy" if c.measure == "zero_shot_accuracy" else name
-        a = f"{scale * c.mean_a:.3f} ± {scale * c.std_a:.3f}{unit}"
-        b = f"{scale * c.mean_b:.3f} ± {scale * c.std_b:.3f}{unit}"
-        g = "-" if math.isnan(c.hedges_g) else f"{c.hedges_g:+.2f}"
-        lines.append(f"| {task} | {c.a} | {c.b} | {name} | {a} | {b} | {_difference(c, scale, unit)} | {g} | "
-                     f"{c.t:+.2f} | {c.dof:.1f} | {c.verdict} |")
-    return "\n".join(lines)
 
 
 def repository_root(page: Path) -> Path:
@@ -90,19 +66,8 @@ def data_sources(outcomes: list[TaskOutcome], root: Path, textures_built: bool) 
     return sources
 
 
-def machine_name() -> str:
-    """The CPU model and core count (``/proc/cpuinfo`` where there is one), else what ``platform`` knows."""
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        model = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                      if line.startswith("model name")), "")
-    return f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.system()}"
-
-
-def comparison_command(outcomes: list[TaskOutcome], page: Path, root: Path) -> str:
-    """The ``edgeconv compare`` line that reproduces these outcomes (and reuses their runs), paths repo-relative."""
-    tasks = [o.settings for o in outcomes]
+def comparison_command(tasks: list[CompareSettings], page: Path, root: Path) -> str:
+    """The ``edgeconv compare`` line that reproduces these tasks (and reuses their runs), paths repo-relative."""
     parts = ["edgeconv compare", f"--tasks {','.join(s.task for s in tasks)}",
              f"--seeds {max((len(s.seeds) for s in tasks), default=0)}"]
     cls = [s for s in tasks if s.task != "sr"]
@@ -127,66 +92,60 @@ def kept_tasks(results: Path, running: set[str]) -> dict[str, tuple[list[dict], 
     return kept
 
 
+def _task_budget(outcome: TaskOutcome, command: str, source: str, target: Path) -> dict:
+    """``budget.json`` of a task run now; when every run was reused and the stored budget is this command's, the
+    runs' own date and machine stay (the page then names when and where the runs were made, not regenerated)."""
+    s = outcome.settings
+    budget = {"variants": len(s.variants), "seeds": len(s.seeds), "steps": s.steps, "batch": s.batch_size,
+              "minutes": outcome.minutes, "command": command, "date": date.today().isoformat(),
+              "machine": f"{machine_name()}; nets on {s.device}", "source": source}
+    stored = json.loads((target / BUDGET_FILE).read_text()) if (target / BUDGET_FILE).is_file() else {}
+    if outcome.trained == 0 and stored.get("command") == command:
+        budget["date"], budget["machine"] = stored["date"], stored["machine"]
+    return budget
+
+
+def with_latency(rows: list[dict], cache: LatencyCache | None) -> list[dict]:
+    """``rows`` with the cached latencies (median and quartiles of the repeats) of each variant the cache holds."""
+    if cache is None:
+        return rows
+    out = []
+    for row in rows:
+        row = dict(row)
+        if row["variant"] in cache.variants:
+            row["latency_ms"], row["latency_q1_ms"], row["latency_q3_ms"] = cache.spread(row["variant"])
+        out.append(row)
+    return out
+
+
 def write_results_page(page: Path, outcomes: list[TaskOutcome], textures_built: bool) -> Path:
     """Copy each task's tables and plots to ``<page folder>/results/<task>/`` and write the page; returns ``page``.
 
     Tasks not run now but left in ``results/<task>/`` by an earlier comparison (with its ``budget.json``)
-    stay on the page, under their own command, date and machine.
+    stay on the page, under their own command, date and machine, with their cached latencies where they have them.
     """
-    root = repository_root(page)
-    command = comparison_command(outcomes, page, root)
+    root, results = repository_root(page), page.parent / "results"
+    command = comparison_command([o.settings for o in outcomes], page, root)
     sources = data_sources(outcomes, root, textures_built)
     budget = {}
     for outcome in outcomes:
         s = outcome.settings
-        source, target = s.out / s.task, page.parent / "results" / s.task
+        source, target = s.out / s.task, results / s.task
         target.mkdir(parents=True, exist_ok=True)
         for name in RESULT_FILES:
             if (source / name).is_file():
                 shutil.copyfile(source / name, target / name)
-        budget[s.task] = {"variants": len(s.variants), "seeds": len(s.seeds), "steps": s.steps,
-                          "batch": s.batch_size, "minutes": outcome.minutes, "command": command,
-                          "date": date.today().isoformat(), "machine": f"{machine_name()}; nets on {s.device}",
-                          "source": sources[s.task]}
+        budget[s.task] = _task_budget(outcome, command, sources[s.task], target)
         write_bytes_atomic(target / BUDGET_FILE, json.dumps(budget[s.task], indent=1).encode())
     tasks = {o.settings.task: o.rows for o in outcomes}
-    for task, (rows, kept_budget) in kept_tasks(page.parent / "results", set(tasks)).items():
+    for task, (rows, kept_budget) in kept_tasks(results, set(tasks)).items():
         tasks[task], budget[task] = rows, kept_budget
         sources[task] = kept_budget.get("source", sources.get(task, ""))
-    text = results_markdown(tasks, budget, command, sources, plots=repo_path(page.parent / "results", root))
+    latencies = {t: c for t in tasks if (c := read_cache(results / t / LATENCY_FILE)) is not None}
+    tasks = {t: with_latency(rows, latencies.get(t)) for t, rows in tasks.items()}
+    text = results_markdown(tasks, budget, command, sources, plots=repo_path(results, root), latencies=latencies)
     write_bytes_atomic(page, text.encode())
     return page
-
-
-def unit_diversity_finding(rows: list[dict]) -> tuple[str, str] | None:
-    """(verdict, sentence) from the per-run partial correlation of unit diversity with zero-shot accuracy at equal
-    ERF size (``diversity.py``), or None when the runs carry no unit-diversity measures."""
-    from edgeconv.research.diversity import diversity_association
-
-    primary = diversity_association(rows, "dissimilarity")
-    if primary is None:
-        return None
-    lines = [f"Across all {primary.n} runs (every variant and seed), partial correlation of the ERF diversity across "
-             f"units (dissimilarity) with zero-shot accuracy, ERF size r(50 %) held fixed: **r = {primary.r:+.2f} "
-             f"[{primary.low:+.2f}, {primary.high:+.2f}]** (95 %, Fisher), p = {primary.p:.3f}; without accounting "
-             f"for size r = {primary.r_xy:+.2f}; size alone r = {primary.r_zy:+.2f}."]
-    for name, label in (("orientation_spread", "orientation spread across units"),
-                        ("angular_spread", "angular spread of the summed map")):
-        other = diversity_association(rows, name)
-        if other is not None:
-            lines.append(f"With {label} instead: r = {other.r:+.2f} [{other.low:+.2f}, {other.high:+.2f}], "
-                         f"p = {other.p:.3f}.")
-    fitting = [r for r in rows if r.get("border_share_mean", 1.0) < FITS_WINDOW]
-    within = diversity_association(fitting, "dissimilarity") if 0 < len(fitting) < len(rows) else None
-    if within is not None:
-        lines.append(f"Only the {within.n} runs whose fields fit the window (border share < {FITS_WINDOW}: "
-                     f"{', '.join(r['variant'] for r in fitting)}): r = {within.r:+.2f} [{within.low:+.2f}, "
-                     f"{within.high:+.2f}], p = {within.p:.3f}.")
-    supervised = diversity_association(rows, "dissimilarity", metric="value")
-    if supervised is not None:
-        lines.append(f"Supervised test accuracy instead of zero-shot: r = {supervised.r:+.2f} "
-                     f"[{supervised.low:+.2f}, {supervised.high:+.2f}], p = {supervised.p:.3f}.")
-    return primary.verdict, " ".join(lines)
 
 
 def saturation_table(rows: list[dict]) -> str:
@@ -218,56 +177,75 @@ def saturation_sentence(rows: list[dict], fits: float = FITS_WINDOW, fills: floa
     return out
 
 
-def results_markdown(
-    tasks: dict[str, list[dict]], budget: dict[str, dict], command: str, sources: dict[str, str],
-    plots: str = "docs/results",
-) -> str:
-    """The whole page; ``plots`` is the repository-relative folder holding ``<task>/summary.png``."""
-    claims = build_claims(tasks)
-    unit = unit_diversity_finding(tasks.get("dtd10", []))
-    verdict, sentence = unit if unit is not None else diversity_finding(tasks.get("texture", []))
-    diversity_task = "dtd10" if unit is not None else "texture"
-    stand_in = "dtd10" in tasks and "texture" in tasks
+METHOD = [
+    "- ERF: RepLKNet's gradient ERF of the last feature map (centre activation, ReLU'd input gradient summed over "
+    "RGB, averaged over real images, log10(P+1) normalised), r(t) = share of the input the smallest centred square "
+    "holding t of the mass covers (interpolated between odd sides). Diversity measures and their formulas: "
+    "`runtime/erf/measures.py` (anisotropy = ratio of principal axes of the second moments, orientation, angular "
+    "spread = normalised entropy over 8 orientation bins, effective area = exp entropy; dtd10 adds the ERFs of 16 "
+    "single units of the last map: dissimilarity = mean pairwise 1 - cosine of their maps, orientation spread of the "
+    "elongated ones, and the border share).",
+    "- Comparisons of means: Welch's t between the two variants' seed results, its two-sided p-value on the "
+    "Welch-Satterthwaite degrees of freedom, A - B with its 95 % interval (same se and dof) and Hedges' g. "
+    "Comparisons of stability: the seed standard deviations, their ratio, and Brown-Forsythe's test of equal spread "
+    "(a one-way ANOVA on the absolute deviations of each variant's seed results from its median; it does not assume "
+    "normality), F on (1, n_A + n_B - 2) degrees of freedom. Diversity: the partial correlation of a diversity "
+    "measure with accuracy at equal ERF size r(50 %) over the variants' seed means (one point per variant: the seeds "
+    "of a variant share everything but the seed, so they are not independent points), Fisher's interval, p from t on "
+    "n - 3 degrees of freedom (`edgeconv/research/diversity.py`).",
+    "- Multiplicity and the one combining rule (`edgeconv/research/inference.py`): the comparisons a claim makes are "
+    "one family, and their p-values are Holm-adjusted together (step-down: the i-th smallest of m is multiplied by "
+    "m - i + 1, the running maximum kept, capped at 1); each row shows the raw p beside the adjusted one. A row reads "
+    "*for* the claim when its adjusted p < 0.05 and its effect points the claimed way, *against* when adjusted "
+    "p < 0.05 the other way, *n.s.* otherwise. A claim is **confirmed** when at least one row reads for and none "
+    "against, **contradicted** when at least one reads against and none for, **undecided** otherwise (none "
+    "significant, or significant both ways: conflicting). The rule is the same both ways, and Holm holds the chance "
+    "of any false for-or-against reading within a claim at or below 5 %. Tables marked secondary, exploratory or "
+    "reference are adjusted within themselves and never enter a verdict. The per-task effects tables further down "
+    "are unadjusted and descriptive.",
+    "- At this scale (minutes of CPU per run, ResNet-18 at width 16, 32 px inputs; dtd10 at its crop) an effect the "
+    "study saw on full-size training can vanish or flip: 'contradicted' and 'undecided' are readings of these runs "
+    "at this scale, no more; an undecided row's interval still bounds the effect these seeds could have missed.",
+]
+
+
+def _header(budget: dict[str, dict], command: str, plots: str) -> list[str]:
+    """Title, which command made the runs, when and where, and what re-running it does."""
     now = next((b for b in budget.values() if b.get("command") == command), {})
     kept = [t for t, b in budget.items() if b.get("command") != command]
-    out = [
-        "# Results: does shift geometry pay? Measured here, honestly",
-        "",
-        f"Generated on {now.get('date', date.today().isoformat())} by `{command}` "
-        f"({now.get('machine', machine_name())}). Re-running it reuses finished runs and redoes nothing else."
+    return [
+        "# Results: does shift geometry pay? Measured here, honestly", "",
+        f"Runs of {now.get('date', date.today().isoformat())} by `{command}` ({now.get('machine', machine_name())})."
+        f" The page is recomputed from the run records stored beside it (`{plots}/<task>/runs.csv`: one row per "
+        "variant and seed, with every per-run measure used here). Re-running the command reuses every finished run "
+        "(under `--out`, or these records when the runs are not there: nothing is retrained), the cached latencies "
+        "(`latency.json`) and the ERF grids, and recomputes only the tables, statistics and summary plots, so the "
+        "page comes out byte for byte the same."
         + (f" Kept from earlier comparisons, each under its own command in the Budget table: {', '.join(kept)}."
-           if kept else ""),
-        "",
-        "## Data",
-        "",
-        *[f"- **{task}**: {text}" for task, text in sources.items()],
-        "",
-        "## Budget",
-        "",
+           if kept else ""), ""]
+
+
+def _budget_section(budget: dict[str, dict], command: str) -> list[str]:
+    return [
+        "## Budget", "",
         "Identical hyper-parameters for every variant within a task; the last step is scored (no best-step "
         "picking on the scoring images). Minutes are the training processes' own (CPU minutes where nets ran on "
-        "the CPU).",
-        "",
-        "| task | variants | seeds | steps | batch | total minutes | run |",
-        "|---|---|---|---|---|---|---|",
+        "the CPU).", "",
+        "| task | variants | seeds | steps | batch | total minutes | run |", "|---|---|---|---|---|---|---|",
         *[f"| {t} | {b['variants']} | {b['seeds']} | {b['steps']} | {b['batch']} | {b['minutes']:.1f} | "
           f"{b.get('date', '')}, `{b.get('command', command)}`, {b.get('machine', '')} |" for t, b in budget.items()],
-        "",
-        "## Verdicts",
-        "",
-        "| claim (the study's words) | verdict here |",
-        "|---|---|",
-        *[f"| {c.title}: *{c.study}* | **{c.verdict}** |" for c in claims],
-        f"| ERF diversity, not only size, matters | **{verdict}** ({diversity_task}) |",
-        "",
-    ]
-    for i, c in enumerate(claims, 1):
-        out += [f"## {i}. {c.title}", "", f"Study: *{c.study}* {c.note}", "", f"Verdict: **{c.verdict}**", ""]
-        if c.comparisons:
-            out += [_comparison_table(c), ""]
-    out += [f"## {len(claims) + 1}. ERF diversity, not only size, matters", "",
-            "Study: *Expanding ERF alone is insufficient; ERF diversity matters.*", "",
-            f"Verdict: **{verdict}**. {sentence}", ""]
+        ""]
+
+
+def _latency_section(latencies: dict[str, LatencyCache]) -> list[str]:
+    """How each task's ORT ms were measured."""
+    if not latencies:
+        return []
+    return ["## Latency", "", *[f"- **{task}**: {cache.describe()}" for task, cache in latencies.items()], ""]
+
+
+def _task_tables(tasks: dict[str, list[dict]], plots: str, stand_in: bool) -> list[str]:
+    out = []
     saturation = saturation_table(tasks.get("dtd10", []))
     if saturation:
         out += ["## ERF size check (dtd10)", "",
@@ -282,26 +260,23 @@ def results_markdown(
         out += [f"## Table: {task}", "", summary_markdown(rows),
                 f"Plots: `{plots}/{task}/summary.png` (metric per variant; metric vs ERF r(50 %)), "
                 f"`{plots}/{task}/erf_grid.png` (seed-0 ERF heat maps, one colour scale).", ""]
-    out += [
-        "## Method",
-        "",
-        "- ERF: RepLKNet's gradient ERF of the last feature map (centre activation, ReLU'd input gradient summed "
-        "over RGB, averaged over real images, log10(P+1) normalised), r(t) = share of the input the smallest "
-        "centred square holding t of the mass covers (interpolated between odd sides). Diversity measures and "
-        "their formulas: `runtime/erf/measures.py` (anisotropy = ratio of principal axes of the second moments, "
-        "orientation, angular spread = normalised entropy over 8 orientation bins, effective area = exp entropy; "
-        "dtd10 adds the ERFs of 16 single units of the last map: dissimilarity = mean pairwise 1 - cosine of their "
-        "maps, orientation spread of the elongated ones, and the border share).",
-        "- Verdicts: Welch's t between the two variants' seed results, two-sided 5 % critical value for the "
-        "Welch-Satterthwaite degrees of freedom; a claim with several comparisons is confirmed only if all are. "
-        "Each comparison also gives A - B with its 95 % interval (same se and dof: it excludes 0 exactly when the "
-        "verdict is not inconclusive, and bounds the effect an inconclusive run could have missed) and Hedges' g. "
-        "The diversity claim on dtd10: partial correlation over runs (`edgeconv/research/diversity.py`).",
-        "- At this scale (minutes of CPU per run, ResNet-18 at width 16, 32 px inputs; dtd10 at its crop) an "
-        "effect the study saw on full-size training can vanish or flip: 'not confirmed at this scale' says "
-        "exactly that, no more.",
-        "",
-    ]
+    return out
+
+
+def results_markdown(
+    tasks: dict[str, list[dict]], budget: dict[str, dict], command: str, sources: dict[str, str],
+    plots: str = "docs/results", latencies: dict[str, LatencyCache] | None = None,
+) -> str:
+    """The whole page; ``plots`` is the repository-relative folder holding ``<task>/summary.png``, ``latencies``
+    each task's cached timings (``latency.py``), described in the Latency section."""
+    claims = build_claims(tasks)
+    stand_in = "dtd10" in tasks and "texture" in tasks
+    out = [*_header(budget, command, plots), "## Data", "", *[f"- **{t}**: {text}" for t, text in sources.items()],
+           "", *_budget_section(budget, command), "## Verdicts", "", "| claim (the study's words) | verdict here |",
+           "|---|---|", *[f"| {c.title}: *{c.study}* | {verdict_text(c)} |" for c in claims], ""]
+    for i, claim in enumerate(claims, 1):
+        out += claim_section(i, claim)
+    out += [*_task_tables(tasks, plots, stand_in), *_latency_section(latencies or {}), "## Method", "", *METHOD, ""]
     if stand_in:
         out += ["## Appendix: the scikit-image texture stand-in", "",
                 "Before DTD images were here, the texture claims ran on this stand-in; real DTD10 replaces it above. "

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 from PIL import Image, ImageOps
 
-from edgeconv.errors import UsageError, first_line
+from edgeconv.errors import EdgeConvError, UsageError, first_line
 from edgeconv.runtime.atomic_write import write_atomic
 from edgeconv.runtime.choices import BackendName, InferenceDevice, InferencePrecision, parse_choice
 from edgeconv.runtime.imaging.images import IMAGE_SUFFIXES
@@ -33,6 +33,7 @@ from edgeconv.runtime.video.job import is_video, video_output_name, video_suffix
 if TYPE_CHECKING:
     from edgeconv.runtime.backends.base import BackendOptions
 
+WRITABLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 GREY_MODES = ("L", "1", "I", "I;16", "I;16B", "I;16L", "F")
 OnProgress = Callable[[str, int, int | None], None]  # (what, done, total or None when not known yet)
 
@@ -143,13 +144,28 @@ def upscale_file(run: Run, facts: ModelFacts, src: Path, dst: Path, tile: int, o
     write_atomic(dst, write)
 
 
+def folder_output_name(src: Path, stem_shared: bool) -> str:
+    """A folder run's output name: ``NAME.png`` for an image (lossless), ``NAME.mp4``-style for a video; inputs
+    that share a stem (``a.jpg``, ``a.png``) keep their extension in it (``a_jpg.png``, ``a_png.png``)."""
+    stem = f"{src.stem}_{src.suffix[1:].lower()}" if stem_shared else src.stem
+    return f"{stem}{video_suffix(src) if is_video(src) else '.png'}"
+
+
+def default_image_output(src: Path, scale: int) -> Path:
+    """``photo.png`` -> ``photo_x2.png``; other formats keep theirs (``photo.jpg`` -> ``photo_x2.jpg``), so two inputs
+    that differ only in their extension never map to one output."""
+    suffix = src.suffix.lower() if src.suffix.lower() in WRITABLE_SUFFIXES else ".png"
+    return src.with_name(f"{src.stem}_x{scale}{suffix}")
+
+
 def folder_jobs(src: Path, dst: Path) -> tuple[list[tuple[Path, Path]], int]:
     """``([(input, output) still to do], finished count)``: outputs already present are complete (atomic writes)."""
     files = sorted(p for p in src.iterdir() if p.is_file() and (p.suffix.lower() in IMAGE_SUFFIXES or is_video(p)))
     if not files:
         raise UsageError(str(src), "holds no images or videos",
                          f"expected files ending in {', '.join(sorted(IMAGE_SUFFIXES))} or a video suffix")
-    todo = [(p, dst / f"{p.stem}{video_suffix(p) if is_video(p) else '.png'}") for p in files]
+    stems = [p.stem for p in files]
+    todo = [(p, dst / folder_output_name(p, stems.count(p.stem) > 1)) for p in files]
     remaining = [(a, b) for a, b in todo if not b.exists()]
     return remaining, len(todo) - len(remaining)
 
@@ -166,6 +182,8 @@ def shipped_file(model: str | Path, backend: BackendName) -> Path:
 def as_source(text: str) -> Path | str:
     """A command-line source: ``-``, a URL (``rtsp://``...) or a capture device (``/dev/video0``) stays a stream
     (str); anything else is a path."""
+    if not text.strip():
+        raise UsageError("SOURCE", "is empty", "give an image, a video, a folder, or - for standard input")
     if text == "-" or "://" in text or text.startswith("/dev/video"):
         return text
     return Path(text)
@@ -231,8 +249,6 @@ class UpscaleSettings:
             if self.source != "-" and self.target is None:
                 raise UsageError(self.source, "is a stream: give an output file (or - for standard output)")
             return
-        if str(self.source) == "":
-            raise UsageError("SOURCE", "is empty", "give an image, a video, a folder, or - for standard input")
         if not self.source.exists():
             raise UsageError(str(self.source), "does not exist")
         if self.source.is_dir() and self.target is not None:
@@ -251,8 +267,9 @@ class UpscaleSettings:
             return replace(self, target=Path("-"))
         if self.is_video:
             return replace(self, target=video_output_name(self.source, scale))
-        suffix = "" if self.source.is_dir() else ".png"
-        resolved = replace(self, target=self.source.with_name(f"{self.source.stem}_x{scale}{suffix}"))
+        target = self.source.with_name(f"{self.source.stem}_x{scale}") if self.source.is_dir() else \
+            default_image_output(self.source, scale)
+        resolved = replace(self, target=target)
         resolved.check()
         return resolved
 
@@ -282,6 +299,7 @@ class UpscaleResult:
     overlap: int
     frames: int = 0  # a video: frames written (resumed_at of them from an earlier run)
     resumed_at: int = 0
+    failed: list[str] = field(default_factory=list)  # a folder: one line per file that could not be upscaled
 
 
 def upscale_path(settings: UpscaleSettings, progress: OnProgress | None = None) -> UpscaleResult:
@@ -314,11 +332,15 @@ def upscale_path(settings: UpscaleSettings, progress: OnProgress | None = None) 
     total = len(jobs) + done.already_done
     for src, dst in jobs:
         if progress is not None:
-            progress(src.name, done.already_done + done.written, total)
-        if is_video(src):
-            upscale_one_video(replace(settings, source=src, target=dst), options)
-        else:
-            upscale_file(runner.run, facts, src, dst, settings.tile, overlap)
+            progress(src.name, done.already_done + done.written + len(done.failed), total)
+        try:
+            if is_video(src):
+                upscale_one_video(replace(settings, source=src, target=dst), options)
+            else:
+                upscale_file(runner.run, facts, src, dst, settings.tile, overlap)
+        except EdgeConvError as exc:  # one bad file does not stop the folder: listed, and the exit code says so
+            done.failed.append(exc.one_line())
+            continue
         done.written += 1
     return done
 

@@ -54,10 +54,13 @@ def read_plane(frame: av.VideoFrame, index: int) -> np.ndarray:
 
 
 def write_plane(frame: av.VideoFrame, index: int, data: np.ndarray) -> None:
-    """Copy (h, w) samples into plane ``index`` of ``frame`` (its own line stride)."""
+    """Copy (h, w) samples into plane ``index`` of ``frame`` (its own line stride), the line padding filled with
+    each row's last sample: encoders read past the width (SIMD), and uninitialised padding made libx264's output
+    differ from run to run on the same frames."""
     plane = frame.planes[index]
     rows = np.frombuffer(plane, data.dtype).reshape(plane.height, -1)
     rows[:, : plane.width] = data[: plane.height, : plane.width]
+    rows[:, plane.width:] = rows[:, plane.width - 1 : plane.width]
 
 
 class FrameUpscaler(Protocol):
