@@ -81,6 +81,7 @@ def test_real_clip_keeps_frames_timestamps_audio_and_tags(upscaler, tmp_path: Pa
 @pytest.mark.parametrize("pix_fmt,size,extra", [
     ("yuv422p", (64, 48), {}), ("yuv444p", (65, 49), {}), ("yuv420p10le", (64, 48), {}),
     ("yuv420p", (64, 48), {"rotation": 90}), ("yuv420p", (64, 48), {"vfr": True}),
+    ("yuv420p", (64, 48), {"audio_tracks": 2}),
 ])
 def test_every_common_input(upscaler, tmp_path: Path, pix_fmt: str, size: tuple[int, int], extra: dict) -> None:
     source = make_clip(tmp_path / "in.mp4", *size, frames=9, pix_fmt=pix_fmt, **extra)

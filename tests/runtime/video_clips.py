@@ -18,8 +18,8 @@ def _picture(width: int, height: int, t: int) -> np.ndarray:
 
 def make_clip(path: Path, width: int = 64, height: int = 48, frames: int = 12, pix_fmt: str = "yuv420p",
               codec: str = "libx264", rate: int = 25, audio: bool = True, rotation: int = 0,
-              vfr: bool = False) -> Path:
-    """Write a clip of moving colour gradients (and a 440 Hz AAC tone); ``vfr`` spaces frames unevenly."""
+              vfr: bool = False, audio_tracks: int = 1) -> Path:
+    """Write a clip of moving colour gradients (and ``audio_tracks`` AAC tones); ``vfr`` spaces frames unevenly."""
     with av.open(str(path), "w") as out:
         video = out.add_stream(codec, rate=rate)
         video.width, video.height, video.pix_fmt = width, height, pix_fmt
@@ -27,10 +27,10 @@ def make_clip(path: Path, width: int = 64, height: int = 48, frames: int = 12, p
         video.codec_context.time_base = video.time_base
         if rotation:
             video.set_display_rotation(rotation)
-        sound = None
-        if audio:
-            sound = out.add_stream("aac", rate=48000)
-            sound.layout = "mono"
+        sounds = []
+        for _ in range(audio_tracks if audio else 0):
+            sounds.append(out.add_stream("aac", rate=48000))
+            sounds[-1].layout = "mono"
         pts = 0
         for t in range(frames):
             frame = av.VideoFrame.from_ndarray(_picture(width, height, t), format="rgb24").reformat(format=pix_fmt)
@@ -40,9 +40,9 @@ def make_clip(path: Path, width: int = 64, height: int = 48, frames: int = 12, p
                 out.mux(packet)
         for packet in video.encode(None):
             out.mux(packet)
-        if sound is not None:
+        for track, sound in enumerate(sounds):
             samples = int(48000 * pts / (1000 * rate))
-            tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
+            tone = (0.2 * np.sin(2 * np.pi * 440 * (track + 1) * np.arange(samples) / 48000)).astype(np.float32)
             for start in range(0, samples, 1024):
                 chunk = tone[start:start + 1024][None]
                 frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
