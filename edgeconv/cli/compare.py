@@ -43,7 +43,12 @@ Shard = Annotated[str | None, typer.Option(help="I/N: train only every N-th run 
                                                 "to reuse all runs and write the tables.")]
 Cifar = Annotated[Path | None, typer.Option(help="Folder with cifar-100-python/ (needed for cifar100).")]
 MaxMinutesPerRun = Annotated[float | None, typer.Option(help="Stop a run early after this many minutes.")]
-Results = Annotated[Path | None, typer.Option(help="Also write the claims page here (e.g. docs/RESULTS.md).")]
+Results = Annotated[Path | None, typer.Option(help="Also write the claims page here (e.g. docs/RESULTS.md), "
+                                                  "recomputed from the runs; runs absent under --out are read from "
+                                                  "the records that this same command stored beside the page "
+                                                  "(<page folder>/results/<task>/runs.csv), never retrained. "
+                                                  "Latencies are timed once and cached there (latency.json); delete "
+                                                  "it and its copy under --out to re-time.")]
 
 
 def compare(
@@ -76,6 +81,9 @@ def compare(
 
     Example (DTD10, two processes, then the tables): edgeconv compare --tasks dtd10 --threads 1
     --shard 0/2 & edgeconv compare --tasks dtd10 --threads 1 --shard 1/2; wait; edgeconv compare --tasks dtd10
+
+    Example (the committed page again, from its stored records, no training): the last line of `make results`,
+    edgeconv compare --tasks dtd10 --seeds 5 --cls-variants ... --out runs/dtd10 --results docs/RESULTS.md
     """
     from edgeconv.research.job import ComparisonSettings, run_comparison
 

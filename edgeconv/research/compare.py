@@ -7,8 +7,8 @@ diversity measures. Latency of the deployed graphs in ONNX Runtime is measured p
 all training, the variants in turn, and cached beside the runs (``latency.py``). Every run leaves
 ``<out>/<task>/<variant>/seed<k>.{pt,json}`` (dtd10 also ``seed<k>.zs{0,1}.pt``, its zero-shot nets);
 a run whose JSON exists is not trained again, so an interrupted comparison resumes where it stopped,
-and a run absent there but stored beside the results page (``settings.stored``, ``records.py``) is
-taken from there.
+and a run absent there but stored beside the results page (``settings.stored``, read by ``records.py``)
+is taken from there.
 """
 
 from __future__ import annotations
@@ -278,16 +278,16 @@ def load_record(path: Path) -> RunRecord:
 
 
 def run_compare(
-    settings: CompareSettings, on_run: Callable[[str, int, str], None] | None = None
+    settings: CompareSettings, on_run: Callable[[str, int, str], None] | None = None,
+    stored: dict[tuple[str, int], RunRecord] | None = None,
 ) -> list[RunRecord]:
     """Train and measure every (variant, seed) not done yet; returns all records of this task.
 
-    A run is reused from its JSON under ``out``, else from the stored records (``settings.stored``), else trained.
+    A run is reused from its JSON under ``out``, else from ``stored`` (the records kept beside the results page,
+    ``records.stored_records(settings.stored)``, by (variant, seed)), else trained.
     """
-    from edgeconv.research.records import stored_records
-
     folder = settings.out / settings.task
-    stored = stored_records(settings.stored) if settings.stored is not None else {}
+    stored = stored or {}
     inputs: list[np.ndarray] = []  # the ERF images, read when the first run needs training
     records = []
     for variant in settings.variants:

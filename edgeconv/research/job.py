@@ -28,6 +28,7 @@ from edgeconv.research.compare import (
     summarise,
 )
 from edgeconv.research.latency import LATENCY_FILE, task_latencies, write_cache
+from edgeconv.research.records import stored_records
 from edgeconv.research.report import write_task_outputs
 from edgeconv.runtime.validation.sr_eval import default_images
 
@@ -198,7 +199,8 @@ def _run_task(settings: CompareSettings, say: Say) -> TaskOutcome:
         elapsed = (time.perf_counter() - started) / 60
         say(f"[{settings.task}] {done[0]}/{total} {variant} seed {seed}: {what} ({elapsed:.1f} min so far)")
 
-    records = run_compare(settings, on_run=on_run)
+    stored = stored_records(settings.stored) if settings.stored is not None else {}
+    records = run_compare(settings, on_run=on_run, stored=stored)
     minutes = sum(r.minutes for r in records)
     if settings.shard[1] > 1:  # one share of the runs: the tables wait for a run without --shard
         say(f"[{settings.task}] shard {settings.shard[0]}/{settings.shard[1]} done; no tables written")

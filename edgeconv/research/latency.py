@@ -1,7 +1,10 @@
 """Deploy-graph latency per variant with its spread, measured once and cached beside the runs (``latency.json``).
 
-Each variant's deploy graph (ONNX Runtime CPU, the comparison's thread count) is timed ``repeats`` times, the
-variants in turn so drift on the machine hits all alike; one repeat is the median of ``calls`` calls. The
+Each variant's deploy graph (ONNX Runtime CPU, one thread) is timed ``repeats`` times, the variants in turn so
+drift on the machine hits all alike; one repeat is the median of ``calls`` calls. One thread, whatever the
+comparison trained with: on a small machine shared with other work (2 cores, one of them training), two ORT
+threads wait on each other whenever one is descheduled, and the repeats scatter by a factor of two; one thread
+gives repeats within a few per cent (measured on this machine: plain 1.93-1.94 ms against 1.44-1.98 ms). The
 table shows the median of the repeats with their inter-quartile range. The cache names the CPU, the date, the
 threads, the weights timed and the load average when timing began, and a comparison that finds a cache for the
 same variants, input shape and threads reuses it: regenerating the page never re-times.
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from edgeconv.research.compare import CompareSettings
 
 LATENCY_FILE = "latency.json"
-REPEATS, CALLS = 7, 30
+REPEATS, CALLS, THREADS = 7, 30, 1
 
 
 def machine_name() -> str:
@@ -122,8 +125,8 @@ def measure(settings: CompareSettings, repeats: int = REPEATS, calls: int = CALL
     times: dict[str, list[float]] = {v: [] for v in graphs}
     for _ in range(repeats):
         for variant, graph in graphs.items():
-            times[variant].append(ort_latency_ms(graph, x, threads=settings.threads, runs=calls)[0])
-    return LatencyCache(machine_name(), date.today().isoformat(), settings.threads, shape, repeats, calls, weights,
+            times[variant].append(ort_latency_ms(graph, x, threads=THREADS, runs=calls)[0])
+    return LatencyCache(machine_name(), date.today().isoformat(), THREADS, shape, repeats, calls, weights,
                         load, {v: tuple(ms) for v, ms in times.items()})
 
 
@@ -136,6 +139,6 @@ def task_latencies(settings: CompareSettings, folders: list[Path]) -> tuple[Late
     shape = (1, 3, 180, 320) if settings.task == "sr" else (1, 3, 128, 128)
     for folder in folders:
         cache = read_cache(folder / LATENCY_FILE)
-        if cache is not None and cache.fits(settings.variants, shape, settings.threads):
+        if cache is not None and cache.fits(settings.variants, shape, THREADS):
             return cache, False
     return measure(settings), True

@@ -1,4 +1,5 @@
-"""The diversity claim's statistic: partial correlation over runs, its Fisher interval and p-value."""
+"""The diversity claim's statistic: partial correlation, its Fisher interval and p-value, over variants (the unit
+of analysis) and, for reference, over runs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from edgeconv.research.diversity import diversity_association, partial_correlation, pearson, run_values
+from edgeconv.research.diversity import (
+    diversity_association,
+    partial_correlation,
+    pearson,
+    run_values,
+    variant_association,
+    variant_means,
+)
 from edgeconv.research.report import CONFIRMED, INCONCLUSIVE, NOT_CONFIRMED
 
 
@@ -64,3 +72,50 @@ def test_runs_are_read_from_summary_rows_in_order() -> None:
     got = diversity_association(rows, "dissimilarity")
     assert got is not None and got.n == 6 and got.r > 0.5
     assert diversity_association(rows, "orientation_spread") is None
+
+
+def clustered_rows(rng: np.random.Generator, variants: int = 9, seeds: int = 5) -> list[dict]:
+    """Summary rows of runs clustered in variants, with no association of diversity and accuracy at all: each
+    variant draws its own diversity, accuracy and size, and its seeds scatter a little around them."""
+    rows = []
+    for v in range(variants):
+        centre = rng.normal(size=3)
+        runs = centre + 0.2 * rng.normal(size=(seeds, 3))
+        row: dict = {"variant": f"v{v}"}
+        for k, name in enumerate(("dissimilarity", "zero_shot_accuracy", "r50")):
+            row[f"{name}_all"] = list(runs[:, k])
+            row[f"{name}_mean"] = float(np.mean(runs[:, k]))
+        rows.append(row)
+    return rows
+
+
+def test_runs_as_points_are_overconfident_on_clustered_data_and_variants_are_not() -> None:
+    """Under the null, with 9 variants of 5 seeds: the run-level interval (n = 45) excludes 0 far more often than
+    5 %, because 5 seeds of a variant repeat one draw; the variant-level one (n = 9) about 5 % of the time."""
+    rng = np.random.default_rng(0)
+    trials, naive, variant_level = 400, 0, 0
+    for _ in range(trials):
+        rows = clustered_rows(rng)
+        runs, variants = diversity_association(rows, "dissimilarity"), variant_association(rows, "dissimilarity")
+        assert runs is not None and variants is not None and runs.n == 45 and variants.n == 9
+        naive += runs.p < 0.05
+        variant_level += variants.p < 0.05
+    assert naive / trials > 0.3  # nominal 5 %: overconfident
+    assert variant_level / trials < 0.09  # nominal 5 %: holds (binomial sd ~1.1 % at 400 trials)
+
+
+def test_one_clustered_sample_has_a_narrow_run_interval_and_a_wide_variant_interval() -> None:
+    rows = clustered_rows(np.random.default_rng(1))
+    runs, variants = diversity_association(rows, "dissimilarity"), variant_association(rows, "dissimilarity")
+    assert runs is not None and variants is not None
+    assert runs.high - runs.low < 0.6 < variants.high - variants.low
+
+
+def test_variant_association_uses_one_point_per_variant() -> None:
+    rows = clustered_rows(np.random.default_rng(2), variants=6)
+    got = variant_association(rows, "dissimilarity")
+    assert got is not None and got.n == 6
+    means = [variant_means(rows, n) for n in ("dissimilarity", "zero_shot_accuracy", "r50")]
+    assert got.r == pytest.approx(partial_correlation(*means).r)
+    assert variant_association(rows[:4], "dissimilarity") is None  # fewer than 5 variants: no statistic
+    assert variant_means(rows, "orientation_spread") is None

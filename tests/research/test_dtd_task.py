@@ -221,7 +221,7 @@ def test_shards_split_the_runs_and_reuse_each_others(tmp_path: Path, monkeypatch
     monkeypatch.setattr(compare, "erf_inputs", lambda _s: np.zeros((1, 3, 8, 8), np.float32))
     base = {"task": "texture", "out": tmp_path, "variants": ["a", "b"], "seeds": [0, 1, 2], "steps": 1,
             "data": tmp_path}
-    monkeypatch.setattr(compare, "_model_spec", lambda _s, v: ("texture_resnet18", {"variant": v}))
+    monkeypatch.setattr(compare, "model_spec", lambda _s, v: ("texture_resnet18", {"variant": v}))
     first = run_compare(CompareSettings(**base, shard=(1, 3)))
     assert trained == [("b", 0), ("a", 2)] and len(first) == 2  # list: a0 b0 a1 b1 a2 b2 -> indices 1 and 4
     second = run_compare(CompareSettings(**base, shard=(0, 3)))

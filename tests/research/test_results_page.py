@@ -80,18 +80,18 @@ def test_dtd10_is_described_as_itself_and_comparisons_carry_effect_sizes(tmp_pat
     assert "- **dtd10**: DTD10 at shared/data/textures/DTD10, the fixed split" in text and "fed at 112 px" in text
     assert "## ERF size check" not in text  # these runs carry no unit measures
     assert "not run: the CIFAR-100 files are not on this machine" in text
-    assert "| A - B [95 % CI] | Hedges' g | t | dof | verdict |" in text
+    assert "| A - B [95 % CI] | Hedges' g | t | dof | p | p (Holm) | reading |" in text
     # plain (0.50, 0.51, 0.52) vs jitter-random (0.60, 0.61, 0.62): -10 pp, se 0.01 * sqrt(2/3), dof 4
     assert "| dtd10 | plain | jitter-random | accuracy |" in text and "-10.000 [-12.267, -7.733] % | -7.98 |" in text
 
 
-def test_dtd10_decides_the_texture_and_diversity_claims_and_earlier_tasks_are_kept(tmp_path: Path) -> None:
-    """With unit ERF measures the diversity claim is the partial correlation over runs; the stand-in texture task
-    left by an earlier comparison stays, under its own command, in an appendix; the ERF size check is shown."""
-    rng = np.random.default_rng(0)
-    variants = ("plain", "shiftwise", "shiftwise-diagonal", "shiftwise-rotational")
+DTD10_VARIANTS = ("plain", "jitter-random", "shiftwise", "shiftwise-diagonal", "shiftwise-rotational", "large-kernel")
+
+
+def dtd10_records(rng: np.random.Generator) -> list[RunRecord]:
+    """Five seeds of each of six variants whose zero-shot accuracy follows their unit dissimilarity."""
     records = []
-    for i, variant in enumerate(variants):
+    for i, variant in enumerate(DTD10_VARIANTS):
         for seed in range(5):
             diversity = 0.2 + 0.05 * i + 0.02 * rng.normal()
             erf = {"r20": 0.01, "r30": 0.02, "r50": 0.05 + 0.01 * rng.normal(), "r99": 0.3, "anisotropy": 1.1,
@@ -100,6 +100,13 @@ def test_dtd10_decides_the_texture_and_diversity_claims_and_earlier_tasks_are_ke
                    "dissimilarity": diversity, "channel_anisotropy": 1.1, "orientation_spread": 0.5}
             records.append(RunRecord("dtd10", variant, seed, "m", "accuracy", 0.3, 1000, 2000.0, erf, 1.0, 150, False,
                                      {"zero_shot_accuracy": diversity + 0.01 * rng.normal()}))
+    return records
+
+
+def test_dtd10_decides_the_texture_and_diversity_claims_and_earlier_tasks_are_kept(tmp_path: Path) -> None:
+    """With unit ERF measures the diversity claim is the partial correlation over the variants; the stand-in texture
+    task left by an earlier comparison stays, under its own command, in an appendix; the ERF size check is shown."""
+    records, variants = dtd10_records(np.random.default_rng(0)), DTD10_VARIANTS
     root = tmp_path / "repo"
     (root / "docs" / "results" / "texture").mkdir(parents=True)
     (root / "pyproject.toml").write_text("[project]\n")
@@ -113,15 +120,25 @@ def test_dtd10_decides_the_texture_and_diversity_claims_and_earlier_tasks_are_ke
     page = root / "docs" / "RESULTS.md"
     write_results_page(page, [TaskOutcome(settings, summarise(records), 20.0)], False)
     text = page.read_text()
-    assert "--tasks dtd10 --seeds 5 --cls-variants plain,shiftwise," in text and "--crop 96 --load-size 160" in text
+    assert "--tasks dtd10 --seeds 5 --cls-variants plain,jitter-random,shiftwise," in text
+    assert "--crop 96 --load-size 160" in text
     assert "Kept from earlier comparisons, each under its own command in the Budget table: texture." in text
     assert "| texture | 2 | 3 | 300 | 64 | 21.0 | 2026-11-26, `edgeconv compare --old`, x86_64 |" in text
     assert "## Appendix: the scikit-image texture stand-in" in text and "## Table: texture" not in text
-    assert "**confirmed** (dtd10) |" in text and "partial correlation of the ERF diversity across units" in text
+    verdicts = text.split("## Verdicts")[1].split("## 1. ")[0]
+    assert "| ERF diversity, not only size, matters: *Expanding ERF alone is insufficient; ERF diversity matters.* | " \
+           "**confirmed (1 for, 0 against of 3 after Holm;" in verdicts
+    assert "; dissimilarity r = +1.00 at variant level: the claimed direction |" in verdicts
+    claim6 = text.split("## 6. ")[1].split("## ERF size check")[0]
+    assert "Unit of analysis: the variant (seed means, n = 6)" in claim6
+    assert "| dtd10 | unit dissimilarity | zero-shot accuracy | 6 | +" in claim6
+    assert "Reference, not in the verdict: the earlier page's statistic, every run as an independent point (n = 30)" \
+        in claim6
     assert "## ERF size check (dtd10)" in text and "| plain | 0.010 ± 0.000 | 0.100 ± 0.000 |" in text
-    fits = "fits the window (border share < 0.05) for plain, shiftwise, shiftwise-diagonal, shiftwise-rotational."
+    fits = ("fits the window (border share < 0.05) for plain, jitter-random, shiftwise, shiftwise-diagonal, "
+            "shiftwise-rotational, large-kernel.")
     assert fits in text
-    assert "It fills the window" not in text and "whose fields fit the window" not in text  # all fit: no subset
+    assert "It fills the window" not in text and "Exploratory" not in text  # all fit: no subset
     budget = json.loads((root / "docs" / "results" / "dtd10" / "budget.json").read_text())
     assert budget["steps"] == 150 and budget["seeds"] == 5 and "nets on cpu" in budget["machine"]
     claim4 = text.split("## 4. ")[1].split("## 5. ")[0]
