@@ -81,9 +81,6 @@ def compare(
 
     Example (DTD10, two processes, then the tables): edgeconv compare --tasks dtd10 --threads 1
     --shard 0/2 & edgeconv compare --tasks dtd10 --threads 1 --shard 1/2; wait; edgeconv compare --tasks dtd10
-
-    Example (the committed page again, from its stored records, no training): the last line of `make results`,
-    edgeconv compare --tasks dtd10 --seeds 5 --cls-variants ... --out runs/dtd10 --results docs/RESULTS.md
     """
     from edgeconv.research.job import ComparisonSettings, run_comparison
 

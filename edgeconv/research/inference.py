@@ -5,8 +5,9 @@ sort the m p-values, multiply the i-th smallest (i from 1) by m - i + 1, carry t
 adjusted values never fall, cap at 1. A comparison reads *for* the claim when its adjusted p is below 5 % and
 its difference points the claimed way, *against* when below 5 % the other way, *n.s.* otherwise. The claim is
 confirmed when at least one comparison reads for and none against, contradicted when at least one reads against
-and none for, undecided otherwise (``combine``): the rule treats both directions alike, and Holm holds the chance
-of any false for-or-against reading in a family at or below 5 %, whatever the dependence between its tests.
+and none for, undecided otherwise (``combine``): the rule treats both directions alike, and Holm keeps the chance
+that any test of a family comes out significant without a real effect at or below 5 % (family-wise), whatever the
+dependence between its tests.
 
 Stability is a claim about spread, so it has its own test: Brown and Forsythe's (1974) test for equal variances,
 a one-way ANOVA on the absolute deviations from each group's median (robust to non-normal data), whose F has

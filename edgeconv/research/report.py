@@ -255,7 +255,7 @@ def summary_markdown(rows: list[dict]) -> str:
         )
     shape = "1x3x180x320 (LR)" if rows[0]["task"] == "sr" else "1x3x128x128 (32x32 is all call overhead)"
     timing = ("median [inter-quartile range] over repeats, each the median of 30 runs, all variants timed in turn "
-              "(how and where: `latency.json`)" if "latency_q1_ms" in rows[0]
+              "(how and where: `latency.json` beside the runs)" if "latency_q1_ms" in rows[0]
               else "median of 30 runs, best of 2 rounds with all variants timed in turn")
     lines += ["", f"Mean ± sample std over seeds. ORT ms: deploy graph in ONNX Runtime, input {shape}, {timing}. "
               "MACs/px: deploy form, per input pixel. ERF: gradient ERF of the last feature map (r(t) as a share of "

@@ -199,10 +199,11 @@ METHOD = [
     "*for* the claim when its adjusted p < 0.05 and its effect points the claimed way, *against* when adjusted "
     "p < 0.05 the other way, *n.s.* otherwise. A claim is **confirmed** when at least one row reads for and none "
     "against, **contradicted** when at least one reads against and none for, **undecided** otherwise (none "
-    "significant, or significant both ways: conflicting). The rule is the same both ways, and Holm holds the chance "
-    "of any false for-or-against reading within a claim at or below 5 %. Tables marked secondary, exploratory or "
-    "reference are adjusted within themselves and never enter a verdict. The per-task effects tables further down "
-    "are unadjusted and descriptive.",
+    "significant, or significant both ways: conflicting). The rule is the same both ways, and Holm keeps the chance "
+    "that any row of a claim comes out significant without a real effect at or below 5 %, whatever the dependence "
+    "between its rows. Tables marked secondary, exploratory or reference are adjusted within themselves and never "
+    "enter a verdict. The effects tables under each task's table (every variant against plain) are unadjusted and "
+    "descriptive.",
     "- At this scale (minutes of CPU per run, ResNet-18 at width 16, 32 px inputs; dtd10 at its crop) an effect the "
     "study saw on full-size training can vanish or flip: 'contradicted' and 'undecided' are readings of these runs "
     "at this scale, no more; an undecided row's interval still bounds the effect these seeds could have missed.",
