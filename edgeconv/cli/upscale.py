@@ -112,7 +112,8 @@ def _print_upscaled(done: UpscaleResult, folder: bool) -> None:
     """One line: what was written, at which scale, on which back end."""
     if done.frames:
         resumed = f", resumed at frame {done.resumed_at}" if done.resumed_at else ""
-        typer.echo(f"wrote {done.target} ({done.frames} frames, x{done.scale}, {done.backend}{resumed})", err=True)
+        fmt = f", {done.pix_fmt}" if done.pix_fmt else ""
+        typer.echo(f"wrote {done.target} ({done.frames} frames, x{done.scale}{fmt}, {done.backend}{resumed})", err=True)
         return
     if not folder:
         typer.echo(f"wrote {done.target} (x{done.scale}, {done.backend}, tile {done.tile or 'off'}, "

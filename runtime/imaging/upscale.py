@@ -300,6 +300,7 @@ class UpscaleResult:
     frames: int = 0  # a video: frames written (resumed_at of them from an earlier run)
     resumed_at: int = 0
     failed: list[str] = field(default_factory=list)  # a folder: one line per file that could not be upscaled
+    pix_fmt: str = ""  # a video: the output's pixel format
 
 
 def upscale_path(settings: UpscaleSettings, progress: OnProgress | None = None) -> UpscaleResult:
@@ -359,4 +360,4 @@ def upscale_one_video(settings: UpscaleSettings, options: BackendOptions,
     done = run_video(job, settings.model, settings.backend, options, on_frame)
     scale = read_model_facts(settings.model_file).scale or 0
     return UpscaleResult(Path(done.output), 1, 0, scale, str(settings.backend), 0, 0, frames=done.frames,
-                         resumed_at=done.resumed_at)
+                         resumed_at=done.resumed_at, pix_fmt=done.pix_fmt)

@@ -73,6 +73,7 @@ class VideoResult:
     frames: int
     resumed_at: int
     times: StageTimes
+    pix_fmt: str = ""  # the encoded pixel format (chroma layout and bit depth), e.g. yuv420p
 
 
 def _upscaled(upscaler: FrameUpscaler, encoding: VideoEncoding) -> Callable:
@@ -204,7 +205,7 @@ def upscale_video(job: VideoJob, upscaler: FrameUpscaler, model: str = "",
             out, job.encoding, seen["like"], seen["template"], seen["like"].format.name, seen["rotation"]),
             seen["template"].time_base)
         plan.remove()
-        return VideoResult(job.output, start + times.frames, start, times)
+        return VideoResult(job.output, start + times.frames, start, times, seen["like"].format.name)
     except OSError as exc:
         raise EdgeConvError(label(job.output), f"writing failed: {exc.strerror or exc}",
                             "nothing was written at the final name (a full disk?)") from exc
