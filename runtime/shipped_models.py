@@ -20,6 +20,20 @@ from edgeconv.errors import UsageError
 SHIPPED_DIR = Path(__file__).with_name("shipped")
 SHIPPED_MODELS = {"photo": SHIPPED_DIR / "sr_x2_photo.onnx", "bicubic": SHIPPED_DIR / "sr_x2_bicubic.onnx"}
 DEFAULT_MODEL = "photo"
+SCALES = (2, 3, 4)
+
+
+def shipped_path(name: str, scale: int = 2) -> Path:
+    """Where the shipped model ``name`` of ``scale`` lies (``sr_x3_photo.onnx``); it may not be shipped yet.
+
+    Args:
+        name: a shipped model's name (``photo``, ``bicubic``).
+        scale: 2, 3 or 4.
+
+    Returns:
+        The generic (OpenVINO/TensorRT) form's path.
+    """
+    return SHIPPED_DIR / f"sr_x{scale}_{name}.onnx"
 
 
 def for_onnxruntime(path: Path) -> Path:
@@ -46,7 +60,7 @@ def luma_plane_form(path: Path) -> Path:
     return path.with_suffix(".y.onnx")
 
 
-def resolve_video_model(spec: str | Path, backend: str = "onnxruntime") -> Path:
+def resolve_video_model(spec: str | Path, backend: str = "onnxruntime", scale: int = 2) -> Path:
     """Like ``resolve_model``, but the Y-plane form when there is one.
 
     Args:
@@ -59,19 +73,20 @@ def resolve_video_model(spec: str | Path, backend: str = "onnxruntime") -> Path:
     Raises:
         UsageError: as ``resolve_model``.
     """
-    path = resolve_model(spec, "openvino")
+    path = resolve_model(spec, "openvino", scale)
     plane = luma_plane_form(path)
     if plane.is_file():
         return plane if backend != "onnxruntime" or not for_onnxruntime(plane).is_file() else for_onnxruntime(plane)
-    return resolve_model(spec, backend)
+    return resolve_model(spec, backend, scale)
 
 
-def resolve_model(spec: str | Path, backend: str = "onnxruntime") -> Path:
+def resolve_model(spec: str | Path, backend: str = "onnxruntime", scale: int = 2) -> Path:
     """The file ``backend`` should load for a shipped model's name or a path.
 
     Args:
         spec: ``photo``, ``bicubic``, or a path to an .onnx file.
         backend: the back end that will load it; ONNX Runtime gets a shipped model's ``.ort.onnx`` form.
+        scale: the shipped model's scale (a path is taken as it is; its scale is in its metadata).
 
     Returns:
         The model file.
@@ -82,7 +97,11 @@ def resolve_model(spec: str | Path, backend: str = "onnxruntime") -> Path:
     """
     text = str(spec)
     if text in SHIPPED_MODELS:
-        path = SHIPPED_MODELS[text] if backend != "onnxruntime" else for_onnxruntime(SHIPPED_MODELS[text])
+        generic = shipped_path(text, scale)
+        path = generic if backend != "onnxruntime" else for_onnxruntime(generic)
+        if scale != 2 and not generic.is_file():
+            raise UsageError(f"--scale {scale}", f"no x{scale} {text} model ships with this version",
+                             "x3 and x4 are in training (training/sr/TRAINING.md); give an .onnx of that scale")
         if not path.is_file():
             raise UsageError(str(path), "is missing from this installation", "reinstall edgeconv")
         return path

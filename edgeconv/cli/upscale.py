@@ -24,6 +24,8 @@ Target = Annotated[Path | None, typer.Argument(
 Output = Annotated[Path | None, typer.Option("-o", "--output", help="The output, as TARGET (- : standard output).")]
 Model = Annotated[str, typer.Option(
     "--model", "-m", help="A shipped model (photo: real photos; bicubic: the benchmark protocol) or an .onnx file.")]
+Scale = Annotated[int | None, typer.Option(
+    min=2, max=4, help="Upscaling factor 2, 3 or 4: the shipped model of that scale (default 2; a file's own).")]
 Tile = Annotated[int, typer.Option(help="Tile side in input pixels (0: whole image at once; video frames run whole).")]
 VIDEO = "Video"
 Codec = Annotated[VideoCodec, typer.Option(help="Output video codec.", rich_help_panel=VIDEO)]
@@ -45,6 +47,7 @@ def upscale(
     target: Target = None,
     output: Output = None,
     model: Model = "photo",
+    scale: Scale = None,
     backend: OneBackend = BackendName.ONNXRUNTIME,
     device: Device = InferenceDevice.CPU,
     precision: InferencePrecisionHint = None,
@@ -73,21 +76,22 @@ def upscale(
     Example: ffmpeg -i in.mkv -f yuv4mpegpipe - | edgeconv upscale - -o - | ffmpeg -i - out.mp4
     Example: edgeconv upscale photos/ photos_x2/ --model out/sr.int8.onnx --backend openvino
     """
-    settings = _settings(source, output or target, model, backend, device, precision, threads, tile,
-                         VideoEncoding(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt), resume, pipe_format)
+    encoding = VideoEncoding(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)
+    settings = _settings(source, output or target, model, backend, device, precision, threads, tile, encoding,
+                         resume, pipe_format, scale)
     refuse_overwrite(None if resume else settings.output_file, force)
     _print_upscaled(_run(settings), folder=settings.source_is_folder)
 
 
 def _settings(source: str, target: Path | None, model: str, backend: BackendName, device: InferenceDevice,
               precision: InferencePrecision | None, threads: int, tile: int, encoding: VideoEncoding, resume: bool,
-              pipe_format: PipeContainer) -> UpscaleSettings:
+              pipe_format: PipeContainer, scale: int | None) -> UpscaleSettings:
     """The command's options as the job's settings, resolved (defaults filled, files checked)."""
     from edgeconv.runtime.imaging.upscale import UpscaleSettings, as_source
 
     return UpscaleSettings(source=as_source(source), target=target, model=model, backend=backend, device=device,
                            precision=precision, threads=threads, tile=tile, encoding=encoding, resume=resume,
-                           pipe_format=str(pipe_format)).resolve()
+                           pipe_format=str(pipe_format), scale=scale).resolve()
 
 
 def _run(settings: UpscaleSettings) -> UpscaleResult:

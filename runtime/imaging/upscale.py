@@ -26,7 +26,13 @@ from edgeconv.runtime.choices import BackendName, InferenceDevice, InferencePrec
 from edgeconv.runtime.imaging.images import IMAGE_SUFFIXES
 from edgeconv.runtime.imaging.tiling import Run, run_tiles
 from edgeconv.runtime.model_facts import ModelFacts, read_model_facts
-from edgeconv.runtime.shipped_models import DEFAULT_MODEL, SHIPPED_MODELS, for_onnxruntime, resolve_model
+from edgeconv.runtime.shipped_models import (
+    DEFAULT_MODEL,
+    SHIPPED_MODELS,
+    for_onnxruntime,
+    resolve_model,
+    shipped_path,
+)
 from edgeconv.runtime.video.encoding import VideoEncoding
 from edgeconv.runtime.video.job import is_video, video_output_name, video_suffix
 
@@ -170,12 +176,12 @@ def folder_jobs(src: Path, dst: Path) -> tuple[list[tuple[Path, Path]], int]:
     return remaining, len(todo) - len(remaining)
 
 
-def shipped_file(model: str | Path, backend: BackendName) -> Path:
-    """The file ``backend`` loads for ``model``: a shipped name's form for it (ONNX Runtime's ``NAME.ort.onnx``),
-    else the path as given. Touches no file (``resolve_model`` checks that it exists)."""
+def shipped_file(model: str | Path, backend: BackendName, scale: int = 2) -> Path:
+    """The file ``backend`` loads for ``model``: a shipped name's form for it and ``scale`` (ONNX Runtime's
+    ``NAME.ort.onnx``), else the path as given. Touches no file (``resolve_model`` checks that it exists)."""
     if str(model) not in SHIPPED_MODELS:
         return Path(model)
-    path = SHIPPED_MODELS[str(model)]
+    path = shipped_path(str(model), scale)
     return for_onnxruntime(path) if backend == BackendName.ONNXRUNTIME else path
 
 
@@ -210,6 +216,7 @@ class UpscaleSettings:
     encoding: VideoEncoding = field(default_factory=VideoEncoding)  # videos: codec, CRF, preset, pixel format
     resume: bool = False  # videos: continue from the last finished segment of an interrupted run
     pipe_format: str = "y4m"  # a "-" output: y4m, nut or mkv
+    scale: int | None = None  # which shipped model (x2 when None); a model file's own scale must match when given
 
     def __post_init__(self) -> None:
         """Plain strings (library callers) become members; an unknown one is a ``UsageError`` naming the choices."""
@@ -221,7 +228,7 @@ class UpscaleSettings:
     @property
     def model_file(self) -> Path:
         """The file ``backend`` loads: a shipped model's form for it, or the path as given (not checked here)."""
-        return shipped_file(self.model, self.backend)
+        return shipped_file(self.model, self.backend, self.scale or 2)
 
     @property
     def source_is_folder(self) -> bool:
@@ -240,7 +247,9 @@ class UpscaleSettings:
 
     def check(self) -> None:
         """Raise ``UsageError`` for a model, tiling, input or output that cannot work (before the model loads)."""
-        resolve_model(self.model, self.backend)  # a shipped name, or an existing file
+        if self.scale not in (None, 2, 3, 4):
+            raise UsageError("--scale", f"must be 2, 3 or 4, got {self.scale}")
+        resolve_model(self.model, self.backend, self.scale or 2)  # a shipped name, or an existing file
         if self.tile < 0:
             raise UsageError("--tile", f"must be >= 0, got {self.tile}")
         if self.is_video:
@@ -260,9 +269,12 @@ class UpscaleSettings:
     def resolve(self) -> UpscaleSettings:
         """These settings checked (``check``), with the default target filled in from the model's scale."""
         self.check()
+        scale = read_model_facts(self.model_file).scale or 0
+        if self.scale is not None and scale != self.scale:
+            raise UsageError(str(self.model), f"is an x{scale} model, not x{self.scale}",
+                             f"drop --scale or give an x{self.scale} model")
         if self.target is not None:
             return self
-        scale = read_model_facts(self.model_file).scale or 0
         if self.is_stream:
             return replace(self, target=Path("-"))
         if self.is_video:
@@ -357,7 +369,7 @@ def upscale_one_video(settings: UpscaleSettings, options: BackendOptions,
                    settings.resume)
     name = Path(str(settings.source)).name if not settings.is_stream else str(settings.source)
     on_frame = None if progress is None else lambda i, n: progress(f"{name} frames", i, n)
-    done = run_video(job, settings.model, settings.backend, options, on_frame)
+    done = run_video(job, settings.model, settings.backend, options, on_frame, settings.scale or 2)
     scale = read_model_facts(settings.model_file).scale or 0
     return UpscaleResult(Path(done.output), 1, 0, scale, str(settings.backend), 0, 0, frames=done.frames,
                          resumed_at=done.resumed_at, pix_fmt=done.pix_fmt)

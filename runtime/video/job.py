@@ -33,12 +33,13 @@ def video_output_name(source: Path, scale: int) -> Path:
     return source.with_name(f"{source.stem}_x{scale}{video_suffix(source)}")
 
 
-def load_upscaler(model: str | Path, backend: BackendName, options: BackendOptions) -> tuple[FrameUpscaler, Path]:
+def load_upscaler(model: str | Path, backend: BackendName, options: BackendOptions,
+                  scale: int = 2) -> tuple[FrameUpscaler, Path]:
     """The frame upscaler for ``model`` (a shipped name or an .onnx): its Y-plane form when it has one."""
     from edgeconv.runtime.backends.registry import create_backend
     from edgeconv.runtime.shipped_models import resolve_video_model
 
-    path = resolve_video_model(model, str(backend))
+    path = resolve_video_model(model, str(backend), scale)
     loaded = create_backend(str(backend), path, options)
     if loaded.facts.input_channels == 1:
         return LumaPlaneUpscaler(loaded), path
@@ -46,8 +47,8 @@ def load_upscaler(model: str | Path, backend: BackendName, options: BackendOptio
 
 
 def run_video(job: VideoJob, model: str | Path, backend: BackendName, options: BackendOptions,
-              progress: Progress | None = None) -> VideoResult:
+              progress: Progress | None = None, scale: int = 2) -> VideoResult:
     """Load the model, then upscale ``job.source`` to ``job.output`` (see ``upscale_video``)."""
     job.check()
-    upscaler, path = load_upscaler(model, backend, options)
+    upscaler, path = load_upscaler(model, backend, options, scale)
     return upscale_video(job, upscaler, str(path), progress)

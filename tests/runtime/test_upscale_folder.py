@@ -47,3 +47,21 @@ def test_empty_source_is_one_error_line(default_onnx: Path, tmp_path: Path) -> N
     done = run_cli("upscale", "", str(tmp_path / "out.mp4"), "--model", str(default_onnx))
     assert done.returncode == 2 and "SOURCE | is empty" in done.stderr
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_scale_picks_the_shipped_model_of_that_scale(default_onnx: Path, tmp_path: Path) -> None:
+    """``--scale 2`` is the default's file; x3/x4 are refused by name until they ship; a file must match."""
+    from edgeconv.runtime.shipped_models import resolve_model, shipped_path
+
+    src = tmp_path / "p.png"
+    _image(src, 0)
+    assert run_cli("upscale", str(src), "--scale", "2").returncode == 0 and (tmp_path / "p_x2.png").is_file()
+    for scale in (3, 4):
+        if shipped_path("photo", scale).is_file():  # once they ship: the file of that scale, named by it
+            assert resolve_model("photo", "openvino", scale) == shipped_path("photo", scale)
+            continue
+        done = run_cli("upscale", str(src), str(tmp_path / f"x{scale}.png"), "--scale", str(scale))
+        assert done.returncode == 2 and f"no x{scale} photo model ships" in done.stderr
+    wrong = run_cli("upscale", str(src), str(tmp_path / "w.png"), "--model", str(default_onnx), "--scale", "3")
+    assert wrong.returncode == 2 and "is an x2 model, not x3" in wrong.stderr
+    assert run_cli("upscale", str(src), "--scale", "5").returncode == 2
