@@ -36,7 +36,22 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the edgeconv version and exit."),
+) -> None:
+    """Shift-based dynamic convolutions, rewritten to static graphs for edge runtimes."""
 app.command("info")(info.info)
 app.command("export")(export.export)
 app.command("erf")(erf.erf)

@@ -103,3 +103,13 @@ def test_a_url_source_streams_through(tmp_path: Path) -> None:
     assert summary["frames"] == 4 and summary["size"] == (128, 96) and summary["others"] == {}
     refused = run(f"file://{clip}", "--threads", "1")
     assert refused.returncode == 2 and b"is a stream: give an output file" in refused.stderr
+
+
+def test_short_help_and_version() -> None:
+    from edgeconv import __version__
+
+    version = subprocess.run([*EDGECONV, "--version"], capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.strip() == __version__
+    for args in (["-h"], ["upscale", "-h"], ["quantize", "-h"]):
+        done = subprocess.run([*EDGECONV, *args], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and "Usage: " in done.stdout and "-h" in done.stdout, args
