@@ -1,4 +1,4 @@
-"""``edgeconv info CKPT``: what a checkpoint holds, read safely (weights_only), model rebuilt."""
+"""``edgeconv info CKPT|MODEL.onnx``: what a checkpoint (read safely, model rebuilt) or an exported model holds."""
 
 from __future__ import annotations
 
@@ -6,12 +6,17 @@ from edgeconv.cli.arguments import Checkpoint, Size, parse_hw
 
 
 def info(checkpoint: Checkpoint, input_size: Size = "360x640") -> None:
-    """Print a checkpoint's model, task, scale, training metrics, parameters and MACs.
+    """Print a checkpoint's model, task, scale, training metrics, parameters and MACs - or an ONNX model's
+    inputs, outputs, opset, facts, INT8 scheme and sha256.
 
     Example: edgeconv info edge_sr_x2.pt --input-size 720x1280
+    Example: edgeconv info out/demo/model.int8.onnx
     """
-    from rich.console import Console
-    from rich.table import Table
+    if checkpoint.suffix.lower() == ".onnx":
+        from edgeconv.runtime.model_info import describe_onnx
+
+        _print_rows(str(checkpoint), describe_onnx(checkpoint))
+        return
 
     from edgeconv.export import to_deploy
     from edgeconv.models.checkpoints.info import describe_checkpoint
@@ -27,7 +32,15 @@ def info(checkpoint: Checkpoint, input_size: Size = "360x640") -> None:
         f"MACs at {h}x{w} input": f"{summary.macs / 1e9:.3f} G ({summary.macs_per_pixel:,.0f} per input pixel)",
         **{f"metric {k}": v for k, v in summary.metrics.items()},
     }
-    table = Table(title=str(checkpoint), show_header=False)
+    _print_rows(str(checkpoint), rows)
+
+
+def _print_rows(title: str, rows: dict) -> None:
+    """A two-column table of ``rows`` under ``title``."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
     for key, value in rows.items():
         table.add_row(key, str(value))
     Console().print(table)
