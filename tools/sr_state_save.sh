@@ -10,6 +10,9 @@ if [ "${1:-save}" = restore ]; then
   exit 0
 fi
 for f in runs/sr/x[234]_*; do
-  case $f in *.pt|*.last.pt|*.pt.done|*.log) cp "$f" training/sr/state/ ;; esac
+  case $f in
+    *.last.pt) [ -f "${f%.last.pt}.pt.done" ] || cp "$f" training/sr/state/ ;;  # finished runs need no state
+    *.pt|*.pt.done|*.log) cp "$f" training/sr/state/ ;;
+  esac
 done
 ls -la training/sr/state | tail -n +2
