@@ -24,7 +24,10 @@ WORK=$OUT/work
 SR=${EDGECONV_SR_DATA:-$REPO/../shared/data/sr}
 MIRROR=$(grep -m1 -oE 'https?://[^ ]+/debian/?$' /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list 2>/dev/null \
          | head -1 | cut -d: -f2- || true)
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+if [ -z "$MIRROR" ]; then  # no host is named here: the machine's apt configuration says where Debian comes from
+  echo "no Debian mirror in /etc/apt/sources.list(.d): set MIRROR=<a Debian archive URL> and rerun" >&2
+  exit 2
+fi
 start=$(date +%s)
 say() { printf '\n== %s (%ss)\n' "$1" $(( $(date +%s) - start )); }
 
