@@ -75,7 +75,7 @@ def _like(frame: av.VideoFrame, width: int, height: int, fmt: str) -> av.VideoFr
     import av
 
     out = av.VideoFrame(width, height, fmt)
-    out.pts = frame.pts
+    out.pts, out.duration = frame.pts, frame.duration
     if frame.time_base is not None:
         out.time_base = frame.time_base
     out.color_range, out.colorspace = frame.color_range, frame.colorspace

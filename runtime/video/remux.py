@@ -51,9 +51,10 @@ def _segment_packets(segments: list[Path], stream: av.video.stream.VideoStream, 
     from edgeconv.runtime.video.segments import read_packets
 
     for path in segments:
-        for pts, dts, key, data in read_packets(path):
+        for pts, dts, duration, key, data in read_packets(path):
             packet = av.Packet(data)
             packet.pts, packet.dts, packet.time_base, packet.is_keyframe = pts, dts, time_base, key
+            packet.duration = duration
             yield float((dts if dts is not None else pts) * time_base), 0, packet, stream
 
 

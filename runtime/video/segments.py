@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     import av
 
 SEGMENT_SUFFIX = ".pkts"
-_RECORD = struct.Struct("<qqBI")  # pts, dts, key frame, size
+SEGMENT_FORMAT = 2  # bumped when the record changes: --resume then refuses an older work folder
+_RECORD = struct.Struct("<qqqBI")  # pts, dts, duration, key frame, size
 _NONE = -(1 << 63)
 
 
@@ -75,21 +76,22 @@ class SegmentPlan:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def write_packet(file: BinaryIO, packet: av.Packet) -> None:
-    """Append one encoded packet to a segment file."""
+def write_packet(file: BinaryIO, packet: av.Packet, duration: int = 0) -> None:
+    """Append one encoded packet (and its frame's duration: encoders leave it 0) to a segment file."""
     data = bytes(packet)
     pts = _NONE if packet.pts is None else packet.pts
     dts = _NONE if packet.dts is None else packet.dts
-    file.write(_RECORD.pack(pts, dts, int(packet.is_keyframe), len(data)))
+    file.write(_RECORD.pack(pts, dts, duration, int(packet.is_keyframe), len(data)))
     file.write(data)
 
 
-def read_packets(path: Path) -> Iterator[tuple[int | None, int | None, bool, bytes]]:
-    """(pts, dts, key frame, bytes) of every packet in a segment file, in order."""
+def read_packets(path: Path) -> Iterator[tuple[int | None, int | None, int, bool, bytes]]:
+    """(pts, dts, duration, key frame, bytes) of every packet in a segment file, in order."""
     with open(path, "rb") as file:
         while header := file.read(_RECORD.size):
-            pts, dts, key, size = _RECORD.unpack(header)
-            yield (None if pts == _NONE else pts, None if dts == _NONE else dts, bool(key), file.read(size))
+            pts, dts, duration, key, size = _RECORD.unpack(header)
+            yield (None if pts == _NONE else pts, None if dts == _NONE else dts, duration, bool(key),
+                   file.read(size))
 
 
 class SegmentWriter:
@@ -105,6 +107,7 @@ class SegmentWriter:
         self.file: BinaryIO | None = None
         self.encoder = None
         self.part: Path | None = None
+        self.durations: dict[int | None, int] = {}  # pts -> the source frame's duration, for its packet
 
     def write(self, frame_index: int, frame: av.VideoFrame) -> None:
         """Encode frame ``frame_index`` into its segment (opening and closing segments as it goes)."""
@@ -114,15 +117,17 @@ class SegmentWriter:
             self.index, self.part = index, self.plan.path(index).with_suffix(".part")
             self.file = open(self.part, "wb")  # noqa: SIM115 - closed in finish() / abandon()
             self.encoder = self.open_encoder(frame)
+        self.durations[frame.pts] = frame.duration or 0
         for packet in self.encoder.encode(frame):
-            write_packet(self.file, packet)
+            write_packet(self.file, packet, self.durations.pop(packet.pts, 0))
 
     def finish(self) -> None:
         """Flush the encoder into the open segment, close it and give it its final name."""
         if self.file is None:
             return
         for packet in self.encoder.encode(None):
-            write_packet(self.file, packet)
+            write_packet(self.file, packet, self.durations.pop(packet.pts, 0))
+        self.durations.clear()
         self.file.close()
         os.replace(self.part, self.plan.path(self.index))
         self.file = None

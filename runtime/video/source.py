@@ -51,8 +51,8 @@ def video_stream(container: av.container.InputContainer, source: str) -> av.vide
                          "give a file with a video track")
     stream = container.streams.video[0]
     if stream.codec_context is None:
-        raise UsageError(label(source), f"video codec {stream.codec.name if stream.codec else '?'} cannot be decoded "
-                         "by this FFmpeg build", "re-encode it (e.g. to H.264) first")
+        raise UsageError(label(source), f"video stream #{stream.index} is in a codec this FFmpeg build cannot decode",
+                         "re-encode it (e.g. to H.264) first")
     stream.thread_type = "AUTO"
     return stream
 

@@ -18,7 +18,7 @@ from edgeconv.errors import EdgeConvError, Interrupted, UsageError
 from edgeconv.runtime.video.encoding import SourceVideo, VideoEncoding, add_video_stream, open_encoder
 from edgeconv.runtime.video.frames import FrameUpscaler, planar_format
 from edgeconv.runtime.video.remux import remux
-from edgeconv.runtime.video.segments import SegmentPlan, SegmentWriter, work_dir_for
+from edgeconv.runtime.video.segments import SEGMENT_FORMAT, SegmentPlan, SegmentWriter, work_dir_for
 from edgeconv.runtime.video.source import PIPE, frames, import_av, label, open_input, video_stream
 from edgeconv.runtime.video.stages import Pipeline, StageTimes
 
@@ -82,9 +82,9 @@ def _upscaled(upscaler: FrameUpscaler, encoding: VideoEncoding) -> Callable:
         out = upscaler(frame)
         fmt = encoding.output_format(planar_format(frame.format.name))
         if out.format.name != fmt:
-            tags = out.pts, out.color_range, out.colorspace, out.color_primaries, out.color_trc
+            tags = out.pts, out.duration, out.color_range, out.colorspace, out.color_primaries, out.color_trc
             time_base, out = out.time_base, out.reformat(format=fmt)
-            out.pts, out.color_range, out.colorspace, out.color_primaries, out.color_trc = tags
+            out.pts, out.duration, out.color_range, out.colorspace, out.color_primaries, out.color_trc = tags
             if time_base is not None:
                 out.time_base = time_base
         return index, out
@@ -102,7 +102,8 @@ def _numbered(source_frames: Iterator, start: int, seen: dict) -> Iterator[tuple
 def _signature(job: VideoJob, model: str) -> dict[str, object]:
     src = Path(job.source).resolve()
     stat = src.stat()
-    return {"source": str(src), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "model": model,
+    return {"segment_format": SEGMENT_FORMAT, "source": str(src), "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns, "model": model,
             "encoding": {k: str(v) for k, v in asdict(job.encoding).items()}, "frames": job.frames_per_segment}
 
 

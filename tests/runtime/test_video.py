@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +161,73 @@ def test_interrupted_run_resumes_to_the_same_video(upscaler, tmp_path: Path) -> 
     assert_same_video(resumed, whole)
 
 
+def test_resumed_run_is_byte_identical_with_a_deterministic_encoder(upscaler, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """With x264's C code only (``asm=0``: no SIMD reads of uninitialised memory) the encoder is deterministic,
+    and then an interrupted-then-resumed run writes exactly the bytes of an uninterrupted one."""
+    from edgeconv.runtime.video.encoding import VideoEncoding
+
+    plain = VideoEncoding.options
+    monkeypatch.setattr(VideoEncoding, "options", lambda self: {**plain(self), "x264-params": "asm=0"})
+    source = make_clip(tmp_path / "in.mp4", frames=17)
+    whole, again, resumed = tmp_path / "whole.mp4", tmp_path / "again.mp4", tmp_path / "resumed.mp4"
+    upscale_video(VideoJob(str(source), str(whole), frames_per_segment=4), upscaler)
+    upscale_video(VideoJob(str(source), str(again), frames_per_segment=4), upscaler)
+    assert again.read_bytes() == whole.read_bytes()  # the encoder is deterministic here: the control
+
+    def stop_at_10(done: int, total: int | None) -> None:
+        if done == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted):
+        upscale_video(VideoJob(str(source), str(resumed), frames_per_segment=4), upscaler, progress=stop_at_10)
+    done = upscale_video(VideoJob(str(source), str(resumed), resume=True, frames_per_segment=4), upscaler)
+    assert done.resumed_at == 8
+    assert resumed.read_bytes() == whole.read_bytes()
+
+
+def test_subtitles_and_several_audio_tracks_are_copied_into_matroska(upscaler, tmp_path: Path) -> None:
+    """SRT subtitles (with their language) and two AAC tracks go into the output packet for packet; the
+    video packets carry their frames' durations, so the output lasts as long as the input."""
+    clip = make_clip(tmp_path / "in.mp4", frames=10, audio_tracks=2)
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,200\nHello\n\n2\n00:00:00,200 --> 00:00:00,390\nWorld\n")
+    source = tmp_path / "sub.mkv"
+    with av.open(str(clip)) as v, av.open(str(srt)) as s, av.open(str(source), "w") as out:
+        targets = {st.index: out.add_stream_from_template(st) for st in v.streams}
+        subs = out.add_stream_from_template(s.streams[0])
+        subs.metadata["language"] = "fra"
+        for packet in v.demux():
+            if packet.dts is not None:
+                packet.stream = targets[packet.stream.index]
+                out.mux(packet)
+        for packet in s.demux():
+            if packet.dts is not None:
+                packet.stream = subs
+                out.mux(packet)
+    out = tmp_path / "sub_x2.mkv"
+    upscale_video(VideoJob(str(source), str(out)), upscaler)
+    a, b = stream_summary(out), stream_summary(source)
+    assert a["frames"] == b["frames"] == 10 and a["pts"] == b["pts"]
+    assert a["others"] == b["others"] and len(a["others"]) == 3  # both AAC tracks and the subtitles, bit-identical
+    with av.open(str(out)) as o:
+        assert [s.type for s in o.streams] == ["video", "audio", "audio", "subtitle"]
+        assert o.streams.subtitles[0].metadata["language"] == "fra"
+        assert [bytes(p) for p in o.demux(o.streams.subtitles[0]) if p.dts is not None] == [b"Hello", b"World"]
+    with av.open(str(out)) as o, av.open(str(source)) as i:
+        assert _stream_ends(o) == _stream_ends(i)  # every stream, the video's last frame too, ends as in the input
+
+
+def _stream_ends(container: av.container.InputContainer) -> dict[int, Fraction]:
+    """Each stream's end: the latest pts + duration of its packets (seconds)."""
+    ends: dict[int, Fraction] = {}
+    for packet in container.demux():
+        if packet.dts is not None:
+            end = (packet.pts + packet.duration) * packet.time_base
+            ends[packet.stream.index] = max(ends.get(packet.stream.index, Fraction(0)), end)
+    return ends
+
+
 def test_resume_refuses_another_runs_folder(upscaler, tmp_path: Path) -> None:
     from edgeconv.runtime.video.encoding import VideoEncoding
 
@@ -207,11 +275,28 @@ def _zero_frames(tmp_path: Path) -> Path:
     return path
 
 
+def _undecodable(tmp_path: Path) -> Path:
+    """A Matroska file whose video track names a codec no FFmpeg decodes (its CodecID overwritten in place)."""
+    mkv = tmp_path / "h264.mkv"
+    with av.open(str(make_clip(tmp_path / "src.mp4", frames=3, audio=False))) as src, av.open(str(mkv), "w") as out:
+        stream = out.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    data = mkv.read_bytes()
+    assert data.count(b"V_MPEG4/ISO/AVC") == 1
+    path = tmp_path / "unknown.mkv"
+    path.write_bytes(data.replace(b"V_MPEG4/ISO/AVC", b"V_EDGECONV/TEST"))  # same length: the EBML sizes hold
+    return path
+
+
 @pytest.mark.parametrize("make,match", [
     (lambda p: p / "missing.mp4", "is not a readable video"),
     (lambda p: (p / "text.mp4").write_text("not a video") and p / "text.mp4", "is not a readable video"),
     (_audio_only, "has no video stream"),
     (_zero_frames, "has no video frames"),
+    (_undecodable, "video stream #0 is in a codec this FFmpeg build cannot decode"),
     (_truncated, r"ends after frame \d+ \(t = [\d.]+ s\) of 250|decode failed after frame"),
 ])
 def test_bad_inputs_get_one_line_and_leave_nothing(upscaler, tmp_path: Path, make, match: str) -> None:
