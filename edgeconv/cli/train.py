@@ -30,6 +30,9 @@ ValEvery = Annotated[int, typer.Option(help="Validate and checkpoint every N ste
 Device = Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")]
 TorchThreads = Annotated[int | None, typer.Option(help="Torch CPU threads.")]
 Resume = Annotated[Path | None, typer.Option(help="Continue from a .last.pt checkpoint.")]
+SoftContent = Annotated[float, typer.Option(
+    help="Share of patches whose HR is itself soft (blurred): for video; also scores soft validation images.")]
+Init = Annotated[Path | None, typer.Option(help="Start from this checkpoint's weights (fine-tune; same model).")]
 SRData = Annotated[Path, typer.Option("--data", help="HR image folder (T91) or a DIV2K root.")]
 SRVal = Annotated[Path | None, typer.Option("--val", help="Evaluation folder (Set5) for PSNR-Y.")]
 Scale = Annotated[int, typer.Option(help="Upscaling factor: 2, 3 or 4.")]
@@ -122,27 +125,31 @@ def train_sr_command(
     loss_on: LossOnOption = LossOn.Y,
     degradation: Degradation = "bicubic",
     select: Select = SrSelection.PSNR,
+    soft_content: SoftContent = 0.0,
+    init: Init = None,
     resume: Resume = None,
     force: Force = False,
 ) -> None:
     """Train an SR model with L1 loss on random patches; keep the best step on the validation images.
 
     Example: edgeconv train sr --data T91/ --val BSD20/ -o edge_sr_x2.pt --steps 16000 --batch-size 32
-    Example: edgeconv train sr --data T91/ --val BSD20/ -o photo.pt --degradation mixed --select worst-gain
-    """
+    Example: edgeconv train sr --data T91/ --val BSD20/ -o photo.pt --degradation mixed --select worst-gain"""
     from edgeconv.models.training.sr import SRTrainConfig, train_sr
 
     check_output(out, force, resume)
     config = SRTrainConfig(
-        model=model, model_config=parse_model_config(model_config), train_dir=str(train_dir),
+        model=model, model_config=parse_model_config(model_config), train_dir=str(train_dir), init=init,
         val_dir=str(val_dir) if val_dir else None, scale=scale, lr_patch=lr_patch, batch_size=batch_size,
-        steps=steps, lr=lr, seed=seed, max_minutes=max_minutes, val_every=val_every, device=device,
-        threads=threads, loss_on=plain(loss_on), degradation=degradation, select=plain(select),
-    )
-    with training_progress(steps, config.score_name, lambda v: f"{v:.2f} dB") as on_step:
+        steps=steps, lr=lr, seed=seed, max_minutes=max_minutes, val_every=val_every, device=device, threads=threads,
+        loss_on=plain(loss_on), degradation=degradation, select=plain(select), soft_content=soft_content)
+    with training_progress(steps, config.score_name, _db) as on_step:
         result = train_sr(config, out, resume=resume, on_step=on_step)
-    best = f"{result.best_psnr:.2f} dB" if result.best_psnr is not None else "n/a"
-    report_done(result.steps, result.minutes, result.stopped_by_budget, f"best val {config.score_name} {best}", out)
+    report_done(result.steps, result.minutes, result.stopped_by_budget, f"best val {config.score_name} "
+                f"{_db(result.best_psnr)}", out)
+
+
+def _db(value: float | None) -> str:
+    return f"{value:.2f} dB" if value is not None else "n/a"
 
 
 @app.command("cls")

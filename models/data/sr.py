@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from edgeconv.errors import UsageError
-from edgeconv.runtime.imaging.degradations import check_protocol, degrade
+from edgeconv.runtime.imaging.degradations import check_protocol, degrade, soften
 from edgeconv.runtime.imaging.images import IMAGE_SUFFIXES, bicubic_downscale, crop_to_multiple, image_files, read_image
 from edgeconv.runtime.validation.sr_eval import shared_sr_data
 
@@ -82,16 +82,18 @@ class PatchSampler:
     """
 
     def __init__(self, pairs: list[SRPair], scale: int, lr_patch: int, generator: torch.Generator,
-                 degradation: str = "bicubic") -> None:
+                 degradation: str = "bicubic", soft_content: float = 0.0) -> None:
         """``degradation``: ``bicubic`` uses each pair's LR; any other protocol of
         ``edgeconv.runtime.imaging.degradations`` (``mixed`` included) makes each LR patch from its HR
-        patch, with parameters drawn from the same generator."""
+        patch, with parameters drawn from the same generator. ``soft_content``: the share of patches whose HR
+        is itself soft (Gaussian blur, sigma 0.5-1.5, before the LR is made): video and upscaled content, where
+        a soft LR does not mean a sharp original to restore."""
         usable = [p for p in pairs if min(p.lr.shape[:2]) >= lr_patch]
         if not usable:
             raise UsageError("training images", f"none is at least {lr_patch} px on each side after downscaling")
         check_protocol(degradation)
         self.pairs, self.scale, self.patch, self.gen = usable, scale, lr_patch, generator
-        self.degradation = degradation
+        self.degradation, self.soft_content = degradation, soft_content
 
     def _randint(self, high: int) -> int:
         return int(torch.randint(high, (1,), generator=self.gen))
@@ -105,10 +107,13 @@ class PatchSampler:
             y = self._randint(pair.lr.shape[0] - p + 1)
             x = self._randint(pair.lr.shape[1] - p + 1)
             hr = pair.hr[y * s : (y + p) * s, x * s : (x + p) * s]
-            if self.degradation == "bicubic":
+            soft = self.soft_content > 0 and self._randint(1 << 20) < self.soft_content * (1 << 20)
+            if self.degradation == "bicubic" and not soft:
                 lr = pair.lr[y : y + p, x : x + p]
             else:
                 rng = np.random.default_rng(self._randint(2**31))
+                if soft:
+                    hr = soften(hr, float(rng.uniform(0.5, 1.5)))
                 lr = degrade(np.ascontiguousarray(hr), s, self.degradation, rng)
             flips = self._randint(8)
             if flips & 1:

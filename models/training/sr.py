@@ -17,13 +17,16 @@ from PIL import Image
 from torch import nn
 
 from edgeconv.errors import UsageError
-from edgeconv.models.checkpoints.format import Checkpoint
+from edgeconv.models.checkpoints.format import Checkpoint, load_checkpoint
 from edgeconv.models.data.sr import PatchSampler, SRPair, load_sr_dataset, to_tensor
 from edgeconv.models.nets.luma_sr import rgb_to_luma
 from edgeconv.models.nets.registry import create_model
 from edgeconv.models.training.loop import LoopHooks, StepCallback, last_path_for, start_run, train_loop
-from edgeconv.runtime.imaging.degradations import PROTOCOLS, degrade, scored_protocols
+from edgeconv.runtime.imaging.degradations import PROTOCOLS, degrade, scored_protocols, soften
 from edgeconv.runtime.validation.sr_metrics import score_sr
+
+SOFT_SIGMA = 1.0  # the soft validation images: HR blurred by this Gaussian (training draws 0.5-1.5)
+SOFT_SCORED = ("bicubic", "cubic-aliased")  # the protocols scored on them
 
 
 @dataclass
@@ -48,8 +51,11 @@ class SRTrainConfig:
     loss_on: str = "y"  # "y": L1 on BT.601 luma (what PSNR-Y scores), "rgb": L1 on RGB
     degradation: str = "bicubic"  # how training LR patches are made (edgeconv.runtime.imaging.degradations)
     select: str = "psnr"  # best step by "psnr" (PSNR-Y, bicubic LR) or "worst-gain" (over bicubic, every protocol)
+    soft_content: float = 0.0  # share of patches with a soft (blurred) HR; > 0 also scores soft validation images
+    init: str | None = None  # start from this checkpoint's weights (same model; fresh optimiser and schedule)
 
     def __post_init__(self) -> None:
+        self.init = str(self.init) if self.init is not None else None  # plain text in the checkpoint
         self.check()
 
     @property
@@ -65,6 +71,8 @@ class SRTrainConfig:
             raise UsageError("--loss-on", f"must be 'y' or 'rgb', got {self.loss_on!r}")
         if self.select not in ("psnr", "worst-gain"):
             raise UsageError("--select", f"must be 'psnr' or 'worst-gain', got {self.select!r}")
+        if not 0.0 <= self.soft_content <= 1.0:
+            raise UsageError("--soft-content", f"must be in 0..1, got {self.soft_content}")
 
 
 @dataclass
@@ -106,19 +114,35 @@ class ProtocolGains:
     by: the gain a user can count on when they do not know how their image was made.
     """
 
-    def __init__(self, pairs: list[SRPair], scale: int, protocols: tuple[str, ...] = PROTOCOLS) -> None:
+    def __init__(self, pairs: list[SRPair], scale: int, protocols: tuple[str, ...] = PROTOCOLS,
+                 soft: tuple[str, ...] = ()) -> None:
+        """``soft``: protocols also scored on soft versions of the images (HR blurred, sigma 1: ``soft <name>``)."""
         self.scale = scale
         self.sets: dict[str, list[SRPair]] = {}
         self.baseline: dict[str, float] = {}
-        for protocol in protocols:
-            lrs = [SRPair(p.name, p.hr, degrade(p.hr, scale, protocol)) for p in pairs]
-            self.sets[protocol] = lrs
-            self.baseline[protocol] = float(np.mean([score_sr(bicubic_upscale(q.lr, scale), q.hr, scale)[0]
+        softened = [SRPair(p.name, soften(p.hr, SOFT_SIGMA), p.lr) for p in pairs] if soft else []
+        for name, protocol, images in [(p, p, pairs) for p in protocols] + [(f"soft {p}", p, softened) for p in soft]:
+            lrs = [SRPair(p.name, p.hr, degrade(p.hr, scale, protocol)) for p in images]
+            self.sets[name] = lrs
+            self.baseline[name] = float(np.mean([score_sr(bicubic_upscale(q.lr, scale), q.hr, scale)[0]
                                                      for q in lrs]))
 
     def gains(self, model: nn.Module, device: str = "cpu") -> dict[str, float]:
         """Protocol -> mean PSNR-Y of ``model`` minus that of bicubic upscaling (dB)."""
         return {p: evaluate_sr(model, q, self.scale, device)["psnr_y"] - self.baseline[p] for p, q in self.sets.items()}
+
+
+def init_weights(model: nn.Module, path: Path, model_name: str) -> None:
+    """Load ``path``'s weights into ``model`` (fine-tuning start); another model or shape is one ``UsageError``."""
+    state = load_checkpoint(path)
+    if state.model_name != model_name:
+        raise UsageError(str(path), f"is a {state.model_name} checkpoint, not {model_name}",
+                         "--init takes a checkpoint of the same model")
+    try:
+        model.load_state_dict(state.state_dict)
+    except RuntimeError as exc:
+        raise UsageError(str(path), "has other layer shapes than --model-config gives",
+                         str(exc).splitlines()[1].strip() if "\n" in str(exc) else "") from None
 
 
 def train_sr(
@@ -143,7 +167,10 @@ def train_sr(
     model_config = {"scale": config.scale, **config.model_config}
     model = create_model(config.model, **model_config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sampler = PatchSampler(train_pairs, config.scale, config.lr_patch, generator, config.degradation)
+    if config.init and resume is None:
+        init_weights(model, Path(config.init), config.model)
+    sampler = PatchSampler(train_pairs, config.scale, config.lr_patch, generator, config.degradation,
+                           config.soft_content)
 
     def batch_loss(train_model: nn.Module) -> torch.Tensor:
         lr_batch, hr_batch = sampler.batch(config.batch_size)
@@ -152,7 +179,8 @@ def train_sr(
             pred, target = rgb_to_luma(pred), rgb_to_luma(target)
         return F.l1_loss(pred, target)
 
-    gains = ProtocolGains(val_pairs, config.scale, scored_protocols(config.degradation)) \
+    soft = SOFT_SCORED if config.soft_content > 0 else ()
+    gains = ProtocolGains(val_pairs, config.scale, scored_protocols(config.degradation), soft) \
         if val_pairs and config.select == "worst-gain" else None
 
     def validate() -> tuple[float | None, dict]:

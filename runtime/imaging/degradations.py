@@ -198,12 +198,20 @@ def degrade(
         return h264_frame(_bicubic(hr, scale), crf)
     if protocol == "blur":
         sigma = float(rng.uniform(0.2, 1.5)) if rng is not None else SCORING["blur_sigma"]
-        blurred = np.asarray(_pil(hr).filter(ImageFilter.GaussianBlur(sigma)))
-        return _bicubic(blurred, scale)
+        return _bicubic(soften(hr, sigma), scale)
     sigma = float(rng.uniform(1.0, 8.0)) if rng is not None else SCORING["noise_sigma"]  # noise
     noise_rng = rng if rng is not None else np.random.default_rng(0)
     lr = _bicubic(hr, scale).astype(np.float64)
     return np.clip(np.round(lr + noise_rng.normal(0.0, sigma, lr.shape)), 0, 255).astype(np.uint8)
+
+
+def soften(hr: np.ndarray, sigma: float) -> np.ndarray:
+    """``hr`` Gaussian-blurred (uint8, same shape): soft content such as video frames, as a ground truth.
+
+    Unlike the ``blur`` protocol (a sharp original, a blurred LR), the soft image is the target too: a model
+    trained on both learns that a soft LR need not hide detail to restore.
+    """
+    return np.asarray(_pil(hr).filter(ImageFilter.GaussianBlur(sigma)))
 
 
 def h264_frame(image: np.ndarray, crf: int) -> np.ndarray:

@@ -115,3 +115,32 @@ def test_patch_sampler_makes_lr_with_a_degradation_protocol() -> None:
 
     with pytest.raises(UsageError, match="unknown protocol 'sinc'"):
         PatchSampler(pairs, 2, 8, torch.Generator(), "sinc")
+
+
+def test_soft_content_patches_are_soft_targets_with_their_own_lr() -> None:
+    """With soft_content=1 every HR patch is a blurred image and its LR is that patch's degradation; with 0 the
+    same seed gives sharper targets (the share of soft patches is what the option says)."""
+    import numpy as np
+    import torch
+
+    from edgeconv.models.data.sr import PatchSampler, SRPair
+    from edgeconv.runtime.imaging.degradations import aliased_downscale
+    from edgeconv.runtime.imaging.images import bicubic_downscale
+
+    rng = np.random.default_rng(0)
+    hr = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    pairs = [SRPair("a", hr, bicubic_downscale(hr, 2))]
+
+    def roughness(batch: torch.Tensor) -> float:
+        return float(batch.diff(dim=-1).abs().mean())
+
+    sharp = PatchSampler(pairs, 2, 8, torch.Generator().manual_seed(3), "cubic-aliased").batch(16)
+    soft = PatchSampler(pairs, 2, 8, torch.Generator().manual_seed(3), "cubic-aliased", soft_content=1.0).batch(16)
+    assert roughness(soft[1]) < 0.5 * roughness(sharp[1])  # noise blurred with sigma >= 0.5 loses most of it
+    for i in range(16):
+        hr_u8 = np.round(soft[1][i].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+        np.testing.assert_allclose(soft[0][i].permute(1, 2, 0).numpy(),
+                                   aliased_downscale(hr_u8, 2).astype(np.float32) / 255, atol=1e-6)
+    half = PatchSampler(pairs, 2, 8, torch.Generator().manual_seed(4), "bicubic", soft_content=0.5).batch(200)[1]
+    per_patch = half.diff(dim=-1).abs().mean(dim=(1, 2, 3))
+    assert 0.35 < float((per_patch < 0.5 * float(sharp[1].diff(dim=-1).abs().mean())).float().mean()) < 0.65

@@ -169,3 +169,28 @@ def test_protocol_gains_are_zero_for_bicubic_and_pick_photo_models(sr_folders, t
     assert metrics["last_worst_gain_db"] == pytest.approx(worst) and result.best_psnr == metrics["best_worst_gain_db"]
     with pytest.raises(UsageError, match="--select"):
         config(train, val, select="fastest")
+
+
+def test_soft_content_scores_soft_images_and_init_starts_from_weights(sr_folders, tmp_path: Path) -> None:
+    """--soft-content adds 'soft <protocol>' gains to the worst-gain pick; --init starts from a checkpoint's
+    weights (fresh optimiser) and refuses another model's."""
+    from edgeconv.models.training.sr import SOFT_SCORED
+
+    train, val = sr_folders
+    base = train_sr(config(train, val, steps=10, val_every=10), tmp_path / "base.pt")
+    assert base.best_path is not None
+    tuned = train_sr(config(train, val, steps=10, val_every=10, degradation="mixed", select="worst-gain",
+                            soft_content=0.5, init=base.best_path), tmp_path / "tuned.pt")
+    metrics = load_checkpoint(tmp_path / "tuned.pt").metrics
+    soft = [metrics[f"last_gain_soft {p}_db"] for p in SOFT_SCORED]
+    assert metrics["last_worst_gain_db"] <= min(soft) and tuned.best_psnr is not None
+    fresh = train_sr(config(train, val, steps=1, val_every=1, lr=0.0), tmp_path / "fresh.pt")
+    started = train_sr(config(train, val, steps=1, val_every=1, lr=0.0, init=base.best_path), tmp_path / "st.pt")
+    assert fresh.losses != started.losses
+    want = load_checkpoint(base.best_path).state_dict
+    got = load_checkpoint(tmp_path / "st.pt").state_dict
+    assert all(torch.equal(want[k], got[k]) for k in want)  # lr 0: the weights are the init's
+    with pytest.raises(UsageError, match=r"base.pt \| is a edge_sr checkpoint, not plain_edge_sr"):
+        train_sr(config(train, val, model="plain_edge_sr", steps=1, init=base.best_path), tmp_path / "x.pt")
+    with pytest.raises(UsageError, match="--soft-content"):
+        config(train, val, soft_content=1.5)
