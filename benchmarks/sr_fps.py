@@ -70,7 +70,8 @@ def child(args: argparse.Namespace) -> None:
         if backend == "onnxruntime" and args.isa != "native":
             continue  # MLAS cannot be capped: an ORT row here would be an AVX-512 number under an AVX2 label
         for file_for in ("onnxruntime", "openvino"):
-            model = resolve_model("photo", file_for)
+            model = Path(getattr(args, f"file_for_{file_for}")) if args.file_for_onnxruntime else \
+                resolve_model(args.model, file_for, args.scale)
             rows.append({"isa": args.isa, "backend": backend, "model": model.name, "shipped_for": file_for,
                          **time_backend(backend, model, photo, args.threads, args.runs)})
     print(json.dumps(rows))
@@ -80,10 +81,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=RESULTS / "sr_fps.json")
+    parser.add_argument("--model", default="photo", help="shipped model name (photo, bicubic)")
+    parser.add_argument("--scale", type=int, default=2, help="shipped model scale: input 640x360, output x scale")
+    parser.add_argument("--file-for-onnxruntime", help="time this file instead of a shipped one (needs the next)")
+    parser.add_argument("--file-for-openvino", help="this back end's form of the same model (PReLU kept)")
+    parser.add_argument("--out", type=Path, default=None, help="JSON (default: results/sr_fps[_xS].json)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--isa", default="native", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if bool(args.file_for_onnxruntime) != bool(args.file_for_openvino):
+        parser.error("--file-for-onnxruntime and --file-for-openvino go together")
     if args.child:
         child(args)
         return
@@ -94,7 +101,9 @@ def main() -> None:
             env["ONEDNN_MAX_CPU_ISA"] = cap
         done = subprocess.run(
             [sys.executable, __file__, "--child", "--isa", isa, "--runs", str(args.runs),
-             "--threads", str(args.threads)],
+             "--threads", str(args.threads), "--model", args.model, "--scale", str(args.scale)]
+            + (["--file-for-onnxruntime", args.file_for_onnxruntime, "--file-for-openvino", args.file_for_openvino]
+               if args.file_for_onnxruntime else []),
             capture_output=True, text=True, env=env, check=True,
         )
         rows.extend(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -103,11 +112,13 @@ def main() -> None:
     for r in rows:
         cells = (r["isa"], r["backend"], r["model"], f"{r['p50_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['fps']:.1f}")
         print("| " + " | ".join(cells) + " |")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine_record(), "threads": args.threads, "runs": args.runs,
-                                    "input": "skimage coffee resized to 640x360, uint8 RGB", "rows": rows},
-                                   indent=2) + "\n")
-    print(f"wrote {args.out}")
+    out = args.out or RESULTS / ("sr_fps.json" if args.scale == 2 else f"sr_fps_x{args.scale}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": machine_record(), "threads": args.threads, "runs": args.runs,
+                               "scale": args.scale, "output": f"{640 * args.scale}x{360 * args.scale}",
+                               "input": "skimage coffee resized to 640x360, uint8 RGB", "rows": rows},
+                              indent=2) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
