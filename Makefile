@@ -40,10 +40,8 @@ bench: $(STAMP)
 
 # the research harness: every variant x 3 seeds, ~50 CPU minutes on 2 cores; writes docs/RESULTS.md
 DTD10_VARIANTS = plain,jitter-random,jitter-channel,jitter-subpixel,jitter-learnable,shiftwise,shiftwise-diagonal,shiftwise-rotational,large-kernel
-results: $(STAMP)  # DTD10: 9 variants x 5 seeds (~3 CPU hours: two shards in parallel, then the page)
-	$(VENV)/bin/edgeconv compare --tasks dtd10 --seeds 5 --cls-variants $(DTD10_VARIANTS) --cls-steps 150 --cls-batch 32 --crop 96 --load-size 160 --threads 1 --out runs/dtd10 --shard 0/2 & \
-	$(VENV)/bin/edgeconv compare --tasks dtd10 --seeds 5 --cls-variants $(DTD10_VARIANTS) --cls-steps 150 --cls-batch 32 --crop 96 --load-size 160 --threads 1 --out runs/dtd10 --shard 1/2; wait
-	$(VENV)/bin/edgeconv compare --tasks dtd10 --seeds 5 --cls-variants $(DTD10_VARIANTS) --cls-steps 150 --cls-batch 32 --crop 96 --load-size 160 --out runs/dtd10 --results docs/RESULTS.md
+results: $(STAMP)  # DTD10: 9 variants x 5 seeds (~3 CPU hours: every net a Ray task on this machine's cores, then the page)
+	$(VENV)/bin/edgeconv compare --tasks dtd10 --seeds 5 --cls-variants $(DTD10_VARIANTS) --cls-steps 150 --cls-batch 32 --crop 96 --load-size 160 --threads 1 --out runs/dtd10 --results docs/RESULTS.md --ray
 
 # the page alone, from the stored records in docs/results (no training; reproduces docs/RESULTS.md byte for byte)
 results-page: $(STAMP)

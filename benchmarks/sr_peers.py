@@ -12,12 +12,13 @@ Contestants at the scale ``--scale`` (2, 3 or 4), all on the same HR images and 
   ``runtime/shipped/sr_x{scale}_{name}.onnx`` (ONNX Runtime loads its ``.ort.onnx`` form). Only x2 models
   ship today, so at x3 and x4 the table is bicubic and the peers until a model of that scale is shipped.
 
-Quality (the standard protocol): for every protocol of ``edgeconv.runtime.imaging.degradations.PROTOCOLS``
-the whole HR images (read keeping grey, cropped to a multiple of the scale) are degraded with
-``degrade(hr, scale, protocol)``; PSNR-Y and SSIM-Y (border = scale) come from the project's one scorer
-(``score_sr``; edgeconv models through ``sr_validation_pairs`` + ``score_output``, as ``edgeconv validate``
-scores, with no centre crop). "Worst gain" is a contestant's smallest PSNR-Y gain over bicubic across
-protocols: what a user can count on when they do not know how their LR image was made.
+Quality (the standard protocol, ``edgeconv.runtime.validation.sr_eval``): for every protocol of
+``edgeconv.runtime.imaging.degradations.PROTOCOLS`` the HR and LR images come from the library's
+``sr_image_pairs`` (whole images read keeping grey, cropped to a multiple of the scale, LR by ``degrade``),
+the very images ``edgeconv validate`` scores; PSNR-Y and SSIM-Y (border = scale) come from the project's one
+scorer (``score_sr``; edgeconv models through ``sr_scores``, as ``edgeconv validate`` runs and scores them).
+"Worst gain" is a contestant's smallest PSNR-Y gain over bicubic across protocols: what a user can count on
+when they do not know how their LR image was made.
 
 Speed: median ms of one upscale of a 640x360 (W x H) uint8 RGB image to a (640 s)x(360 s) uint8 image
 (what ``upsample`` does for the OpenCV peers; for edgeconv models ``to_input`` -> back end ->
@@ -57,17 +58,23 @@ from edgeconv.errors import EdgeConvError, UsageError
 from edgeconv.runtime.atomic_write import write_atomic, write_bytes_atomic
 from edgeconv.runtime.backends.base import Backend, BackendOptions
 from edgeconv.runtime.backends.registry import BACKENDS, create_backend
-from edgeconv.runtime.imaging.degradations import PROTOCOLS, degrade
-from edgeconv.runtime.imaging.images import crop_to_multiple, image_files, read_image
+from edgeconv.runtime.imaging.degradations import PROTOCOLS
 from edgeconv.runtime.model_facts import ModelFacts, read_model_facts
 from edgeconv.runtime.profiling.device_facts import machine_record
 from edgeconv.runtime.shipped_models import SHIPPED_DIR, for_onnxruntime
-from edgeconv.runtime.validation.sr_eval import default_images, score_output, sr_validation_pairs
+from edgeconv.runtime.validation.sr_eval import (
+    SRImagePair,
+    SRProtocol,
+    default_images,
+    image_label,
+    sr_image_pairs,
+    sr_scores,
+    sr_validation_pairs,
+)
 from edgeconv.runtime.validation.sr_metrics import score_sr
 
 RESULTS = Path(__file__).parent / "results"
 SCALES = (2, 3, 4)
-WHOLE_IMAGE = 1 << 30  # sr_validation_pairs' max_side: no centre crop, whole images (the standard protocol)
 MAX_IMAGES = 32
 TIMING_WH = (640, 360)
 WARMUP = 5
@@ -80,15 +87,6 @@ OPENCV_NOTE = ("the dnn_superres graphs need OpenCV 4.x with contrib (5.x has no
                "pip install 'opencv-contrib-python-headless>=4.8,<5'")
 
 Upscale = Callable[[np.ndarray], np.ndarray]
-
-
-@dataclass
-class LRImage:
-    """One HR image (uint8 (H, W, 3), or (H, W) when grey) and its LR under one protocol (uint8 RGB, grey repeated)."""
-
-    name: str
-    hr: np.ndarray
-    lr_rgb: np.ndarray
 
 
 @dataclass
@@ -106,17 +104,6 @@ class Contestant:
 
 
 # ---------------------------------------------------------------- images
-
-
-def lr_images(folder: Path, protocol: str, scale: int) -> list[LRImage]:
-    """The whole HR images of ``folder`` (cropped to a multiple of ``scale``) and their LR made by ``protocol``
-    (the steps of ``sr_validation_pairs``)."""
-    images = []
-    for path in image_files(folder)[:MAX_IMAGES]:
-        hr = crop_to_multiple(read_image(path, keep_grey=True), scale)
-        lr = degrade(hr, scale, protocol)
-        images.append(LRImage(path.name, hr, lr if lr.ndim == 3 else np.repeat(lr[..., None], 3, 2)))
-    return images
 
 
 def timing_image() -> np.ndarray:
@@ -239,35 +226,32 @@ def mean_scores(per_image: dict[str, tuple[float, float]]) -> dict[str, object]:
             "per_image": {name: {"psnr_y": p, "ssim_y": s} for name, (p, s) in per_image.items()}}
 
 
-def score_peer(upscale: Upscale, images: list[LRImage], scale: int) -> dict[str, object]:
+def score_peer(upscale: Upscale, images: list[SRImagePair], scale: int) -> dict[str, object]:
     """PSNR-Y / SSIM-Y (border = ``scale``) of a peer on ``images``: ``score_sr`` of its float RGB output."""
-    return mean_scores({im.name: score_sr(upscale(im.lr_rgb), im.hr, scale) for im in images})
+    return mean_scores({im.name: score_sr(upscale(im.lr), im.hr, scale) for im in images})
 
 
-def score_edgeconv(backend: Backend, folder: Path, protocol: str, images: list[LRImage]) -> dict[str, object]:
-    """PSNR-Y / SSIM-Y of an edgeconv model as ``edgeconv validate`` scores it, on the peers' very images."""
+def score_edgeconv(backend: Backend, folder: Path, protocol: str) -> dict[str, object]:
+    """PSNR-Y / SSIM-Y of an edgeconv model as ``edgeconv validate`` scores it (``sr_validation_pairs`` made by
+    ``sr_image_pairs``, the peers' very images; ``sr_scores``)."""
     facts: ModelFacts = backend.facts
-    pairs = sr_validation_pairs(folder, facts, MAX_IMAGES, WHOLE_IMAGE, degradation=protocol)
-    same = len(pairs) == len(images) and all(
-        p.name == im.name and np.array_equal(p.hr, im.hr) and np.array_equal(p.lr_input, facts.to_input(im.lr_rgb))
-        for p, im in zip(pairs, images, strict=False))
-    if not same:
-        raise EdgeConvError(str(backend.path), f"its {protocol} validation pairs differ from the peers' images",
-                            "sr_validation_pairs and lr_images must make the same HR and LR")
-    return mean_scores({p.name: score_output(backend.run(p.lr_input), p, facts) for p in pairs})
+    pairs = sr_validation_pairs(folder, facts, MAX_IMAGES, degradation=protocol)
+    return mean_scores(dict(zip([p.name for p in pairs], sr_scores(backend.run, pairs, facts), strict=True)))
 
 
-def score_all(contestants: list[Contestant], folder: Path, scale: int) -> None:
-    """Fill ``results["quality"][protocol]`` of every contestant for every protocol."""
+def score_all(contestants: list[Contestant], folder: Path, scale: int) -> str:
+    """Fill ``results["quality"][protocol]`` of every contestant for every protocol; returns what was scored
+    (``SRProtocol.describe``, LR named per column)."""
     for protocol in PROTOCOLS:
-        images = lr_images(folder, protocol, scale)
+        images = sr_image_pairs(folder, SRProtocol(scale, protocol), MAX_IMAGES)
         for c in contestants:
             quality = c.results.setdefault("quality", {})
             if c.backend is not None:
-                quality[protocol] = score_edgeconv(c.backend, folder, protocol, images)
+                quality[protocol] = score_edgeconv(c.backend, folder, protocol)
             else:
                 quality[protocol] = score_peer(c.upscale, images, scale)
         print(f"scored {protocol}", file=sys.stderr, flush=True)
+    return SRProtocol(scale).describe(image_label(folder), len(images), with_lr=False)
 
 
 def add_gains(contestants: list[Contestant]) -> None:
@@ -374,7 +358,7 @@ def plot_png(contestants: list[Contestant], title: str, scale: int) -> bytes:
 
 
 def record(contestants: list[Contestant], skipped: list[dict[str, str]], args: argparse.Namespace,
-           images_note: str, load: dict[str, list[float]]) -> dict[str, object]:
+           images_note: str, load: dict[str, list[float]], scored_on: str) -> dict[str, object]:
     """The JSON document: setup, machine, every number of every contestant."""
     return {
         "what": __doc__.splitlines()[0],
@@ -387,6 +371,7 @@ def record(contestants: list[Contestant], skipped: list[dict[str, str]], args: a
         "images_note": images_note,
         "scale": args.scale,
         "protocols": list(PROTOCOLS),
+        "scored_on": scored_on,
         "scoring": f"whole images cropped to a multiple of {args.scale}, PSNR-Y / SSIM-Y with border {args.scale}",
         "timing": f"{TIMING_WH[0]}x{TIMING_WH[1]} (W x H) uint8 RGB -> x{args.scale} uint8 RGB, median of runs",
         "load_average_1_5_15": load,
@@ -438,19 +423,20 @@ def main(argv: list[str] | None = None) -> None:
     if not any(c.kind == "edgeconv" for c in contestants):
         print(f"no edgeconv x{args.scale} model (none shipped as {SHIPPED_DIR}/sr_x{args.scale}_NAME.onnx, "
               "none given with --models): bicubic and the peers only", file=sys.stderr)
-    score_all(contestants, args.images, args.scale)
+    scored_on = score_all(contestants, args.images, args.scale)
     add_gains(contestants)
     load = {"before_timing": list(os.getloadavg())}
     time_all(contestants, args.runs)
     load["after_timing"] = list(os.getloadavg())
+    print(f"PSNR-Y on {scored_on}; one column per LR protocol")
     print(table(contestants))
     for s in skipped:
         print(f"skipped {s['name']} [{s['runtime']}]: {s['reason']}")
     for path in (args.out, args.plot):
         path.parent.mkdir(parents=True, exist_ok=True)
-    document = record(contestants, skipped, args, images_note, load)
+    document = record(contestants, skipped, args, images_note, load, scored_on)
     write_atomic(args.out, lambda f: f.write((json.dumps(document, indent=2) + "\n").encode()))
-    title = (f"x{args.scale} SR on {args.images.name} (whole images): PSNR-Y vs speed, {args.threads} threads, "
+    title = (f"x{args.scale} SR on {scored_on}: PSNR-Y vs speed, {args.threads} threads, "
              f"{document['machine']['cpu']}")
     write_bytes_atomic(args.plot, plot_png(contestants, title, args.scale))
     print(f"wrote {args.out} and {args.plot}")

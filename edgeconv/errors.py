@@ -2,6 +2,11 @@
 
 Messages follow the Polygraphy shape: ``Subject | problem.`` plus an optional ``Note:`` that
 says what was expected or how to fix it.
+
+Exit codes, the same in every command: 2 for a usage error - an option value the command cannot take, or an
+input (file, folder, checkpoint, model) that is missing, unreadable or not what the command takes (``UsageError``
+and its kinds; typer's own refusals exit 2 too); 1 for a command that ran and failed - a gate or a budget missed,
+a back end failing at run time, a missing extra (``EdgeConvError``); 130 when interrupted (``Interrupted``).
 """
 
 from __future__ import annotations

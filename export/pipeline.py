@@ -58,7 +58,10 @@ class PipelineSettings:
         return self.out / "model.int8.onnx"
 
     def check(self) -> None:
-        """Raise ``UsageError`` before any work: an earlier run's files (no ``force``), a bad folder or budget."""
+        """Raise ``UsageError`` before any work: a missing checkpoint, an earlier run's files (no ``force``), a bad
+        folder or budget."""
+        if self.checkpoint is not None and not self.checkpoint.is_file():
+            raise UsageError(str(self.checkpoint), "no such file" if not self.checkpoint.exists() else "is not a file")
         existing = [p for p in (self.fp32_path, self.int8_path, self.out / "report.md") if p.exists()]
         if existing and not self.force:
             raise UsageError(str(existing[0]), "already exists", "pass --force to overwrite the earlier run")
@@ -138,7 +141,7 @@ def _image_folders(settings: PipelineSettings, console: Console) -> tuple[Path, 
     photos = settings.out / "photos"
     val, calib = settings.val, settings.calib
     if val is None:
-        val, note = default_images("--val", "Set5", photos_into=photos)
+        val, note = default_images("--images", "Set5", photos_into=photos)
         console.print(f"validation images: {note}", highlight=False)
     if calib is None:
         calib, note = default_images("--calib", "T91", photos_into=photos)

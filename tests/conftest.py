@@ -64,6 +64,15 @@ def build_op(kind: str, channels: int, seed: int, kernel_size: int = 13, max_shi
 SHARED_SR = shared_sr_data()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_measurement_cache(tmp_path_factory: pytest.TempPathFactory):
+    """What the tests measure (the fastest back end per model, shift lowerings) goes to a cache of this session,
+    inherited by the CLI subprocesses: never the user's ~/.cache/edgeconv."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EDGECONV_CACHE_DIR", str(tmp_path_factory.mktemp("edgeconv-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def sr_data() -> Path:
     """The project's shared SR images (Set5, T91): ../shared/data/sr beside the checkout."""

@@ -23,24 +23,24 @@ HASWELL=(env EDGECONV_CPUINFO="$REPO/tools/cpus/haswell.cpuinfo" qemu-x86_64-sta
 quiet() { grep -v "TCG doesn't support" || true; }
 
 say "export (host)"
-"${EC[@]}" export models/weights/sr_x2_photo.pt -o "$OUT/d.onnx" --check-images "$SR/Set5" --force >/dev/null
+"${EC[@]}" export models/weights/sr_x2_photo.pt -o "$OUT/d.onnx" --images "$SR/Set5" --force >/dev/null
 say "VNNI-machine artifact: U8S8 full range (pinned), made on the host"
 "${EC[@]}" quantize "$OUT/d.onnx" --calib "$SR/T91" --target x86-vnni --activation-type u8 --weight-type s8 \
   --reduce-range off -o "$OUT/vnni_u8s8.int8.onnx" --force > "$OUT/vnni_u8s8.log" 2>&1
 say "Haswell: plain edgeconv quantize (target: this CPU)"
 "${HASWELL[@]}" "${EC[@]}" quantize "$OUT/d.onnx" --calib "$SR/T91" -o "$OUT/plain.int8.onnx" --force \
-  --report "$OUT/plain.json" 2>&1 | quiet | grep -E "^scheme|^on |wrote" || true
+  --json "$OUT/plain.json" 2>&1 | quiet | grep -E "^scheme|^on |wrote" || true
 say "Haswell: budget mode (0.1 dB, chosen on BSD200 images, not Set5)"
-"${HASWELL[@]}" "${EC[@]}" quantize "$OUT/d.onnx" --calib "$SR/T91" --val "$OUT/val" --max-psnr-drop 0.1 \
-  -o "$OUT/budget.int8.onnx" --force --report "$OUT/budget.json" 2>&1 | quiet | grep -E "^kept|wrote" || true
+"${HASWELL[@]}" "${EC[@]}" quantize "$OUT/d.onnx" --calib "$SR/T91" --images "$OUT/val" --max-psnr-drop 0.1 \
+  -o "$OUT/budget.int8.onnx" --force --json "$OUT/budget.json" 2>&1 | quiet | grep -E "^kept|wrote" || true
 say "Haswell: ONNX Runtime on Set5"
 "${HASWELL[@]}" "${EC[@]}" validate "$OUT/d.onnx" "$OUT/plain.int8.onnx" "$OUT/budget.int8.onnx" \
-  "$OUT/vnni_u8s8.int8.onnx" --images "$SR/Set5" --backend onnxruntime --runs 1 --latency-size 16x16 \
+  "$OUT/vnni_u8s8.int8.onnx" --images "$SR/Set5" --backend onnxruntime --runs 1 --size 16x16 \
   --json "$OUT/ort_haswell.json" --force > "$OUT/ort_haswell.log" 2>&1 || true
 grep -E "warning" "$OUT/ort_haswell.log" | quiet
 say "oneDNN capped at AVX2: OpenVINO on Set5"
 ONEDNN_MAX_CPU_ISA=AVX2 "${EC[@]}" validate "$OUT/d.onnx" "$OUT/plain.int8.onnx" "$OUT/budget.int8.onnx" \
-  "$OUT/vnni_u8s8.int8.onnx" --images "$SR/Set5" --backend openvino --runs 1 --latency-size 16x16 \
+  "$OUT/vnni_u8s8.int8.onnx" --images "$SR/Set5" --backend openvino --runs 1 --size 16x16 \
   --json "$OUT/ov_avx2.json" --force > "$OUT/ov_avx2.log" 2>&1 || true
 say "Set5 PSNR-Y on AVX2 kernels (timings not reported: emulated)"
 .venv/bin/python - "$OUT" <<'PY'

@@ -10,4 +10,4 @@ for t in x86-vnni x86-avx2 arm tensorrt; do
 done
 .venv/bin/edgeconv quantize $M --calib $C --max-calib-images 16 --precision fp16 -o $O/q_fp16.onnx --force > $O/q_fp16.log 2>&1
 .venv/bin/edgeconv quantize $M --calib $C --max-calib-images 16 --method minmax --per-channel -o $O/q_minmax.onnx --force > $O/q_minmax.log 2>&1
-.venv/bin/edgeconv quantize $M --calib $C --max-calib-images 16 --val runs/data/bsd200_val --max-psnr-drop 0.002 -o $O/q_budget.onnx --force > $O/q_budget.log 2>&1
+.venv/bin/edgeconv quantize $M --calib $C --max-calib-images 16 --images runs/data/bsd200_val --max-psnr-drop 0.002 -o $O/q_budget.onnx --force > $O/q_budget.log 2>&1

@@ -21,13 +21,13 @@ for name in bicubic photo; do
   minutes=(); [ -n "${MINUTES:-}" ] && minutes=(--max-minutes "$MINUTES")
   if [ ! -f "$artifact" ] || [ -n "${FORCE:-}" ]; then   # made already: only scored again (FORCE=1 remakes it)
     "$EC" quantize "runtime/shipped/sr_x2_$name.onnx" --calib "$SR/T91" --qat-data runs/data/sr291_train \
-      --val runs/data/bsd200_val --target "$TARGET" -o "$artifact" --report "$OUT/$name.$TARGET.qat.json" --force \
+      --images runs/data/bsd200_val --target "$TARGET" -o "$artifact" --json "$OUT/$name.$TARGET.qat.json" --force \
       "${minutes[@]}" "${resume[@]}" > "$OUT/$name.$TARGET.qat.log"
     tail -1 "$OUT/$name.$TARGET.qat.log"
   fi
   [ -f "$artifact" ] || continue   # stopped by MINUTES: rerun to resume
   "$EC" validate "runtime/shipped/sr_x2_$name.onnx" "$artifact" --images "$SR/Set5" --backend all --runs 1 \
-    --latency-size 16x16 --json "$OUT/$name.$TARGET.qat.set5.json" --force > "$OUT/$name.$TARGET.qat.set5.log" 2>&1
+    --size 16x16 --json "$OUT/$name.$TARGET.qat.set5.json" --force > "$OUT/$name.$TARGET.qat.set5.log" 2>&1
   .venv/bin/python - "$OUT/$name.$TARGET.qat.set5.json" "$OUT/$name.$TARGET.qat.json" <<'PY'
 import json, sys
 rows = json.load(open(sys.argv[1]))["rows"]

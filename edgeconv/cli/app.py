@@ -1,8 +1,9 @@
 """The ``edgeconv`` command: a root that only wires the command groups.
 
-Known errors print one line (``Subject | problem. Note: ...``) and exit 1 or 2; set
-``EDGECONV_DEBUG=1`` to see the traceback. Command modules import torch only inside their
-bodies, so ``edgeconv --help`` works on a device without torch.
+Known errors print one line (``Subject | problem. Note: ...``) and exit 2 (a usage error: a bad option or
+input) or 1 (the command ran and failed), as ``edgeconv.errors`` says; set ``EDGECONV_DEBUG=1`` to see the
+traceback. Command modules import torch only inside their bodies, so ``edgeconv --help`` works on a device
+without torch.
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ from edgeconv.cli import (
     upscale,
     validate,
 )
+from edgeconv.cli.help_text import PlainHelpGroup
+from edgeconv.cli.ray_options import bare_ray_means_local
 from edgeconv.errors import EdgeConvError
 
 app = typer.Typer(
     name="edgeconv",
+    cls=PlainHelpGroup,  # every command's --help as prose, with plain metavars (PATH, N, HxW)
     help="Shift-based dynamic convolutions, rewritten to static graphs for edge runtimes.\n\n"
-    "Example: edgeconv pipeline --out out/demo",
+    "Example: edgeconv pipeline -o out/demo",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -52,16 +56,17 @@ def root(
                                  help="Print the edgeconv version and exit."),
 ) -> None:
     """Shift-based dynamic convolutions, rewritten to static graphs for edge runtimes."""
-app.command("info")(info.info)
-app.command("export")(export.export)
-app.command("erf")(erf.erf)
+# cls=module.Command: a command that still takes its options' old names (docs/CLI_OPTIONS.md)
+app.command("info", cls=info.Command)(info.info)
+app.command("export", cls=export.Command)(export.export)
+app.command("erf", cls=erf.Command)(erf.erf)
 app.command("compare")(compare.compare)
-app.command("quantize")(quantize.quantize)
+app.command("quantize", cls=quantize.Command)(quantize.quantize)
 app.command("tune")(tune.tune)
-app.command("validate")(validate.validate)
+app.command("validate", cls=validate.Command)(validate.validate)
 app.command("doctor")(doctor.doctor)
-app.command("upscale")(upscale.upscale)
-app.command("pipeline")(pipeline.pipeline)
+app.command("upscale", cls=upscale.Command)(upscale.upscale)
+app.command("pipeline", cls=pipeline.Command)(pipeline.pipeline)
 app.add_typer(profile.app, name="profile")
 app.add_typer(train.app, name="train")
 
@@ -75,7 +80,7 @@ def version() -> None:
 def main() -> None:
     """Console entry point: run the app, turning known errors into one line."""
     try:
-        app()
+        app(args=bare_ray_means_local(sys.argv[1:]))  # --ray alone: a local cluster
     except EdgeConvError as exc:
         if os.environ.get("EDGECONV_DEBUG") == "1":
             raise

@@ -2,15 +2,19 @@
 several commands share (``HxW`` sizes, outputs that must not be clobbered).
 
 A command declares ``force: Force = False`` instead of repeating the option's flag and help text, so
-every command spells, documents and defaults an option the same way.
+every command spells, documents and defaults an option the same way: ``-o/--out`` the main output,
+``--json`` a JSON report, ``--report`` a report a person reads, ``--images`` the images a command scores or
+checks on, ``--size HxW`` an input size, ``--backend`` (repeatable or comma-separated, ``all``) and ``--device``.
+An option renamed to fit keeps its old name as a hidden alias (``renamed``; docs/CLI_OPTIONS.md lists them).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import typer
+from typer.core import TyperCommand
 
 from edgeconv.errors import UsageError
 from edgeconv.runtime.choices import BackendChoice, BackendName, Choice, InferenceDevice, InferencePrecision
@@ -21,9 +25,30 @@ Force = Annotated[bool, typer.Option(help="Overwrite existing output files.")]
 Threads = Annotated[int, typer.Option(help="Inference threads (0: the back end's own choice, every core).")]
 Runs = Annotated[int, typer.Option(help="Timed runs per model and back end, after warm-up.")]
 # closed sets are enums (runtime/choices.py): --help lists them and typer refuses a typo naming them
-Backends = Annotated[list[BackendChoice], typer.Option(
-    "--backend", help="Back ends to run (repeat the option; each runs once); all: every one usable here.")]
+
+
+def backend_list(values: list[str]) -> list[BackendChoice]:
+    """``--backend`` values, each one name or several joined by commas (``onnxruntime,openvino``), as choices in the
+    order given, each once; typer's usage error (exit code 2) names a word that is none of them."""
+    chosen: list[BackendChoice] = []
+    for word in (w.strip().lower() for value in values for w in str(value).split(",")):
+        if word and word not in BackendChoice.values():
+            choices = ", ".join(f"'{c}'" for c in BackendChoice.values())
+            raise typer.BadParameter(f"'{word}' is not one of {choices}.", param_hint="'--backend'")
+        if word and BackendChoice(word) not in chosen:
+            chosen.append(BackendChoice(word))
+    return chosen or [BackendChoice.ALL]
+
+
+Backends = Annotated[list[str], typer.Option(
+    "--backend", metavar="|".join(BackendChoice.values()), callback=backend_list,
+    help="Back ends to run: repeat the option or join names with commas (each runs once); all: every one usable "
+         "here.")]
 OneBackend = Annotated[BackendName, typer.Option("--backend", help="The back end that runs the model.")]
+FastestBackend = Annotated[BackendName | None, typer.Option(
+    "--backend", show_default=False,
+    help="The back end that runs the model (default: the fastest one installed here for this model, measured once "
+         "in about 2 s and cached; edgeconv doctor shows it).")]
 Device = Annotated[InferenceDevice, typer.Option(
     case_sensitive=False,
     help="Back-end device: CPU; GPU, NPU or AUTO for OpenVINO; GPU (= CUDA) or TENSORRT providers for ONNX Runtime.")]
@@ -31,12 +56,41 @@ InferencePrecisionHint = Annotated[InferencePrecision | None, typer.Option(
     "--precision", case_sensitive=False,
     help="Compute precision: OpenVINO's hint (default fp32; no int8), TensorRT's engine (default: the model's own; "
          "no bf16). ONNX Runtime runs the model as it is.")]
-OutFile = Annotated[Path | None, typer.Option("-o", "--output", help="Output file (default: beside the input).")]
-OutDir = Annotated[Path, typer.Option("--out", help="Output folder.")]
-JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON.")]
-Images = Annotated[Path | None, typer.Option(help="Folder of real images (default: Set5 from shared/data/sr).")]
+OutFile = Annotated[Path | None, typer.Option(
+    "-o", "--out", metavar="FILE", help="Output file (default: beside the input).")]
+OutDir = Annotated[Path, typer.Option("-o", "--out", metavar="DIR", help="Output folder.")]
+JsonOut = Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Also write the result as JSON.")]
+Images = Annotated[Path | None, typer.Option(
+    metavar="DIR", help="Folder of real images (default: Set5 from shared/data/sr).")]
 Checkpoint = Annotated[Path, typer.Argument(help="An edgeconv checkpoint (.pt).")]
-Size = Annotated[str, typer.Option(help="HxW input size, e.g. 360x640.")]
+Size = Annotated[str, typer.Option(metavar="HxW", help="Input size, e.g. 360x640.")]
+
+
+def size_option(what: str) -> object:
+    """The ``--size HxW`` option of a command, saying what the size is of (``what``: "Input of the latency runs")."""
+    return typer.Option("--size", metavar="HxW", help=f"{what}, HxW (e.g. 360x640).")
+
+
+class Renamed(TyperCommand):
+    """A command that still takes the old names of its renamed options: each old name on the command line becomes
+    the new one, with one line on stderr (``--old is now --new``); ``--help`` shows only the new names."""
+
+    renamed: ClassVar[dict[str, str]] = {}
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, [self._new_name(arg) for arg in args])
+
+    def _new_name(self, arg: str) -> str:
+        old, eq, value = arg.partition("=")
+        if old not in self.renamed:
+            return arg
+        typer.echo(f"{old} is now {self.renamed[old]}", err=True)
+        return self.renamed[old] + eq + value
+
+
+def renamed(old_to_new: dict[str, str]) -> type[Renamed]:
+    """The command class (typer's ``cls=``) that takes each old option name in ``old_to_new`` as its new one."""
+    return type("Renamed", (Renamed,), {"renamed": dict(old_to_new)})
 
 
 def plain(choice: Choice | None) -> str | None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from edgeconv.cli.arguments import OutDir, Threads
+from edgeconv.cli.ray_options import ray_option
 
 if TYPE_CHECKING:
     from edgeconv.research.compare import TaskOutcome
@@ -39,8 +40,11 @@ LoadSize = Annotated[int, typer.Option(help="dtd10: images are resized to this s
                                            "the ERF the whole square.")]
 Device = Annotated[str, typer.Option(help="Where the nets train and the ERFs are taken: cpu, cuda or cuda:N.")]
 Shard = Annotated[str | None, typer.Option(help="I/N: train only every N-th run from the I-th (0-based) and skip the "
-                                                "tables, to split one comparison over N processes; rerun without it "
-                                                "to reuse all runs and write the tables.")]
+                                                "tables; kept for old scripts: --ray runs every run in parallel, with "
+                                                "retries, on this machine or a cluster.")]
+Ray = Annotated[str | None, ray_option("Train the runs as Ray tasks (--threads CPUs each; dtd10: one task per net); "
+                                       "data and --out must lie on a file system every node mounts at the same "
+                                       "path.")]
 Cifar = Annotated[Path | None, typer.Option(help="Folder with cifar-100-python/ (needed for cifar100).")]
 MaxMinutesPerRun = Annotated[float | None, typer.Option(help="Stop a run early after this many minutes.")]
 Results = Annotated[Path | None, typer.Option(help="Also write the claims page here (e.g. docs/RESULTS.md), "
@@ -73,21 +77,21 @@ def compare(
     load_size: LoadSize = 160,
     device: Device = "cpu",
     shard: Shard = None,
+    ray: Ray = None,
 ) -> None:
     """Train every variant over every seed (skipping finished runs), measure accuracy/PSNR, params,
     MACs, ORT latency and ERF, and write runs.csv, summary.{json,md,png} and ERF grids per task.
 
     Example: edgeconv compare --tasks sr,texture --seeds 3 --results docs/RESULTS.md
 
-    Example (DTD10, two processes, then the tables): edgeconv compare --tasks dtd10 --threads 1
-    --shard 0/2 & edgeconv compare --tasks dtd10 --threads 1 --shard 1/2; wait; edgeconv compare --tasks dtd10
+    Example (DTD10 over every core, or a cluster: --ray auto): edgeconv compare --tasks dtd10 --threads 1 --ray
     """
     from edgeconv.research.job import ComparisonSettings, run_comparison
 
     settings = ComparisonSettings(
         tasks=_split(tasks), seeds=seeds, sr_variants=_split(sr_variants), cls_variants=_split(cls_variants),
         sr_steps=sr_steps, cls_steps=cls_steps, sr_batch=sr_batch, cls_batch=cls_batch, width=width, sr_data=sr_data,
-        textures=textures, cifar=cifar, threads=threads, max_minutes_per_run=max_minutes_per_run, out=out,
+        textures=textures, cifar=cifar, threads=threads, max_minutes_per_run=max_minutes_per_run, out=out, ray=ray,
         results=results, dtd10=dtd10, crop=crop, load_size=load_size, device=device, shard=_shard(shard))
     if (written := run_comparison(settings, say=_say_on_stderr(), on_task=_print_task).results) is not None:
         typer.echo(f"wrote {written}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def doctor() -> None:
-    """List the back ends and devices usable here, and why the others are not.
+    """List the back ends and devices usable here, and why the others are not; the default back end.
 
     Example: edgeconv doctor
     """
@@ -32,4 +32,17 @@ def doctor() -> None:
     table.add_row("machine", machine.arch, escape(machine.summary))
     target, why = native_target()
     table.add_row("CPU INT8", target, escape(f"{why}; quantize picks its scheme for this target by default"))
+    table.add_row(*_default_backend())
     Console().print(table)
+
+
+def _default_backend() -> tuple[str, str, str]:
+    """The row for the back end upscale and export use without --backend: the default model's cached pick."""
+    from rich.markup import escape
+
+    from edgeconv.runtime.backends.fastest import PENDING, fastest_for_model
+    from edgeconv.runtime.shipped_models import DEFAULT_MODEL
+
+    pick = fastest_for_model(DEFAULT_MODEL, measure=False)
+    chosen = "not yet" if pick.how == PENDING else str(pick.backend)
+    return "default back end", chosen, escape(f"{DEFAULT_MODEL} model: {pick.reason()}")

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgeconv.cli.arguments import Force, Images, OneBackend, OutDir, Threads, plain
-from edgeconv.runtime.choices import BackendName, ErfTarget
+from edgeconv.cli.arguments import Device, Force, Images, OneBackend, OutDir, Threads, plain, renamed
+from edgeconv.runtime.choices import BackendName, ErfTarget, InferenceDevice
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,13 +26,14 @@ if TYPE_CHECKING:
 
 ErfModels = Annotated[list[Path], typer.Argument(help="Checkpoints (.pt) and/or exported models (.onnx).")]
 Count = Annotated[int, typer.Option(help="How many images to average over.")]
-CropSide = Annotated[int, typer.Option(help="Side of the centre crop fed to the model (input pixels).")]
-ErfTargetOption = Annotated[
-    ErfTarget, typer.Option(help="Checkpoints: the last feature map or the output. ONNX: always the output.")
-]
+CropSide = Annotated[int, typer.Option(
+    "--crop", metavar="N", help="Side of the centre crop of each image fed to the model (input pixels).")]
+ErfTargetOption = Annotated[ErfTarget, typer.Option(
+    "--erf-of", help="Whose ERF: checkpoints, the last feature map's or the output's; ONNX: always the output's.")]
 Delta = Annotated[float | None, typer.Option(help="Impulse step in [0,1] image units (default: 0.01; INT8 0.08).")]
 Dither = Annotated[int | None, typer.Option(help="Dithered copies per slope (default: 1; INT8 16).")]
 Radius = Annotated[str, typer.Option(help="Impulse: perturb pixels within this radius of the centre: auto, all or N.")]
+Command = renamed({"--size": "--crop", "--target": "--erf-of"})  # old names still taken (docs/CLI_OPTIONS.md)
 
 
 def erf(
@@ -46,6 +47,7 @@ def erf(
     dither: Dither = None,
     radius: Radius = "auto",
     threads: Threads = 0,
+    device: Device = InferenceDevice.CPU,
     out: OutDir = Path("out/erf"),
     force: Force = False,
 ) -> None:
@@ -59,8 +61,8 @@ def erf(
     from edgeconv.runtime.erf.job import ErfSettings, measure_erfs
 
     settings = ErfSettings(models=models, images=images, count=count, size=size, target=plain(target),
-                           backend=plain(backend), delta=delta, dither=dither, radius=radius, threads=threads, out=out,
-                           force=force, gradient_erf=checkpoint_erf)
+                           backend=plain(backend), delta=delta, dither=dither, radius=radius, threads=threads,
+                           device=plain(device), out=out, force=force, gradient_erf=checkpoint_erf)
     with impulse_progress() as on_progress:
         report = measure_erfs(settings, on_progress)
     _print_table(report)
@@ -84,20 +86,44 @@ def checkpoint_erf(path: Path, images: np.ndarray, target: str) -> ErfResult:
 
 @contextmanager
 def impulse_progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A transient progress bar per exported model (impulses done / all) on stderr; yields its callback."""
+    """A transient progress bar per model (impulses done / all; a checkpoint's gradient ERF as one step) on
+    stderr; where stderr is not a terminal (a pipe, a log), a plain line at most every 5 s. Yields its callback."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield progress_lines(console.print)
+        return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    with Progress(*columns, console=console, transient=True) as progress:
         tasks: dict[str, object] = {}
 
         def update(name: str, done: int, total: int) -> None:
             if name not in tasks:
-                tasks[name] = progress.add_task(f"{name} impulses", total=None)
+                tasks[name] = progress.add_task(name, total=None)
             progress.update(tasks[name], completed=done, total=total)  # type: ignore[arg-type]
 
         yield update
+
+
+def progress_lines(say: Callable[[str], None], every_s: float = 5.0) -> Callable[[str, int, int], None]:
+    """A progress callback that says ``NAME: 1200/4800 (25%)`` at most every ``every_s`` seconds of a model's
+    run, and when it is done: progress that a pipe or a log file shows (nothing at the start, so a model that
+    fails to load leaves its one error line alone)."""
+    import time
+
+    started: dict[str, float] = {}
+
+    def update(name: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if name not in started:
+            started[name] = now
+        elif done >= total or now - started[name] >= every_s:
+            started[name] = now
+            say(f"{name}: {done}/{total} ({100 * done // max(total, 1)}%)")
+
+    return update
 
 
 def _print_table(report: ErfReport) -> None:

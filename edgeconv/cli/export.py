@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgeconv.cli.arguments import Checkpoint, Force, Images, OutFile, plain, refuse_overwrite
+from edgeconv.cli.arguments import Checkpoint, Force, OutFile, plain, refuse_overwrite, renamed
 from edgeconv.runtime.choices import BackendName, Lowering
 
 if TYPE_CHECKING:
     from edgeconv.export.graph.from_checkpoint import CheckpointExport, ExportSettings
 
-TargetBackend = Annotated[
-    BackendName, typer.Option(help="The back end that will run the model: picks the measured fastest shift lowering.")
-]
+TargetBackend = Annotated[BackendName | None, typer.Option(
+    "--backend", show_default=False,
+    help="The back end that will run the model: its form (PReLU kept, or as Mul + Max for ONNX Runtime) and its "
+         "measured fastest shift lowering. Default: the back end that runs this checkpoint fastest here (each "
+         "installed one's form timed once, about 3 s, and cached).")]
 LoweringOverride = Annotated[Lowering | None, typer.Option(help="Override the lowering: slices or depthwise convs.")]
 Opset = Annotated[int, typer.Option(help="ONNX opset (17 runs on ORT, OpenVINO and TensorRT 8.6+).")]
 Simplify = Annotated[bool, typer.Option(help="Simplify with onnxsim (else onnxslim).")]
+CheckImages = Annotated[Path | None, typer.Option(
+    "--images", metavar="DIR", help="Images the ONNX model is checked on against PyTorch (default: Set5 from "
+                                    "shared/data/sr, else scikit-image photos).")]
+Command = renamed({"--output": "--out", "--target-backend": "--backend", "--check-images": "--images"})  # old names
 
 
 def export(
     checkpoint: Checkpoint,
     output: OutFile = None,
-    target_backend: TargetBackend = BackendName.ONNXRUNTIME,
+    target_backend: TargetBackend = None,
     lowering: LoweringOverride = None,
     opset: Opset = 17,
-    check_images: Images = None,
+    check_images: CheckImages = None,
     simplify: Simplify = True,
     force: Force = False,
 ) -> None:
@@ -36,7 +43,7 @@ def export(
     Runtime on real images and compared with PyTorch (max abs error <= 1e-4), and carries the
     model's task, scale, normalisation and source hash in its metadata.
 
-    Example: edgeconv export runs/edge_sr_x2.pt -o out/edge_sr_x2.onnx --target-backend openvino
+    Example: edgeconv export models/weights/jitter_sr_x2.pt -o out/jitter_sr_x2.onnx --backend openvino
     """
     from rich.console import Console
 
@@ -46,16 +53,33 @@ def export(
                               lowering=plain(lowering), opset=opset, check_images=check_images, simplify=simplify)
     settings.check()
     refuse_overwrite(settings.output_path, force)
+    why = "" if settings.target_backend else _fastest_target(settings)
     with Console(stderr=True).status(f"exporting {checkpoint.name} ..."):
         done = run_export(settings)
-    _print_export(settings, done)
+    _print_export(settings, done, why)
 
 
-def _print_export(settings: ExportSettings, done: CheckpointExport) -> None:
-    """One table: lowering, simplifier, audit, op histogram, the check against PyTorch, the metadata."""
+def _fastest_target(settings: ExportSettings) -> str:
+    """Set ``settings.target_backend`` to the back end whose form runs this checkpoint fastest here (measured once,
+    then cached); the line that says so (printed after the export, so a failure stays one line)."""
+    from rich.console import Console
+
+    from edgeconv.export.tuning.backend_pick import fastest_export_target
+
+    with Console(stderr=True).status(f"choosing the target back end for {settings.checkpoint.name} ...") as status:
+        pick = fastest_export_target(settings, status.update)
+    settings.target_backend = str(pick.backend)
+    return pick.line()
+
+
+def _print_export(settings: ExportSettings, done: CheckpointExport, why: str = "") -> None:
+    """One table: lowering, simplifier, audit, op histogram, the check against PyTorch, the metadata (after the line
+    saying why this target back end, when it was measured)."""
     from rich.console import Console
     from rich.table import Table
 
+    if why:
+        typer.echo(why, err=True)
     facts, simplifier = done.facts, done.export.simplifier
     table = Table(title=f"{settings.checkpoint} -> {settings.output_path}", show_header=False)
     rows = {

@@ -12,15 +12,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgeconv.cli.arguments import Force, OutDir, Runs, Threads
+from edgeconv.cli.arguments import Force, OutDir, Runs, Threads, renamed
 
 if TYPE_CHECKING:
     from edgeconv.export.pipeline import PipelineResult
 
 SrCheckpoint = Annotated[Path | None, typer.Argument(help="An SR checkpoint (default: the shipped x2 model).")]
-Calib = Annotated[Path | None, typer.Option(help="Calibration images (default: T91, else scikit-image photos).")]
-Val = Annotated[Path | None, typer.Option(help="HR validation images (default: Set5, else scikit-image photos).")]
+Calib = Annotated[Path | None, typer.Option(
+    metavar="DIR", help="Calibration images (default: T91, else scikit-image photos).")]
+Val = Annotated[Path | None, typer.Option(
+    "--images", metavar="DIR", help="HR images validated on (default: Set5, else scikit-image photos).")]
 Budget = Annotated[float, typer.Option(help="INT8 budget in dB of PSNR-Y.")]
+Command = renamed({"--val": "--images"})  # old names still taken (docs/CLI_OPTIONS.md)
 
 
 def pipeline(
@@ -35,7 +38,7 @@ def pipeline(
 ) -> None:
     """Export, quantize, validate on every back end, report and upscale a sample - in one go.
 
-    Example: edgeconv pipeline --out out/demo
+    Example: edgeconv pipeline -o out/demo
     """
     from edgeconv.export.pipeline import PipelineSettings, run_pipeline
 
@@ -49,5 +52,5 @@ def _print_result(done: PipelineResult) -> None:
 
     from edgeconv.runtime.validation.report import rich_table
 
-    Console(width=max(130, Console().width)).print(rich_table(done.validation))  # a 12-column table
+    Console(width=max(150, Console().width)).print(rich_table(done.validation))  # a 13-column table
     done.validation.raise_for_failures(f"see {done.report}")

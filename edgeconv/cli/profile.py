@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
 
-from edgeconv.cli.arguments import Backends, Force, refuse_overwrite
+from edgeconv.cli.arguments import Backends, Force, refuse_overwrite, renamed
 from edgeconv.errors import UsageError
 from edgeconv.runtime.choices import BackendChoice
 
@@ -28,21 +27,23 @@ app = typer.Typer(
     help="Profile latency on this device (profile MODEL... = profile run MODEL...), or compare profiles.\n\n"
     "Example: edgeconv profile out/sr.onnx out/sr.int8.onnx -o pi5.json --plot pi5.png",
 )
-Plot = Annotated[Path | None, typer.Option(help="Write a PNG (needs the plot extra).")]
+Plot = Annotated[Path | None, typer.Option(metavar="FILE", help="Write a PNG (needs the plot extra).")]
 
 
-@app.command("run")
+@app.command("run", cls=renamed({"--sizes": "--size", "--output": "--out"}))  # old names (docs/CLI_OPTIONS.md)
 def run(
     models: Annotated[list[Path], typer.Argument(help="ONNX models written by edgeconv export / quantize.")],
     backend: Backends = [BackendChoice.ALL],  # noqa: B006
-    threads: Annotated[str, typer.Option(help="Comma-separated thread counts to sweep.")] = "1,2",
-    sizes: Annotated[str, typer.Option(help="Comma-separated HxW inputs to sweep.")] = "180x320,360x640,720x1280",
+    threads: Annotated[str, typer.Option(metavar="N,N...", help="Comma-separated thread counts to sweep.")] = "1,2",
+    sizes: Annotated[str, typer.Option(
+        "--size", metavar="HxW,HxW...", help="Comma-separated HxW inputs to sweep.")] = "180x320,360x640,720x1280",
     runs: Annotated[int, typer.Option(help="Timed runs per cell (ignored with --duration).")] = 30,
     duration: Annotated[float | None, typer.Option(help="Seconds per cell instead of a run count.")] = None,
     warmup: Annotated[int, typer.Option(help="Untimed warm-up runs per cell.")] = 5,
     layers: Annotated[bool, typer.Option(help="Per-layer breakdown (each back end's own profiler).")] = True,
     sustained: Annotated[float | None, typer.Option(help="Also record latency over this many seconds.")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the profile JSON here.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--out", metavar="FILE", help="Write the profile JSON here (what profile compare reads).")] = None,
     plot: Plot = None,
     force: Force = False,
 ) -> None:
@@ -50,26 +51,39 @@ def run(
 
     Example: edgeconv profile out/sr.onnx out/sr.int8.onnx -o pi5.json --plot pi5.png
     """
-    from rich.console import Console
-
-    from edgeconv.runtime.profiling.profiler import ProfileSettings, plot_profiles, profile
+    from edgeconv.runtime.csv_files import refuse_csv_overwrite
+    from edgeconv.runtime.profiling.profiler import ProfileSettings, plot_profiles, write_profile
 
     refuse_overwrite(output, force)
+    refuse_csv_overwrite(output, force)
     refuse_overwrite(plot, force)
     settings = ProfileSettings.parse(models=models, backends=backend, threads=threads, sizes=sizes, runs=runs,
                                      duration_s=duration, warmup=warmup, layers=layers, sustained_s=sustained)
-    with Console(stderr=True).status("profiling ...") as spinner:
-        result = profile(settings, on_cell=lambda c: spinner.update(
-            f"{c.model} {c.backend} t{c.threads} {c.height}x{c.width}: {c.p50_ms:.1f} ms"))
+    result = _profiled(settings)
     print_profile(result)
     if output is not None:
-        from edgeconv.runtime.atomic_write import write_bytes_atomic
-
-        write_bytes_atomic(output, json.dumps(result.as_json(), indent=2, default=str).encode())
-        typer.echo(f"wrote {output}")
+        typer.echo(f"wrote {output} and {write_profile(result, output)}")
     if plot is not None:
         plot_profiles([(output or Path("profile"), result.as_json())], plot)
         typer.echo(f"wrote {plot}")
+
+
+def _profiled(settings):  # noqa: ANN001, ANN202 - ProfileSettings -> Profile
+    """``profile(settings)`` under a spinner naming each finished cell; where stderr is not a terminal (a pipe, a
+    log), one line per cell instead, so a sweep of minutes shows progress there too."""
+    from rich.console import Console
+
+    from edgeconv.runtime.profiling.profiler import profile
+
+    err = Console(stderr=True)
+
+    def line(c) -> str:  # noqa: ANN001 - a Cell
+        return f"{c.model} {c.backend} t{c.threads} {c.height}x{c.width}: p50 {c.p50_ms:.1f} ms"
+
+    if not err.is_terminal:
+        return profile(settings, on_cell=lambda c: err.print(line(c), highlight=False))
+    with err.status("profiling ...") as spinner:
+        return profile(settings, on_cell=lambda c: spinner.update(line(c)))
 
 
 @app.command("compare")
@@ -108,28 +122,36 @@ def compare(
 
 
 def print_profile(result) -> None:  # noqa: ANN001 - a runtime.profiling.profiler.Profile
-    """The terminal report of one profile: device line, throttling, latency table, layer summaries."""
+    """The terminal report of one profile: device line, throttling, latency table, layer summaries; one line per model
+    that a back end ran in another back end's form (slower: ``forms``)."""
     from rich.console import Console
     from rich.table import Table
 
-    from edgeconv.runtime.profiling.profiler import fmt
+    from edgeconv.runtime.backends.forms import print_form_notes
+    from edgeconv.runtime.profiling.profiler import TIMES, fmt
 
-    console = Console(width=max(120, Console().width))
+    print_form_notes()
+
+    console = Console(width=max(140, Console().width))
     if result.throttled:
         console.print(f"[bold red]THROTTLED during this profile: {'; '.join(result.throttled)}[/bold red]")
     cpu = result.device.get("cpu", {})
     console.print(f"device: {result.device.get('board_model')} / {cpu.get('model')} x{cpu.get('cores')}, "
                   f"governor {cpu.get('governor')}, {result.device.get('os')}, python {result.device.get('python')}")
-    table = Table(title="latency per cell")
-    for col in ("model", "precision", "back end", "threads", "size", "p50 ms", "p90 ms", "p99 ms", "std", "fps",
-                "peak RSS MB"):
+    console.print("models: " + "; ".join(f"{name} sha256 {digest[:16]}" for name, digest in
+                                         {c.model: c.model_sha256 for c in result.cells}.items()), highlight=False)
+    table = Table(title="latency per cell", caption=f"{TIMES}\npeak RSS: {result.settings.get('peak_rss', '-')}")
+    for col in ("model", "precision", "back end", "threads", "size", "load ms", "first ms", "p50 ms", "p90 ms",
+                "p99 ms", "std", "fps", "peak RSS MB"):
         table.add_column(col)
     for c in result.cells:
-        table.add_row(c.model, c.precision, c.backend, str(c.threads), f"{c.height}x{c.width}", fmt(c.p50_ms),
-                      fmt(c.p90_ms), fmt(c.p99_ms), fmt(c.std_ms), fmt(c.fps), f"{c.peak_rss_mb:.0f}")
+        table.add_row(c.model, c.precision, c.backend, str(c.threads), f"{c.height}x{c.width}", fmt(c.load_ms),
+                      fmt(c.first_ms), fmt(c.p50_ms), fmt(c.p90_ms), fmt(c.p99_ms), fmt(c.std_ms), fmt(c.fps),
+                      f"{c.peak_rss_mb:.0f}")
     console.print(table)
     for b in result.layers:
         top = ", ".join(f"{m['module']} {m['ms']:.2f}" for m in b["by_module"][:5])
         console.print(f"{b['model']} on {b['backend']} at {b['size'][0]}x{b['size'][1]}: layers "
-                      f"{b['layers_ms']:.2f} ms of {b['end_to_end_ms']:.2f} ms end to end ({100 * b['coverage']:.0f}%),"
-                      f" shift/slice/concat {100 * b['shift_share']:.1f}%; top: {top}")
+                      f"{b['layers_ms']:.2f} ms of {b['end_to_end_ms']:.2f} ms end to end ({100 * b['coverage']:.0f}%; "
+                      f"{b['outside_ms']:.2f} ms outside any layer: input/output copies, the runtime between nodes), "
+                      f"shift/slice/concat {100 * b['shift_share']:.1f}% of the layers; top: {top}")

@@ -7,17 +7,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edgeconv.cli.arguments import Force, parse_hw, refuse_overwrite
+from edgeconv.cli.arguments import Force, parse_hw, refuse_overwrite, renamed, size_option
 from edgeconv.runtime.choices import CalibrationMethod, Int8Target, Precision, QuantFormat, QuantType, Switch
 
 if TYPE_CHECKING:
     from edgeconv.export.quantization.settings import QuantizeSettings
 
 Fp32Model = Annotated[Path, typer.Argument(help="An FP32 ONNX model written by edgeconv export.")]
-Calib = Annotated[Path | None, typer.Option(help="Folder of calibration images (any size or mode).")]
-QuantOut = Annotated[
-    Path | None, typer.Option("-o", "--output", help="Output .onnx (default: MODEL.int8.onnx / .fp16.onnx).")
-]
+Calib = Annotated[Path | None, typer.Option(metavar="DIR", help="Folder of calibration images (any size or mode).")]
+QuantOut = Annotated[Path | None, typer.Option(
+    "-o", "--out", metavar="FILE", help="Output .onnx (default: MODEL.int8.onnx / .fp16.onnx).")]
 PrecisionOption = Annotated[
     Precision, typer.Option(help="What to write; auto measures all here and keeps the fastest in budget.")
 ]
@@ -36,19 +35,22 @@ FormatOption = Annotated[
 CalibCrop = Annotated[int, typer.Option(help="Side of the centre crop taken from each calibration image.")]
 MaxCalibImages = Annotated[int, typer.Option(help="Use at most this many calibration images.")]
 MaxPsnrDrop = Annotated[
-    float | None, typer.Option(help="Budget (dB of PSNR-Y on --val): keep sensitive layers FP32 to meet it.")
+    float | None, typer.Option(help="Budget (dB of PSNR-Y on --images): keep sensitive layers FP32 to meet it.")
 ]
 Val = Annotated[Path | None, typer.Option(
+    "--images", metavar="DIR",
     help="Folder of HR images the budget is measured on: never the images you report (not Set5).")]
 LatencyThreads = Annotated[int, typer.Option(help="Threads for the latency measurement of --precision auto (0: all).")]
-LatencySize = Annotated[str, typer.Option(help="HxW input for the latency measurement of --precision auto.")]
-Report = Annotated[Path | None, typer.Option(help="Also write the report (sensitivity, attempts) as JSON.")]
+LatencySize = Annotated[str, size_option("Input of the latency measurement of --precision auto")]
+Report = Annotated[Path | None, typer.Option(
+    "--json", metavar="FILE", help="Also write the report (sensitivity, attempts) as JSON.")]
 QatData = Annotated[Path | None, typer.Option(
     help="Quantization-aware fine-tuning on these HR training images: every layer INT8, weights trained for it.")]
 QatSteps = Annotated[int, typer.Option(help="Fine-tuning steps of --qat-data (16 patches of 48 px each).")]
 QatMinutes = Annotated[float | None, typer.Option(
-    help="Stop --qat-data fine-tuning after this many minutes; its state goes to OUTPUT.qat.pt (nothing else).")]
+    help="Stop --qat-data fine-tuning after this many minutes; its state goes to OUT.qat.pt (nothing else).")]
 QatResume = Annotated[Path | None, typer.Option(help="Continue a stopped --qat-data run from its .qat.pt state.")]
+Command = renamed({"--output": "--out", "--val": "--images", "--latency-size": "--size", "--report": "--json"})
 
 
 def quantize(
@@ -63,13 +65,15 @@ def quantize(
 ) -> None:
     """Quantize an exported model to INT8 (static PTQ, QDQ; or fine-tuned: --qat-data) or convert it to FP16.
 
-    --max-psnr-drop with --val keeps the fewest sensitive layers FP32 (or writes nothing); --precision auto keeps
-    the fastest in budget; the INT8 scheme is measured for --target (default: here). --qat-data stops after
-    --max-minutes with its state in OUTPUT.qat.pt: the same command with --resume OUTPUT.qat.pt continues.
+    --max-psnr-drop with --images keeps the fewest sensitive layers FP32 (or writes nothing); --precision auto
+    keeps the fastest in budget; the INT8 scheme is measured for --target (default: here). --qat-data stops after
+    --max-minutes with its state in OUT.qat.pt: the same command with --resume OUT.qat.pt continues.
 
-    Example: edgeconv quantize out/sr.onnx --calib data/T91 --val data/BSD20 --max-psnr-drop 0.1 -o out/sr.int8.onnx
-    Example: edgeconv quantize out/sr.onnx --calib data/T91 --target arm -o out/sr.arm.int8.onnx
-    Example: edgeconv quantize out/sr.onnx --calib data/T91 --qat-data data/train -o out/sr.qat.int8.onnx
+    Example: edgeconv quantize out/sr.onnx --calib ../shared/data/sr/T91 --images ../shared/data/sr/BSD200
+    --max-psnr-drop 0.1 -o out/sr.int8.onnx
+    Example: edgeconv quantize out/sr.onnx --calib ../shared/data/sr/T91 --target arm -o out/sr.arm.int8.onnx
+    Example: edgeconv quantize out/sr.onnx --calib ../shared/data/sr/T91 --qat-data ../shared/data/sr/BSD200
+    -o out/sr.qat.int8.onnx
     """
     from edgeconv.cli.quantize_report import print_quantize_result
     from edgeconv.export.quantization.job import quantize_file
@@ -80,7 +84,7 @@ def quantize(
         method=method, target=target, per_channel=per_channel, reduce_range=reduce_range,
         activation_type=activation_type, weight_type=weight_type, quant_format=quant_format, calib_crop=calib_crop,
         max_calib_images=max_calib_images, max_psnr_drop=max_psnr_drop, threads=threads,
-        latency_hw=parse_hw(latency_size, "--latency-size"), report=report, qat_data=qat_data, qat_steps=qat_steps,
+        latency_hw=parse_hw(latency_size, "--size"), report=report, qat_data=qat_data, qat_steps=qat_steps,
         max_minutes=max_minutes, resume=resume,
     )
     print_quantize_result(quantize_file(_checked(settings, force)))

@@ -3,6 +3,10 @@
 Tables for the candidates (PSNR-Y, drop, latency, budget), the INT8 schemes tried for the target, the
 most sensitive layers and the budget's attempts; then one line naming the written file, or the budget
 failure as one error line (nothing written), or where a stopped fine-tuning saved its state.
+
+Every figure names what it was measured on: PSNR-Y on the ``--images`` images by the standard protocol
+(``SRProtocol.describe``), output PSNR / SQNR against the FP32 model on calibration crops (which and how
+many). A column with nothing measured in it is left out.
 """
 
 from __future__ import annotations
@@ -55,9 +59,9 @@ def print_report(console: Console, settings: QuantizeSettings, outcome: Quantize
     """
     console.print(_candidates_table(settings, outcome))
     if not math.isnan(outcome.fp32_psnr_db):
-        console.print(f"FP32 PSNR-Y on {settings.val}: {outcome.fp32_psnr_db:.3f} dB")
+        console.print(f"FP32 PSNR-Y on {outcome.val_images}: {outcome.fp32_psnr_db:.3f} dB")
     if outcome.scheme is not None:
-        _print_schemes(console, outcome.scheme)
+        _print_schemes(console, outcome.scheme, outcome.calib_crops)
     if outcome.calib_images:
         config = outcome.config
         console.print(
@@ -71,7 +75,8 @@ def print_report(console: Console, settings: QuantizeSettings, outcome: Quantize
     if outcome.budget is not None and outcome.budget.attempts:
         steps = "; ".join(f"{len(a.kept_float)} FP32: {a.drop_db:.3f} dB (worst image {a.worst_drop_db:.3f})"
                           for a in outcome.budget.attempts)
-        console.print(f"budget {outcome.max_drop_db} dB - attempts: {steps}")
+        console.print(f"budget {outcome.max_drop_db} dB of PSNR-Y on {outcome.val_images} - attempts "
+                      f"(layers kept FP32: drop): {steps}")
         kept = ", ".join(outcome.kept_float) or "none"
         console.print(f"kept in FP32 (largest PSNR drop when quantized alone): {kept}")
     if outcome.loads_in:
@@ -83,24 +88,43 @@ def _dash(value: float, spec: str) -> str:
     return "-" if math.isnan(value) else format(value, spec)
 
 
-def _candidates_table(settings: QuantizeSettings, outcome: QuantizeOutcome) -> Table:
-    """One row per precision measured: PSNR-Y, drop from FP32, latency, in budget, note."""
-    table = Table(title=f"{settings.model.name}: precision", show_lines=False)
-    for col in ("precision", "PSNR-Y dB", "drop dB", "median ms", "p90 ms", "in budget", "note"):
-        table.add_column(col)
-    for c in outcome.candidates:
-        table.add_row(
-            c.precision + (" (chosen)" if c is outcome.chosen else ""), _dash(c.psnr_db, ".3f"),
-            _dash(outcome.fp32_psnr_db - c.psnr_db, "+.3f"), _dash(c.median_ms, ".1f"), _dash(c.p90_ms, ".1f"),
-            "yes" if c.within_budget else "NO", c.note,
-        )
+def _table(title: str, columns: tuple[str, ...], rows: list[list[str]]) -> Table:
+    """A table of ``rows``, leaving out every column in which no row has a value (all empty or ``-``)."""
+    keep = [i for i in range(len(columns)) if any(row[i] not in ("", "-") for row in rows)] if rows else []
+    table = Table(title=title)
+    for i in keep:
+        table.add_column(columns[i])
+    for row in rows:
+        table.add_row(*(row[i] for i in keep))
     return table
 
 
-def _print_schemes(console: Console, choice: SchemeChoice) -> None:
+def _in_budget(outcome: QuantizeOutcome, within: bool) -> str:
+    """``yes`` / ``NO`` against the budget; ``-`` when there was none, unless the candidate failed otherwise."""
+    if not within:
+        return "NO"
+    return "yes" if outcome.has_budget else "-"
+
+
+def _candidates_table(settings: QuantizeSettings, outcome: QuantizeOutcome) -> Table:
+    """One row per precision measured: PSNR-Y, drop from FP32, latency, in budget, note."""
+    if outcome.val_images:
+        about = f"PSNR-Y on {outcome.val_images}; " + (
+            f"budget {outcome.max_drop_db} dB" if outcome.has_budget else "no budget")
+    else:
+        about = "no --images: no PSNR-Y, no budget"
+    rows = [[c.precision + (" (chosen)" if c is outcome.chosen else ""), _dash(c.psnr_db, ".3f"),
+             _dash(outcome.fp32_psnr_db - c.psnr_db, "+.3f"), _dash(c.median_ms, ".1f"), _dash(c.p90_ms, ".1f"),
+             _in_budget(outcome, c.within_budget), c.note] for c in outcome.candidates]
+    columns = ("precision", "PSNR-Y dB", "drop dB", "median ms", "p90 ms", "in budget", "note")
+    return _table(f"{settings.model.name}: precision ({about})", columns, rows)
+
+
+def _print_schemes(console: Console, choice: SchemeChoice, crops: str) -> None:
     """The schemes measured for the target (most accurate first), the refused ones, and why one was kept."""
     if choice.trials:
-        table = Table(title=f"INT8 schemes exact on {choice.target} (output PSNR vs FP32, held-out crops)")
+        table = Table(title=f"INT8 schemes exact on {choice.target} (output PSNR vs FP32, one figure pooled over "
+                            f"{choice.held_out} held-out {crops})")
         for col in ("scheme", "output PSNR dB", "computed with"):
             table.add_column(col)
         for t in sorted(choice.trials, key=lambda t: -t.output_psnr_db):
@@ -113,12 +137,17 @@ def _print_schemes(console: Console, choice: SchemeChoice) -> None:
 
 
 def _sensitivity_table(outcome: QuantizeOutcome) -> Table:
-    """The most sensitive layers (lowest SQNR first), with the drop each causes alone and whether it stayed FP32."""
-    table = Table(title="layer sensitivity (lowest SQNR first; drop = PSNR-Y lost with only it quantized)")
-    for col in ("PyTorch module", "op", "SQNR dB", "SQNR vs FP32 dB", "drop alone dB", "kept FP32"):
-        table.add_column(col)
+    """The most sensitive layers (lowest SQNR first), with the drop each causes alone and whether it stayed FP32.
+
+    "drop alone" (PSNR-Y on the --images folder) and "kept FP32" only show when a budget search measured them.
+    """
     kept = {k.node for k in outcome.budget.kept_float} if outcome.budget else set()
-    for s in sorted(outcome.sensitivity, key=lambda s: s.sqnr_db)[:SENSITIVE_ROWS]:
-        table.add_row(s.module, s.op_type, f"{s.sqnr_db:.1f}", f"{s.sqnr_vs_fp32_db:.1f}",
-                      _dash(s.drop_alone_db, ".3f"), "yes" if s.node in kept else "")
-    return table
+    rows = [[s.module, s.op_type, f"{s.sqnr_db:.1f}", f"{s.sqnr_vs_fp32_db:.1f}", _dash(s.drop_alone_db, ".3f"),
+             "yes" if s.node in kept else ""]
+            for s in sorted(outcome.sensitivity, key=lambda s: s.sqnr_db)[:SENSITIVE_ROWS]]
+    columns = ("PyTorch module", "op", "SQNR dB", "SQNR vs FP32 dB", "drop alone dB", "kept FP32")
+    title = (f"layer sensitivity on the first {outcome.sensitivity_crops} {outcome.calib_crops} (lowest SQNR first; "
+             "SQNR: the layer's own quantization / all layers up to it, vs FP32"
+             + (f"; drop alone: PSNR-Y lost on {outcome.val_images} with only it quantized)"
+                if any(not math.isnan(s.drop_alone_db) for s in outcome.sensitivity) else ")"))
+    return _table(title, columns, rows)

@@ -132,8 +132,8 @@ def train_sr_command(
 ) -> None:
     """Train an SR model with L1 loss on random patches; keep the best step on the validation images.
 
-    Example: edgeconv train sr --data T91/ --val BSD20/ -o edge_sr_x2.pt --steps 16000 --batch-size 32
-    Example: edgeconv train sr --data T91/ --val BSD20/ -o photo.pt --degradation mixed --select worst-gain"""
+    Example: edgeconv train sr --data ../shared/data/sr/T91 --val ../shared/data/sr/BSD200 -o sr.pt --steps 16000
+    Example (a photo model): the same with --degradation mixed --select worst-gain"""
     from edgeconv.models.training.sr import SRTrainConfig, train_sr
 
     check_output(out, force, resume)

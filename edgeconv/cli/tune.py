@@ -26,7 +26,7 @@ def tune(
 ) -> None:
     """Time both shift lowerings (slices, depthwise convs) of a model here and cache the faster one.
 
-    `edgeconv export --target-backend BACKEND` on this machine then uses the measured choice; on
+    `edgeconv export --backend BACKEND` on this machine then uses the measured choice; on
     another CPU (or without a measurement) it falls back to the committed table. The cache lives in
     $EDGECONV_CACHE_DIR (default ~/.cache/edgeconv), keyed by this CPU's model and ISA flags.
 
@@ -55,4 +55,4 @@ def _print_tuning(settings: TuneSettings, done: LoweringTuning) -> None:
     for name, ms in done.median_ms.items():
         table.add_row(name, f"{ms:.2f}", "chosen" if name == done.lowering else "")
     Console().print(table)
-    typer.echo(f"cached in {done.cache}: export --target-backend {backend} uses {done.lowering} on this CPU")
+    typer.echo(f"cached in {done.cache}: export --backend {backend} uses {done.lowering} on this CPU")

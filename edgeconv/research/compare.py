@@ -29,6 +29,11 @@ from edgeconv.runtime.atomic_write import write_bytes_atomic
 
 if TYPE_CHECKING:
     from edgeconv.models.training.cls import ClsTrainResult
+    from edgeconv.research.dtd_task import NetResult
+
+    # trains runs elsewhere (ray_runs.py): (settings, [(variant, seed, record path)], on_run) -> records, in order
+    OnRun = Callable[[str, int, str], None]
+    RemoteRuns = Callable[["CompareSettings", list[tuple[str, int, Path]], OnRun], list["RunRecord"]]
 
 # name shown in tables -> (registered model, its config)
 SR_VARIANTS: dict[str, tuple[str, dict]] = {
@@ -182,18 +187,18 @@ def _train_cls(
 def _train_dtd10(settings: CompareSettings, variant: str, seed: int, ckpt: Path) -> Trained:
     """Supervised: all classes' train files, accuracy on the fixed test files (``ckpt``). Zero-shot: per half,
     a net on the seen classes (``<seed>.zs<k>.pt``), nearest class mean on the unseen ones; mean of halves."""
-    from edgeconv.research.dtd_task import dtd10_folders, zero_shot_accuracy
+    from edgeconv.research.dtd_task import DTD10_PARTS, dtd10_run
+
+    return Trained(*dtd10_run([train_dtd10_net(settings, variant, seed, ckpt, part) for part in DTD10_PARTS]))
+
+
+def train_dtd10_net(settings: CompareSettings, variant: str, seed: int, ckpt: Path, part: str) -> NetResult:
+    """One net of a dtd10 run (``dtd_task.DTD10_PARTS``): in turn here, or each as its own Ray task."""
+    from edgeconv.research.dtd_task import dtd10_folders
+    from edgeconv.research.dtd_task import train_dtd10_net as train_net
 
     folders = dtd10_folders(settings.data, settings.out / "dtd10" / "data")
-    supervised = _train_cls(settings, variant, seed, ckpt, folders.supervised / "train", folders.supervised / "val")
-    runs, halves = [supervised], []
-    for k, half in enumerate(folders.halves):
-        half_ckpt = ckpt.with_name(f"{ckpt.stem}.zs{k}.pt")
-        runs.append(_train_cls(settings, variant, seed, half_ckpt, half / "train", None))
-        halves.append(zero_shot_accuracy(half_ckpt, half, settings.crop))
-    extra = {"zero_shot_accuracy": statistics.fmean(halves), "zero_shot_halves": halves}
-    return Trained(_scored(supervised.best_accuracy, ckpt), sum(r.minutes for r in runs), supervised.steps,
-                   any(r.stopped_by_budget for r in runs), extra)
+    return train_net(lambda c, t, v: _train_cls(settings, variant, seed, c, t, v), folders, ckpt, part, settings.crop)
 
 
 def erf_inputs(settings: CompareSettings) -> np.ndarray:
@@ -279,17 +284,18 @@ def load_record(path: Path) -> RunRecord:
 
 def run_compare(
     settings: CompareSettings, on_run: Callable[[str, int, str], None] | None = None,
-    stored: dict[tuple[str, int], RunRecord] | None = None,
+    stored: dict[tuple[str, int], RunRecord] | None = None, remote: RemoteRuns | None = None,
 ) -> list[RunRecord]:
     """Train and measure every (variant, seed) not done yet; returns all records of this task.
 
     A run is reused from its JSON under ``out``, else from ``stored`` (the records kept beside the results page,
-    ``records.stored_records(settings.stored)``, by (variant, seed)), else trained.
+    ``records.stored_records(settings.stored)``, by (variant, seed)), else trained: here, one after the other, or
+    by ``remote`` (``ray_runs.py``), which gets every run to train at once and tells ``on_run`` as each ends.
     """
     folder = settings.out / settings.task
     stored = stored or {}
     inputs: list[np.ndarray] = []  # the ERF images, read when the first run needs training
-    records = []
+    records, pending = [], []
     for variant in settings.variants:
         model_spec(settings, variant)  # unknown names fail before any training
     index, (shard, shards) = -1, settings.shard
@@ -306,10 +312,18 @@ def run_compare(
                 continue
             if not mine:
                 continue
+            if remote is not None:
+                pending.append((len(records), variant, seed, record_path))
+                records.append(None)  # type: ignore[arg-type] - filled in below, in this order
+                continue
             if on_run:
                 on_run(variant, seed, "training")
             inputs = inputs or [erf_inputs(settings)]
             records.append(_train_and_measure(settings, variant, seed, record_path, inputs[0]))
+    if pending and remote is not None:
+        done = remote(settings, [(v, s, p) for _, v, s, p in pending], on_run or (lambda *_: None))
+        for (slot, *_), record in zip(pending, done, strict=True):
+            records[slot] = record
     return records
 
 
@@ -317,9 +331,14 @@ def _train_and_measure(settings: CompareSettings, variant: str, seed: int, recor
                        inputs: np.ndarray) -> RunRecord:
     """Train one run, measure it, write its JSON record and return it."""
     record_path.parent.mkdir(parents=True, exist_ok=True)
-    ckpt = record_path.with_suffix(".pt")
-    trained = _train(settings, variant, seed, ckpt)
-    params, macs, erf = measure_run(settings, ckpt, inputs)
+    trained = _train(settings, variant, seed, record_path.with_suffix(".pt"))
+    return record_run(settings, variant, seed, record_path, trained, inputs)
+
+
+def record_run(settings: CompareSettings, variant: str, seed: int, record_path: Path, trained: Trained,
+               inputs: np.ndarray) -> RunRecord:
+    """Measure a trained run (params, MACs, ERF on ``inputs``), write its JSON record atomically, return it."""
+    params, macs, erf = measure_run(settings, record_path.with_suffix(".pt"), inputs)
     record = RunRecord(
         settings.task, variant, seed, model_spec(settings, variant)[0], settings.metric, trained.value,
         params, macs, erf, trained.minutes, trained.steps, trained.stopped_by_budget, trained.extra,

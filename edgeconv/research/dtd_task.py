@@ -9,19 +9,29 @@ with symlinks into the source (nothing copied), under ``<out>/dtd10/data/``:
   train files (class means) and test files (scored).
 
 ``zero_shot_accuracy`` runs a trained net frozen: its pooled penultimate features of the reference and
-query images, prepared as training prepared them, classified by nearest class mean.
+query images, prepared as training prepared them, classified by nearest class mean. A run is three nets
+(``DTD10_PARTS``), each trained by ``train_dtd10_net`` - one after the other, or as separate tasks on Ray
+(``ray_runs.py``) - and put together by ``dtd10_run``.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edgeconv.errors import UsageError
 from edgeconv.research.dtd import dtd10_split, nearest_class_mean_accuracy, zero_shot_halves
+
+if TYPE_CHECKING:
+    from edgeconv.models.training.cls import ClsTrainResult
+
+    TrainNet = Callable[[Path, Path, Path | None], ClsTrainResult]  # (checkpoint, train folder, val folder)
 
 MIN_CLASSES = 4  # two per zero-shot half: a nearest mean over one class scores 100 % by construction
 
@@ -119,3 +129,39 @@ def zero_shot_accuracy(ckpt: Path, half: Path, size: int) -> float:
     reference, reference_labels = penultimate_features(ckpt, half / "reference", size)
     queries, query_labels = penultimate_features(ckpt, half / "query", size)
     return nearest_class_mean_accuracy(reference, reference_labels, queries, query_labels)
+
+
+DTD10_PARTS = ("supervised", "zs0", "zs1")  # the nets of one run: all classes, then each zero-shot half
+
+
+@dataclass
+class NetResult:
+    """One net of a dtd10 run: its score (test accuracy, or a half's zero-shot accuracy) and how training ended."""
+
+    value: float
+    minutes: float
+    steps: int
+    stopped_by_budget: bool
+
+
+def train_dtd10_net(train: TrainNet, folders: Dtd10Folders, ckpt: Path, part: str, crop: int) -> NetResult:
+    """Train and score one net of a run with ``train(checkpoint, train folder, val folder or None)``: ``supervised``
+    into ``ckpt`` (scored on the test files), or zero-shot half ``zs<k>`` into ``<seed>.zs<k>.pt`` (its unseen
+    classes scored by nearest class mean of the frozen features)."""
+    if part == "supervised":
+        done = train(ckpt, folders.supervised / "train", folders.supervised / "val")
+        if done.best_accuracy is None:
+            raise UsageError(str(ckpt), "training ended without a validation score")
+        return NetResult(float(done.best_accuracy), done.minutes, done.steps, done.stopped_by_budget)
+    half, half_ckpt = folders.halves[int(part.removeprefix("zs"))], ckpt.with_name(f"{ckpt.stem}.{part}.pt")
+    done = train(half_ckpt, half / "train", None)
+    return NetResult(zero_shot_accuracy(half_ckpt, half, crop), done.minutes, done.steps, done.stopped_by_budget)
+
+
+def dtd10_run(nets: list[NetResult]) -> tuple[float, float, int, bool, dict]:
+    """A run from its nets (``DTD10_PARTS`` order): (supervised accuracy, minutes of all, steps, budget stop, extra
+    with the zero-shot mean of the halves), the fields of the harness's ``Trained``."""
+    supervised, halves = nets[0], [n.value for n in nets[1:]]
+    extra = {"zero_shot_accuracy": statistics.fmean(halves), "zero_shot_halves": halves}
+    return (supervised.value, sum(n.minutes for n in nets), supervised.steps, any(n.stopped_by_budget for n in nets),
+            extra)

@@ -5,7 +5,8 @@ Tasks: ``sr``, ``texture``, ``cifar100`` and ``dtd10`` (DTD10's fixed split, sup
 graphs' latencies from their cache or time them (``latency.py``), summarise, write ``runs.csv`` /
 ``summary.*`` / ``latency.json`` and, after training, the seed-0 ERF grid into ``<out>/<task>/``. With
 ``results`` set, runs stored beside the page by the same command stand in for runs absent under ``out``
-(nothing is retrained), and the claims page and copies of those files follow (``write_results_page``).
+(nothing is retrained), and the claims page and copies of those files follow (``write_results_page``). With
+``ray`` set, the runs to train are Ray tasks (``ray_runs.py``); the tables are made here, as without it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edgeconv.errors import MissingExtraError, UsageError
 from edgeconv.research.compare import (
@@ -28,9 +30,13 @@ from edgeconv.research.compare import (
     summarise,
 )
 from edgeconv.research.latency import LATENCY_FILE, task_latencies, write_cache
+from edgeconv.research.ray_runs import ray_runs
 from edgeconv.research.records import stored_records
 from edgeconv.research.report import write_task_outputs
 from edgeconv.runtime.validation.sr_eval import default_images
+
+if TYPE_CHECKING:
+    from edgeconv.research.compare import RemoteRuns
 
 Say = Callable[[str], None]
 DTD10_ERF_UNITS = 16  # units per run whose single ERFs give the diversity measures
@@ -61,6 +67,7 @@ class ComparisonSettings:
     load_size: int = 160  # dtd10: shorter side the images are resized to; random crops train, the ERF sees it all
     device: str = "cpu"
     shard: tuple[int, int] = (0, 1)  # (i, n): only every n-th run from the i-th, no tables (see CompareSettings)
+    ray: str | None = None  # a Ray address (local: a cluster started here): runs train as Ray tasks (ray_runs.py)
 
 
 @dataclass
@@ -90,15 +97,19 @@ def run_comparison(
     """
     say = say or (lambda _line: None)
     _check(settings)
+    if settings.shard[1] > 1:
+        say("note: --shard is kept for old scripts; --ray runs every run in parallel, with retries, here or on a "
+            "Ray cluster (pip install 'edgeconv[cluster]')")
     built = settings.textures is None and "texture" in settings.tasks
     plans = [_plan(task, settings, say) for task in settings.tasks]
     if settings.results is not None:
         _use_stored_records(plans, settings.results)
     outcomes = []
-    for plan in plans:
-        outcomes.append(_run_task(plan, say))
-        if on_task is not None:
-            on_task(outcomes[-1])
+    with ray_runs(settings.ray) as remote:
+        for plan in plans:
+            outcomes.append(_run_task(plan, say, remote))
+            if on_task is not None:
+                on_task(outcomes[-1])
     if settings.results is not None:
         from edgeconv.research.results_page import write_results_page
 
@@ -134,6 +145,12 @@ def _check(settings: ComparisonSettings) -> None:
         raise UsageError("--load-size", f"{settings.load_size} is below --crop {settings.crop}")
     if settings.results is not None and settings.shard[1] > 1:
         raise UsageError("--results", "needs every run: run the shards first, then once without --shard")
+    if settings.ray is not None and settings.shard[1] > 1:
+        raise UsageError("--shard", "and --ray do not mix", "--ray runs every run over the cluster: drop --shard")
+    if settings.ray is not None:
+        from edgeconv.runtime.cluster.session import import_ray
+
+        import_ray()  # a missing extra is one line before anything runs
 
 
 def _plan(task: str, s: ComparisonSettings, say: Say) -> CompareSettings:
@@ -189,18 +206,18 @@ def _built_textures(out: Path, say: Say) -> Path:
     return root
 
 
-def _run_task(settings: CompareSettings, say: Say) -> TaskOutcome:
+def _run_task(settings: CompareSettings, say: Say, remote: RemoteRuns | None = None) -> TaskOutcome:
     """Train and measure one task, take (or time) its latencies, write its files and (after training) its ERF grid."""
     total, done, trained, started = len(settings.variants) * len(settings.seeds), [0], [0], time.perf_counter()
 
     def on_run(variant: str, seed: int, what: str) -> None:
         done[0] += 1
-        trained[0] += what == "training"
+        trained[0] += what.startswith("train")  # training here, or trained on Ray
         elapsed = (time.perf_counter() - started) / 60
         say(f"[{settings.task}] {done[0]}/{total} {variant} seed {seed}: {what} ({elapsed:.1f} min so far)")
 
     stored = stored_records(settings.stored) if settings.stored is not None else {}
-    records = run_compare(settings, on_run=on_run, stored=stored)
+    records = run_compare(settings, on_run=on_run, stored=stored, remote=remote)
     minutes = sum(r.minutes for r in records)
     if settings.shard[1] > 1:  # one share of the runs: the tables wait for a run without --shard
         say(f"[{settings.task}] shard {settings.shard[0]}/{settings.shard[1]} done; no tables written")

@@ -302,7 +302,17 @@ def effects_markdown(rows: list[dict], baseline: str = "plain") -> str:
 
 
 def plot_summary(rows: list[dict], out: Path) -> None:
-    """Two panels: the metric (mean ± std) per variant, and metric vs ERF r(50 %) per run."""
+    """Write ``summary_figure(rows)`` as a PNG."""
+    import matplotlib.pyplot as plt
+
+    fig = summary_figure(rows)
+    write_atomic(out, lambda f: fig.savefig(f, format="png", dpi=110))
+    plt.close(fig)
+
+
+def summary_figure(rows: list[dict]):  # noqa: ANN201 - a matplotlib Figure
+    """Two panels, one colour per variant in both: the metric (mean ± std over seeds) per variant, and the metric
+    against ERF r(50 %) per run; one legend below, naming the variants' colours."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -310,23 +320,28 @@ def plot_summary(rows: list[dict], out: Path) -> None:
 
     metric = rows[0]["metric"]
     scale = 100.0 if metric == "accuracy" else 1.0
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
     names = [r["variant"] for r in rows]
-    left.bar(names, [scale * r["value_mean"] for r in rows], yerr=[scale * r["value_std"] for r in rows], capsize=3)
+    colours = [f"C{i % 10}" for i in range(len(rows))]
+    left.bar(names, [scale * r["value_mean"] for r in rows], yerr=[scale * r["value_std"] for r in rows], capsize=3,
+             color=colours)
     low = min(scale * (r["value_mean"] - 2 * r["value_std"]) for r in rows)
     high = max(scale * (r["value_mean"] + 2 * r["value_std"]) for r in rows)
     left.set_ylim(low - 0.1 * (high - low + 1e-9), high + 0.1 * (high - low + 1e-9))
     left.set_ylabel("accuracy %" if metric == "accuracy" else "PSNR-Y dB")
+    left.set_title(f"mean ± std over seeds (n = {min(r['n'] for r in rows)}-{max(r['n'] for r in rows)})"
+                   if len({r["n"] for r in rows}) > 1 else f"mean ± std over {rows[0]['n']} seeds", fontsize=9)
     left.tick_params(axis="x", rotation=35, labelsize=7)
-    for r in rows:
-        right.scatter([100 * v for v in r["r50_all"]], [scale * v for v in r["value_all"]], label=r["variant"], s=18)
+    for r, colour in zip(rows, colours, strict=True):
+        right.scatter([100 * v for v in r["r50_all"]], [scale * v for v in r["value_all"]], label=r["variant"], s=18,
+                      color=colour)
     right.set_xlabel("ERF r(50 %) of the input, %")
     right.set_ylabel(left.get_ylabel())
-    right.legend(fontsize=6)
+    right.set_title("each run (seed)", fontsize=9)
     right.grid(True, alpha=0.3)
-    fig.tight_layout()
-    write_atomic(out, lambda f: fig.savefig(f, format="png", dpi=110))
-    plt.close(fig)
+    fig.legend(*right.get_legend_handles_labels(), loc="outside lower center", ncol=min(len(rows), 5), fontsize=7,
+               frameon=False, title="variant (the same colour in both panels)", title_fontsize=7)
+    return fig
 
 
 def write_task_outputs(records: list, rows: list[dict], folder: Path) -> None:  # noqa: ANN001

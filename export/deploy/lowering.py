@@ -12,18 +12,18 @@ lowering (the design's default; TensorRT here).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgeconv.dynamic import Lowering
 from edgeconv.errors import UsageError
 from edgeconv.runtime.cpu.features import cpu_signature
+from edgeconv.runtime.user_cache import cache_dir, read_cache_json
 
 TABLE_PATH = Path(__file__).with_name("lowering_table.json")
 BACKENDS = ("onnxruntime", "openvino", "tensorrt")
 DEFAULT_LOWERING: Lowering = "slice"
-CACHE_ENV = "EDGECONV_CACHE_DIR"
+CACHE_NAME = "lowering.json"
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,9 @@ class LoweringChoice:
 
 
 def cache_path() -> Path:
-    """``$EDGECONV_CACHE_DIR/lowering.json``, else ``$XDG_CACHE_HOME/edgeconv`` or ``~/.cache/edgeconv``."""
-    root = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgeconv"
-    return Path(root) / "lowering.json"
+    """``lowering.json`` in the user cache (``edgeconv.runtime.user_cache``: ``$EDGECONV_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/edgeconv`` or ``~/.cache/edgeconv``)."""
+    return cache_dir() / CACHE_NAME
 
 
 def cache_key(backend: str, model: str) -> str:
@@ -47,17 +47,12 @@ def cache_key(backend: str, model: str) -> str:
 
 def read_cache() -> dict[str, dict]:
     """The cached measurements; an unreadable cache is treated as empty (it is only a cache)."""
-    path = cache_path()
-    try:
-        data = json.loads(path.read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return read_cache_json(CACHE_NAME)
 
 
 def _check_backend(backend: str) -> None:
     if backend not in BACKENDS:
-        raise UsageError("--target-backend", f"unknown back end {backend!r}", f"expected one of {', '.join(BACKENDS)}")
+        raise UsageError("--backend", f"unknown back end {backend!r}", f"expected one of {', '.join(BACKENDS)}")
 
 
 def choose_lowering(backend: str | None, model: str | None = None) -> LoweringChoice:

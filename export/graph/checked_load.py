@@ -12,11 +12,11 @@ from pathlib import Path
 import onnx
 from google.protobuf.message import DecodeError
 
-from edgeconv.errors import EdgeConvError, first_line
+from edgeconv.errors import UsageError, first_line
 
 
-class OnnxFileError(EdgeConvError):
-    """An ONNX file that is missing, not ONNX, invalid, or reaches outside its folder."""
+class OnnxFileError(UsageError):
+    """An ONNX file that is missing, not ONNX, invalid, or reaches outside its folder: a bad input (exit code 2)."""
 
 
 def _external_locations(model: onnx.ModelProto) -> list[str]:

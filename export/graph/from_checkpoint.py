@@ -61,9 +61,11 @@ class ExportSettings:
     simplify: bool = True
 
     def check(self) -> None:
-        """Raise ``UsageError`` for a lowering the exporter does not know."""
+        """Raise ``UsageError`` for a lowering the exporter does not know, and a checkpoint that is not a file."""
         if self.lowering not in (None, *LOWERINGS):
             raise UsageError("--lowering", f"unknown lowering {self.lowering!r}", "expected slice or conv")
+        if not self.checkpoint.is_file():
+            raise UsageError(str(self.checkpoint), "no such file" if not self.checkpoint.exists() else "is not a file")
 
     @property
     def output_path(self) -> Path:
@@ -159,7 +161,7 @@ def check_images(facts: ModelFacts, folder: Path | None, max_side: int) -> tuple
     """
     with tempfile.TemporaryDirectory(prefix="edgeconv-check-") as tmp:
         if folder is None:
-            folder, source = default_images("--check-images", "Set5", photos_into=Path(tmp))
+            folder, source = default_images("--images", "Set5", photos_into=Path(tmp))
         else:
             source = str(folder)
         images = [read_image(p) for p in image_files(folder)]

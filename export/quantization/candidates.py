@@ -54,6 +54,7 @@ class CandidateBuilder:
     budget_db: float | None
     progress: JobProgress
     qat: QATSettings | None = None
+    crops: str = "calibration crops"  # how the output-vs-FP32 figures name their inputs (``calib_crops``)
 
     def _within_budget(self, psnr: float) -> bool:
         return self.budget_db is None or not self.val or self.fp32_psnr - psnr <= self.budget_db
@@ -86,7 +87,8 @@ class CandidateBuilder:
             check_target_rules(built.model, target)
             collapse = self.reference.collapse_db(built.model, feeds, config.scheme)
         psnr = self.reference.psnr_y(built.model, self.val, config.scheme)
-        note = f"output vs FP32 {collapse:.1f} dB"
+        n = min(COLLAPSE_CROPS, len(feeds))
+        note = f"output PSNR vs FP32 {collapse:.1f} dB (worst of the first {n} {self.crops})"
         within = self._within_budget(psnr) and collapse >= COLLAPSE_DB
         if collapse < COLLAPSE_DB:
             note += " - COLLAPSED (integer-kernel saturation? try --reduce-range on)"

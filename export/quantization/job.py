@@ -26,7 +26,7 @@ from edgeconv.export.quantization.outcome import QuantizeOutcome, QuantizeResult
 from edgeconv.export.quantization.precision import Candidate, pick_fastest, timed
 from edgeconv.export.quantization.progress import JobProgress
 from edgeconv.export.quantization.ptq import Int8Config
-from edgeconv.export.quantization.reference import Fp32Reference
+from edgeconv.export.quantization.reference import COLLAPSE_CROPS, Fp32Reference
 from edgeconv.export.quantization.schemes import SchemeChoice, choose_scheme
 from edgeconv.export.quantization.settings import QuantizeSettings
 from edgeconv.export.quantization.writer import write_artifact, write_report
@@ -80,7 +80,7 @@ def measure(settings: QuantizeSettings, reference: Fp32Reference, plan: Int8Plan
     config = replace(settings.int8_config(), float_bias=plan.float_bias, image_output=reference.image_output)
     val = reference.validation_pairs(settings.val)
     builder = CandidateBuilder(reference, val, reference.psnr_y(reference.model, val), settings.budget_db, progress,
-                               settings.qat_settings())
+                               settings.qat_settings(), crops=settings.calib_crops)
     int8_asked = settings.precision in (Precision.INT8, Precision.AUTO)
     feeds = _calibrate(settings, reference, progress) if int8_asked else []
     choice, config = _choose_scheme(reference, feeds, config, plan, progress) if feeds else (None, config)
@@ -140,6 +140,8 @@ def _outcome(settings: QuantizeSettings, builder: CandidateBuilder, chosen: Cand
         sensitivity=build.sensitivity if build is not None else [], budget=budget,
         loads_in=loads_in(chosen.model, probe), failure=_failure(chosen, builder, budget), scheme=choice,
         qat_losses=build.qat_losses if build is not None else [],
+        val_images=builder.reference.describe_val(settings.val, builder.val), calib_crops=settings.calib_crops,
+        sensitivity_crops=min(COLLAPSE_CROPS, calib_images),
     )
 
 

@@ -1,6 +1,6 @@
 """What a quantization job measured and chose (``QuantizeOutcome``), and how the job ended (``QuantizeResult``).
 
-Plain data, frozen: the JSON report (``--report``) is ``QuantizeOutcome.as_json()``; the terminal report is
+Plain data, frozen: the JSON report (``--json``) is ``QuantizeOutcome.as_json()``; the terminal report is
 printed from these objects by the CLI (``edgeconv.cli.quantize_report``). A job ends in one of three states:
 written (``ok``), over budget (``outcome.failure`` says by how much, nothing written), or stopped during
 quantization-aware fine-tuning (``qat_stopped``: its state saved, no artifact).
@@ -40,6 +40,14 @@ class QuantizeOutcome:
     failure: str = ""
     scheme: SchemeChoice | None = None
     qat_losses: list[float] = field(default_factory=list)  # per fine-tuning step, when --qat-data ran
+    val_images: str = ""  # what every PSNR-Y figure was measured on (``SRProtocol.describe``); "" without --images
+    calib_crops: str = ""  # what every output-vs-FP32 and SQNR figure was measured on
+    sensitivity_crops: int = 0  # how many of those crops the per-layer SQNRs ran on
+
+    @property
+    def has_budget(self) -> bool:
+        """Whether a PSNR-Y budget was enforced (one given, and images to measure it on)."""
+        return self.max_drop_db is not None and bool(self.val_images)
 
     @property
     def ok(self) -> bool:
@@ -52,12 +60,14 @@ class QuantizeOutcome:
         return [k.module for k in self.budget.kept_float] if self.budget else []
 
     def as_json(self) -> dict[str, Any]:
-        """A plain-data report (``--report``)."""
+        """A plain-data report (``--json``)."""
         return {
             "chosen": self.chosen.precision,
             "ok": self.ok,
             "failure": self.failure,
             "fp32_psnr_y_db": _number(self.fp32_psnr_db),
+            "psnr_y_on": self.val_images or None,
+            "output_vs_fp32_on": self.calib_crops,
             "max_psnr_drop_db": self.max_drop_db,
             "reduce_range": self.reduce_range,
             "reduce_range_reason": self.reduce_range_reason,

@@ -2,7 +2,7 @@
 
 Two scores, on two sets of images that never mix:
 
-- PSNR-Y against the ground truth of the validation images (``--val``): what the budget is spent on;
+- PSNR-Y against the ground truth of the validation images (``--images``): what the budget is spent on;
 - output PSNR against the FP32 model on the calibration crops: an INT8 model under ``COLLAPSE_DB`` is
   reported as collapsed (the u8s8 saturation of AVX2 CPUs without VNNI gave 23.7 dB in a probe here).
 
@@ -23,7 +23,13 @@ from edgeconv.export.quantization.calibration import Feed
 from edgeconv.export.quantization.schemes import ort_runner, runner_for
 from edgeconv.runtime.cpu.int8_targets import Scheme
 from edgeconv.runtime.model_facts import PREFIX, ModelFacts
-from edgeconv.runtime.validation.sr_eval import SRValidationPair, sr_quality, sr_validation_pairs
+from edgeconv.runtime.validation.sr_eval import (
+    SRProtocol,
+    SRValidationPair,
+    image_label,
+    sr_quality,
+    sr_validation_pairs,
+)
 from edgeconv.runtime.validation.validator import output_psnr
 
 COLLAPSE_DB = 30.0
@@ -81,8 +87,14 @@ class Fp32Reference:
         return self.metadata.get(f"{PREFIX}train_degradation", "bicubic")
 
     def validation_pairs(self, folder: Path | None) -> list[SRValidationPair]:
-        """``(LR, HR)`` pairs of ``folder`` made as the model expects; [] without a folder."""
+        """``(LR, HR)`` pairs of ``folder`` by the standard protocol (whole images); [] without a folder."""
         return sr_validation_pairs(folder, self.facts) if folder is not None else []
+
+    def describe_val(self, folder: Path | None, val: list[SRValidationPair]) -> str:
+        """What the PSNR-Y figures on ``val`` were measured on (``SRProtocol.describe``); "" without images."""
+        if folder is None or not val or not self.facts.scale:
+            return ""
+        return SRProtocol(self.facts.scale).describe(image_label(folder), len(val))
 
     def psnr_y(self, model: onnx.ModelProto, val: list[SRValidationPair], scheme: Scheme | None = None) -> float:
         """Mean PSNR-Y (dB) of ``model`` on ``val``; NaN without images.

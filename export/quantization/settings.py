@@ -84,8 +84,8 @@ class QuantizeSettings:
         if self.max_psnr_drop is not None and (math.isnan(self.max_psnr_drop) or self.max_psnr_drop < 0):
             raise UsageError("--max-psnr-drop", f"must be >= 0 dB, got {self.max_psnr_drop}")
         if (self.max_psnr_drop is not None or self.precision == Precision.AUTO) and self.val is None:
-            raise UsageError("--val", "the accuracy budget needs validation images",
-                             "pass --val DIR with HR images you do not report on (e.g. data/BSD20, not Set5)")
+            raise UsageError("--images", "the accuracy budget needs validation images",
+                             "pass --images DIR with HR images you do not report on (e.g. BSD200, not Set5)")
         self._check_qat()
         if self.max_calib_images < 1:
             raise UsageError("--max-calib-images", f"must be >= 1, got {self.max_calib_images}")
@@ -119,6 +119,11 @@ class QuantizeSettings:
     def output_path(self) -> Path:
         """Where the artifact goes: ``output``, else ``MODEL.<precision>.onnx`` beside the model."""
         return self.output or self.model.with_name(f"{self.model.stem}.{self.precision}.onnx")
+
+    @property
+    def calib_crops(self) -> str:
+        """How reports name the calibration inputs every output-vs-FP32 figure is measured on."""
+        return f"{self.calib_crop}-px centre crops of {self.calib.name}" if self.calib is not None else "no crops"
 
     @property
     def budget_db(self) -> float | None:

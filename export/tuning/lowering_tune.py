@@ -3,7 +3,7 @@
 Both deploy forms (Pad/Slice/Concat shifts and fixed depthwise-conv shifts) are exported, loaded in
 the back end that will run them, and timed in alternating rounds on one input size; the choice is
 written to the lowering cache (``edgeconv.export.deploy.lowering``) under this CPU's signature, so later
-``edgeconv export --target-backend`` calls on this machine use it.
+``edgeconv export --backend`` calls on this machine use it.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from edgeconv import __version__
-from edgeconv.errors import EdgeConvError, LayerArgumentError, first_line
+from edgeconv.errors import EdgeConvError, LayerArgumentError, UsageError, first_line
 from edgeconv.models.nets.registry import create_model
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 
@@ -36,8 +36,8 @@ FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format", "format_version", "model", "config", "task", "state_dict")
 
 
-class CheckpointError(EdgeConvError):
-    """A checkpoint file that cannot be loaded safely or does not fit its model."""
+class CheckpointError(UsageError):
+    """A checkpoint file that cannot be loaded safely or does not fit its model: a bad input (exit code 2)."""
 
 
 @dataclass

@@ -75,18 +75,28 @@ class Backend(ABC):
 
     name = "backend"
     input_name = "input"  # replaced by each back end's ``_load`` with the model's own input name
+    load_ms = math.nan  # the file to a runnable model: its facts read, then ``_load`` (benchmark_app: read + compile)
+    first_inference_ms = math.nan  # the first inference after loading (allocations, kernel choice, JIT)
+    first_call_ms = math.nan  # the first call of the last ``time_runs``: cold at that input shape when it is new
+    prelu_form = "prelu"  # the PReLU form it runs fastest (``forms.PRELU_FORMS``): kept, fused into the conv
 
     def __init__(self, model: str | Path, options: BackendOptions | None = None) -> None:
         self.path = Path(model)
         self.options = options or BackendOptions()
         if not self.path.is_file():
             raise UsageError(str(self.path), "no such model file")
+        start = time.perf_counter()
         self.facts = self._read_facts()
         if self.facts.precision == "int8":
             from edgeconv.runtime.cpu.int8_targets import warn_cpu_mismatch
 
             warn_cpu_mismatch(str(self.path), self.facts.extra.get("quantization"))
         self._load()
+        self.load_ms = (time.perf_counter() - start) * 1e3
+        if self.options.device == InferenceDevice.CPU:  # the forms were timed on CPUs
+            from edgeconv.runtime.backends.forms import note_form
+
+            note_form(self.path, self.name, self.facts.extra.get("prelu"), self.prelu_form)
 
     def _read_facts(self) -> ModelFacts:
         from edgeconv.runtime.model_facts import read_model_facts
@@ -175,7 +185,7 @@ class Backend(ABC):
         """
         x = self.check_input(x)
         try:
-            return self._run(x)
+            return self._call(x)
         except EdgeConvError:
             raise
         except Exception as exc:  # noqa: BLE001 - a runtime's own error becomes one line naming the model
@@ -185,7 +195,7 @@ class Backend(ABC):
             ) from exc
 
     def time_runs(self, x: np.ndarray, runs: int, warmup: int = 3, duration_s: float | None = None) -> list[float]:
-        """Latency samples after ``warmup`` untimed calls.
+        """Latency samples after ``warmup`` untimed calls; the first call's time is kept in ``first_call_ms``.
 
         Args:
             x: (N, C, H, W) float32 input (``check_input``).
@@ -197,12 +207,29 @@ class Backend(ABC):
             One wall-clock latency (ms) per timed call, in call order.
         """
         x = self.check_input(x)
-        for _ in range(warmup):
-            self._run(x)
+
+        def timed() -> float:
+            start = time.perf_counter()
+            self._call(x)
+            return (time.perf_counter() - start) * 1e3
+
+        for i in range(warmup):
+            elapsed = timed()
+            if i == 0:  # cold at this shape when it is new (``first_call_ms``)
+                self.first_call_ms = elapsed
         samples: list[float] = []
         end = time.perf_counter() + duration_s if duration_s is not None else math.inf
         while (len(samples) < runs) if duration_s is None else (time.perf_counter() < end):
-            start = time.perf_counter()
-            self._run(x)
-            samples.append((time.perf_counter() - start) * 1e3)
+            samples.append(timed())
+            if warmup == 0 and len(samples) == 1:
+                self.first_call_ms = samples[0]
         return samples
+
+    def _call(self, x: np.ndarray) -> np.ndarray:
+        """``_run``, timing the first inference after loading (``first_inference_ms``)."""
+        if not math.isnan(self.first_inference_ms):
+            return self._run(x)
+        start = time.perf_counter()
+        out = self._run(x)
+        self.first_inference_ms = (time.perf_counter() - start) * 1e3
+        return out

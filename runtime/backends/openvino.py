@@ -88,6 +88,18 @@ class OpenVinoBackend(Backend):
         if device != "AUTO" and device not in {name.split(".")[0] for name in known}:  # GPU.0, GPU.1 are GPUs
             raise UsageError(f"openvino device {device}", "is not available here",
                              f"available: {', '.join(core.available_devices) or 'none'}")
+        config = self._config()  # a precision OpenVINO does not compute in is the user's error, not a compile one
+        try:
+            self.compiled = core.compile_model(core.read_model(str(self.path)), device, config)
+        except Exception as exc:  # noqa: BLE001
+            raise EdgeConvError(str(self.path), f"OpenVINO cannot compile it for {device}: {first_line(exc)}") from exc
+        self.request = self.compiled.create_infer_request()
+        self.output = self.compiled.output(0)
+        self.input_name = min(self.compiled.input(0).get_names(), default=self.input_name)  # the ONNX input's name
+
+    def _config(self) -> dict[str, object]:
+        """The compile configuration of this back end's options (``layer_times`` adds ``PERF_COUNT`` to it)."""
+        device = str(self.options.device)
         config: dict[str, object] = {"PERFORMANCE_HINT": str(self.options.performance_hint)}
         if self.options.threads and device == "CPU":
             config["INFERENCE_NUM_THREADS"] = self.options.threads
@@ -97,13 +109,7 @@ class OpenVinoBackend(Backend):
             config["INFERENCE_PRECISION_HINT"] = openvino_precision(self.options.precision)
         if self.options.cache_dir is not None:
             config["CACHE_DIR"] = str(self.options.cache_dir)
-        try:
-            self.compiled = core.compile_model(core.read_model(str(self.path)), device, config)
-        except Exception as exc:  # noqa: BLE001
-            raise EdgeConvError(str(self.path), f"OpenVINO cannot compile it for {device}: {first_line(exc)}") from exc
-        self.request = self.compiled.create_infer_request()
-        self.output = self.compiled.output(0)
-        self.input_name = min(self.compiled.input(0).get_names(), default=self.input_name)  # the ONNX input's name
+        return config
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.request.infer({0: x})[self.output], dtype=np.float32)
@@ -119,27 +125,58 @@ class OpenVinoBackend(Backend):
         return bool(devices), f"{ov.__version__}; devices: {', '.join(devices) or 'none'}"
 
     def layer_times(self, x: np.ndarray, runs: int = 20, warmup: int = 3) -> LayerBreakdown:
-        """OpenVINO's performance counters per executed node, end to end timed around the same calls."""
+        """OpenVINO's performance counters per executed node, end to end timed around the same calls.
+
+        The model is compiled as this back end compiles it (device, threads, hint, precision) plus
+        ``PERF_COUNT``. OpenVINO's CPU counters are running means since compile (``PerfCount::avg``: total /
+        count, whole microseconds), first inference included: they are read after the warm-up and after the
+        timed runs, and each node's time per timed run is the difference of the totals.
+        """
         import openvino as ov
 
         core = ov.Core()
-        config: dict[str, object] = {"PERF_COUNT": True, "INFERENCE_PRECISION_HINT": "f32"}
-        if self.options.threads:
-            config["INFERENCE_NUM_THREADS"] = self.options.threads
-        request = core.compile_model(core.read_model(str(self.path)), "CPU", config).create_infer_request()
+        compiled = core.compile_model(core.read_model(str(self.path)), str(self.options.device),
+                                      {**self._config(), "PERF_COUNT": True})
+        request = compiled.create_infer_request()
         for _ in range(warmup):
             request.infer({0: x})
-        times: dict[tuple[str, str], float] = defaultdict(float)
+        before = _node_means_ms(request)
         wall = []
         for _ in range(runs):
             start = time.perf_counter()
             request.infer({0: x})
             wall.append((time.perf_counter() - start) * 1e3)
-            for info in request.get_profiling_info():
-                if str(info.status).endswith("EXECUTED") and not str(info.status).endswith("NOT_RUN"):
-                    times[(info.node_name, info.node_type)] += info.real_time.total_seconds() * 1e3
-        return LayerBreakdown("openvino", aggregate(times, runs), float(np.mean(wall)), runs,
-                              "OpenVINO PERF_COUNT (real time per executed node, wall clock around infer())")
+        after = _node_means_ms(request)
+        totals = {node: mean * (warmup + runs) - before.get(node, 0.0) * warmup for node, mean in after.items()}
+        layers = aggregate(totals, runs, _original_names(compiled))
+        return LayerBreakdown("openvino", layers, float(np.mean(wall)), runs,
+                              "OpenVINO PERF_COUNT (real time per executed node over the timed runs, "
+                              "wall clock around infer())")
+
+
+def _original_names(compiled: object) -> dict[str, list[str]]:
+    """``{executed node: the ONNX nodes it was fused from}`` (the runtime model's ``originalLayersNames``), so a
+    node OpenVINO made (``Subtract_34172``, a dequantization folded into a PReLU) is named by its module; empty
+    where the plugin does not tell."""
+    try:
+        ops = compiled.get_runtime_model().get_ordered_ops()  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):
+        return {}
+    names = {}
+    for op in ops:
+        info = op.get_rt_info()
+        if "originalLayersNames" in info:
+            names[op.get_friendly_name()] = [n for n in str(info["originalLayersNames"].astype(str)).split(",") if n]
+    return names
+
+
+def _node_means_ms(request: object) -> dict[tuple[str, str], float]:
+    """``{(node, type): mean ms per inference since compile}`` of the executed nodes (OpenVINO's counters)."""
+    means: dict[tuple[str, str], float] = defaultdict(float)
+    for info in request.get_profiling_info():  # type: ignore[attr-defined]
+        if str(info.status).endswith("EXECUTED") and not str(info.status).endswith("NOT_RUN"):
+            means[(info.node_name, info.node_type)] += info.real_time.total_seconds() * 1e3
+    return means
 
 
 # --- the compile probe the quantizer runs on each candidate artifact (edgeconv.export.quantization) ---

@@ -145,7 +145,7 @@ def erf_images(source: str | Path | list[Path], size: int, count: int) -> np.nda
         UsageError: ``size < 3``, no images, or an image smaller than the crop.
     """
     if size < 3:
-        raise UsageError("--size", f"is {size}", "an ERF map needs at least 3 x 3 pixels")
+        raise UsageError("--crop", f"is {size}", "an ERF map needs at least 3 x 3 pixels")
     files = (list(source) if isinstance(source, list) else image_files(source))[:count]
     if not files:
         raise UsageError("ERF images", "none given")
@@ -154,7 +154,7 @@ def erf_images(source: str | Path | list[Path], size: int, count: int) -> np.nda
         img = read_image(path)
         h, w = img.shape[:2]
         if h < size or w < size:
-            raise UsageError(str(path), f"is {w}x{h}, smaller than the {size}x{size} ERF crop", "use a smaller --size")
+            raise UsageError(str(path), f"is {w}x{h}, smaller than the {size}x{size} ERF crop", "use a smaller --crop")
         top, left = (h - size) // 2, (w - size) // 2
         crops.append(img[top : top + size, left : left + size])
     return np.ascontiguousarray(np.stack(crops).transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
@@ -185,6 +185,7 @@ def onnx_impulse_erf(
     radius: int | None | str = "auto",
     threads: int = 0,
     on_progress: Callable[[int, int], None] | None = None,
+    device: str = "CPU",
 ) -> ErfResult:
     """Impulse ERF of an exported model on a back end.
 
@@ -200,6 +201,7 @@ def onnx_impulse_erf(
             every pixel; an int: that half-side.
         threads: the back end's threads (0: its default).
         on_progress: called with (sites done, sites in all).
+        device: the back end's device (``BackendOptions.device``: CPU, GPU ...).
 
     Returns:
         ``ErfResult`` (method ``impulse``, target ``output``) with the (S, S) map and its measures.
@@ -213,7 +215,7 @@ def onnx_impulse_erf(
     auto_delta, auto_dither = impulse_defaults(facts.precision)
     delta = auto_delta if delta is None else delta
     dither = auto_dither if dither is None else dither
-    runner = create_backend(backend, path, BackendOptions(threads=threads))
+    runner = create_backend(backend, path, BackendOptions(threads=threads, device=device))
     inputs = facts.from_unit(images)
     if radius == "auto":
         radius = receptive_radius(runner.run, facts.scale) + 1 if facts.task == "sr" and facts.scale else None

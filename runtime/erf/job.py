@@ -21,7 +21,7 @@ from edgeconv.runtime.erf.measures import ErfResult
 from edgeconv.runtime.validation.sr_eval import default_images
 
 GradientErf = Callable[[Path, np.ndarray, str], ErfResult]  # (checkpoint, (N, 3, S, S) in [0, 1], target)
-ImpulseProgress = Callable[[str, int, int], None]  # (model name, impulses done, impulses in all)
+ImpulseProgress = Callable[[str, int, int], None]  # (model name, steps done, steps in all): impulses, or 1 gradient
 
 
 @dataclass
@@ -38,6 +38,7 @@ class ErfSettings:
     dither: int | None = None
     radius: str = "auto"  # "auto", "all" or a number of pixels
     threads: int = 0
+    device: str = "CPU"  # the back end's device, for exported models (BackendOptions.device)
     out: Path = Path("out/erf")
     force: bool = False
     gradient_erf: GradientErf | None = None  # needed for checkpoints (.pt)
@@ -61,7 +62,8 @@ def measure_erfs(settings: ErfSettings, on_progress: ImpulseProgress | None = No
     Args:
         settings: the models (.pt checkpoints need ``settings.gradient_erf``; .onnx files are measured by
             impulse), images, crop size and count, back end, perturbation and output folder.
-        on_progress: called with (model name, sites done, sites in all) during impulse ERFs.
+        on_progress: called with (model name, sites done, sites in all) during impulse ERFs, and with (name, 0, 1)
+            and (name, 1, 1) around a checkpoint's gradient ERF.
 
     Returns:
         ``ErfReport``: the results, where the JSON went, whether heat maps were written.
@@ -109,7 +111,7 @@ def _check(settings: ErfSettings) -> int | str | None:
     if settings.count < 1:
         raise UsageError("--count", f"is {settings.count}", "average over at least one image")
     if settings.target not in ("features", "output"):
-        raise UsageError("--target", f"is {settings.target!r}", "use features or output")
+        raise UsageError("--erf-of", f"is {settings.target!r}", "use features or output")
     radius = parse_radius(settings.radius)
     for model in settings.models:
         if not model.is_file():
@@ -128,10 +130,15 @@ def _measure(model: Path, batch: np.ndarray, settings: ErfSettings, radius: int 
     if model.suffix == ".pt":
         if settings.gradient_erf is None:
             raise MissingExtraError("torch", "export", "the gradient ERF of a checkpoint")
-        return settings.gradient_erf(model, batch, settings.target)
+        if on_progress is not None:
+            on_progress(model.name, 0, 1)  # one step: the gradient ERF reports no finer progress
+        result = settings.gradient_erf(model, batch, settings.target)
+        if on_progress is not None:
+            on_progress(model.name, 1, 1)
+        return result
     progress = None if on_progress is None else (lambda done, total: on_progress(model.name, done, total))
     return onnx_impulse_erf(model, batch, settings.backend, settings.delta, settings.dither, radius,
-                            settings.threads, on_progress=progress)
+                            settings.threads, on_progress=progress, device=settings.device)
 
 
 def write_heat_maps(results: list[ErfResult], out: Path) -> bool:

@@ -1,9 +1,12 @@
 """ERF heat maps: one PNG per model and a grid to compare variants, all on one colour scale.
 
-Every panel shows the normalised map A in [0, 1] (``erf_measures.normalised_erf``) with the same
-colour map and limits, so brightness means the same thing in every panel, and the same centre window (1.5 x the widest
-r(99 %) square) so sizes compare by eye; the title carries
-r(50 %), r(99 %), anisotropy and angular spread.
+Every panel shows the normalised map A in [0, 1] (``erf_measures.normalised_erf``) with the same colour map
+and limits, on a log colour scale from ``FIELD_FLOOR`` to 1 (the fall-off of a field spans decades: on a
+linear scale a small field is one bright pixel in a black square). Every panel is cropped to the field - the
+bounding box of the pixels with A >= ``FIELD_FLOOR``; in a grid, the box holding every panel's field, so sizes
+compare by eye - and its axes count input pixels from the centre (the output pixel's place, marked +), which
+is the map's scale; the colour bar is the brightness scale. The title carries r(50 %), r(99 %), anisotropy
+and angular spread.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from edgeconv.runtime.atomic_write import write_atomic
 from edgeconv.runtime.erf.measures import ErfMeasures, normalised_erf
 
 COLOUR_MAP = "inferno"
+FIELD_FLOOR = 1e-3  # A below this (0.1 % of the peak) is outside the field: the crop and the colour scale's floor
 
 
 def _pyplot():  # noqa: ANN202 - matplotlib's module
@@ -38,14 +42,77 @@ def _title(name: str, m: ErfMeasures) -> str:
     )
 
 
-def _display_half_side(maps: dict[str, tuple[np.ndarray, ErfMeasures]]) -> int:
-    """Half-side of the centre window every panel shows: 1.5 x the largest r(99 %) square, >= 4 px."""
-    sides = [math.sqrt(m.r99 * m.height * m.width) for _, m in maps.values()]
-    return max(4, math.ceil(0.75 * max(sides, default=0.0)))
+def field_box(a: np.ndarray, floor: float = FIELD_FLOOR) -> tuple[int, int, int, int]:
+    """The bounding box of an ERF's field: the pixels of the normalised map at or above ``floor``.
+
+    Args:
+        a: (H, W) normalised map in [0, 1] (``normalised_erf``).
+        floor: the smallest value inside the field.
+
+    Returns:
+        ``(top, bottom, left, right)``, bottom and right exclusive; the whole map when no pixel reaches ``floor``.
+    """
+    rows, cols = np.nonzero(a >= floor)
+    if rows.size == 0:
+        return 0, a.shape[0], 0, a.shape[1]
+    return int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+
+
+def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    return min(b[0] for b in boxes), max(b[1] for b in boxes), min(b[2] for b in boxes), max(b[3] for b in boxes)
+
+
+def erf_grid_figure(maps: dict[str, tuple[np.ndarray, ErfMeasures]], columns: int = 4):  # noqa: ANN201 - a Figure
+    """One panel per named contribution map, each cropped to the same box (every panel's field), shared log colour
+    scale and colour bar, axes in input pixels from the centre.
+
+    Args:
+        maps: ``{panel title: ((H, W) raw map, its measures)}``, all maps of one size.
+        columns: panels per row at most.
+
+    Returns:
+        The figure (``plot_erf_grid`` saves it).
+
+    Raises:
+        MissingExtraError: matplotlib is not installed.
+    """
+    from matplotlib.colors import LogNorm
+
+    plt = _pyplot()
+    n = len(maps)
+    cols = max(1, min(columns, n))
+    rows = math.ceil(n / cols)
+    # square panels: each row is as tall as a panel is wide, plus its three-line title and its axis label
+    fig, axes = plt.subplots(rows, cols, figsize=(2.7 * cols + 1.1, 3.9 * rows), squeeze=False, layout="constrained")
+    normalised = {name: normalised_erf(contributions) for name, (contributions, _) in maps.items()}
+    top, bottom, left, right = _union([field_box(a) for a in normalised.values()] or [(0, 1, 0, 1)])
+    cmap = plt.get_cmap(COLOUR_MAP).with_extremes(bad="black", under="black")
+    image = None
+    for ax, (name, (_, measures)) in zip(axes.flat, maps.items(), strict=False):
+        a = normalised[name]
+        cy, cx = a.shape[0] // 2, a.shape[1] // 2
+        # x = column - cx, y = cy - row (y up), each pixel centred on its integer offset
+        extent = (left - cx - 0.5, right - 1 - cx + 0.5, cy - bottom + 0.5, cy - top + 0.5)
+        image = ax.imshow(np.ma.masked_less_equal(a[top:bottom, left:right], 0.0), cmap=cmap,
+                          norm=LogNorm(vmin=FIELD_FLOOR, vmax=1.0), extent=extent, interpolation="nearest")
+        ax.plot([0], [0], marker="+", color="cyan", markersize=6, markeredgewidth=0.8)
+        ax.set_title(_title(name, measures), fontsize=7)
+        ax.tick_params(labelsize=6)
+        ax.set_xlabel("input px from the centre", fontsize=6)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    if image is not None:
+        bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8)
+        bar.set_label("normalised ERF A = log10(P+1)/max", fontsize=7)
+        bar.ax.tick_params(labelsize=7)
+    # constrained layout with square (fixed-aspect) panels settles on its second pass: run the first one here, so a
+    # figure saved right away has no title or label past its edges
+    fig.draw_without_rendering()
+    return fig
 
 
 def plot_erf_grid(maps: dict[str, tuple[np.ndarray, ErfMeasures]], out: Path, columns: int = 4) -> None:
-    """Write one figure, one panel per named contribution map, shared colour scale and colour bar.
+    """Write ``erf_grid_figure(maps, columns)`` as a PNG.
 
     Args:
         maps: ``{panel title: ((H, W) raw map, its measures)}``.
@@ -56,24 +123,7 @@ def plot_erf_grid(maps: dict[str, tuple[np.ndarray, ErfMeasures]], out: Path, co
         MissingExtraError: matplotlib is not installed.
     """
     plt = _pyplot()
-    n = len(maps)
-    cols = max(1, min(columns, n))
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols + 0.6, 3.3 * rows), squeeze=False)
-    image = None
-    half = _display_half_side(maps)
-    for ax, (name, (contributions, measures)) in zip(axes.flat, maps.items(), strict=False):
-        a = normalised_erf(contributions)
-        cy, cx = a.shape[0] // 2, a.shape[1] // 2
-        a = a[max(cy - half, 0) : cy + half + 1, max(cx - half, 0) : cx + half + 1]
-        image = ax.imshow(a, cmap=COLOUR_MAP, vmin=0.0, vmax=1.0)
-        ax.set_title(_title(name, measures), fontsize=7)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    if image is not None:
-        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="normalised ERF  log10(P+1)/max")
+    fig = erf_grid_figure(maps, columns)
     write_atomic(out, lambda f: fig.savefig(f, format="png", dpi=110))
     plt.close(fig)
 

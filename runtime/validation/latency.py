@@ -1,9 +1,10 @@
-"""Latency of timed calls, summarised the same way by the validator and the profiler; this process's peak memory."""
+"""Latency of timed calls, summarised the same way by the validator and the profiler; peak memory per row."""
 
 from __future__ import annotations
 
 import math
 import resource
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,10 +38,54 @@ class LatencyStats:
                    1e3 / p50 if p50 > 0 else math.inf, list(samples))
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far.
+def reset_peak_rss() -> bool:
+    """Start a new peak: Linux sets the process's peak RSS (VmHWM) back to its current RSS.
+
+    Written to ``/proc/self/clear_refs`` (``5``, Linux >= 4.0), so a table row can report the peak of its own
+    runs rather than the process's running peak (which only rises down a table).
 
     Returns:
-        Megabytes (``ru_maxrss`` / 1024, which is KiB on Linux).
+        True when the peak was reset; False where the OS cannot (``peak_rss_mb`` is then the process's peak).
     """
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    try:
+        with open("/proc/self/clear_refs", "w") as f:  # noqa: PTH123 - a proc file, not a path to keep
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def release_freed_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the OS (glibc ``malloc_trim``), so the next row's RSS
+    does not carry a model that is gone. Where there is no glibc, only the collection."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):  # no libc found, or no malloc_trim (macOS, musl)
+        pass
+
+
+PER_ROW = "the process's peak during this row's runs (reset before each row; the model loaded)"
+SO_FAR = "the process's peak so far (this OS cannot reset it: it only rises down the table)"
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since the last ``reset_peak_rss`` (Linux), else since it started.
+
+    Returns:
+        Megabytes: Linux's VmHWM, else ``ru_maxrss`` (KiB on Linux, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status") as f:  # noqa: PTH123
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    divisor = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / divisor

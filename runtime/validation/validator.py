@@ -3,9 +3,14 @@
 Each (model, back end) pair runs on the same real images and is compared with one reference
 (the PyTorch checkpoint when given, else the FP32 ONNX model on ONNX Runtime): max / mean abs
 error, cosine similarity and PSNR between outputs; for SR also PSNR-Y / SSIM-Y against the HR
-images - which is what catches an INT8 model that "runs" but is broken. Latency: warm-up, then
-p50 / p90 / p99 / mean / std and throughput at one input size. The result is truthy when every
-gate passed, like Polygraphy's comparator, and says which gate failed where.
+images - which is what catches an INT8 model that "runs" but is broken. SR images are scored by the
+standard protocol (``sr_eval``): whole images, run in tiles when larger (``whole_image_run``: the same
+pixels as the whole image), unless a centre crop is asked for; the result's
+``inputs`` names the images and the protocol. Latency: warm-up, then p50 / p90 / p99 / mean / std and
+throughput at one input size, and beside them the cold costs as OpenVINO's benchmark_app reports them: the
+model's load (read + compile) and its first inference; peak RSS per row (``reset_peak_rss``); each model's
+SHA-256. The result is truthy when every gate passed, like Polygraphy's comparator, and says which gate
+failed where.
 """
 
 from __future__ import annotations
@@ -21,8 +26,16 @@ from edgeconv.errors import EdgeConvError
 from edgeconv.runtime.backends.base import Backend
 from edgeconv.runtime.imaging.images import image_files, read_image, resize_center_crop
 from edgeconv.runtime.model_facts import ModelFacts
-from edgeconv.runtime.validation.latency import LatencyStats, peak_rss_mb
-from edgeconv.runtime.validation.sr_eval import SRValidationPair, score_output, sr_validation_pairs
+from edgeconv.runtime.model_info import file_sha256
+from edgeconv.runtime.validation.latency import LatencyStats, peak_rss_mb, reset_peak_rss
+from edgeconv.runtime.validation.sr_eval import (
+    SRProtocol,
+    SRValidationPair,
+    image_label,
+    score_output,
+    sr_validation_pairs,
+    whole_image_run,
+)
 
 Run = Callable[[np.ndarray], np.ndarray]
 
@@ -34,6 +47,13 @@ class Gates:
     atol: float | None = None  # max abs error vs the reference
     max_psnr_drop: float | None = None  # dB of PSNR-Y below the reference's (SR)
     max_latency_ms: float | None = None  # p50
+
+    def describe(self) -> str:
+        """The gates as a report says them: ``max abs error <= 1e-03; PSNR-Y drop <= 0.1 dB`` or ``none set``."""
+        parts = ([f"max abs error <= {self.atol:.0e}"] if self.atol is not None else []) \
+            + ([f"PSNR-Y drop <= {self.max_psnr_drop:g} dB"] if self.max_psnr_drop is not None else []) \
+            + ([f"p50 latency <= {self.max_latency_ms:g} ms"] if self.max_latency_ms is not None else [])
+        return "; ".join(parts) or "none set"
 
 
 @dataclass
@@ -50,8 +70,11 @@ class ValidationRow:
     psnr_y_db: float
     ssim_y: float
     latency: LatencyStats
-    peak_rss_mb: float
+    peak_rss_mb: float  # the process's peak during this row's runs (Linux); elsewhere its peak so far
     failures: list[str] = field(default_factory=list)
+    model_sha256: str = ""  # the model file's identity
+    load_ms: float = math.nan  # reading and compiling the model on this back end
+    first_inference_ms: float = math.nan  # its first inference after loading, at the timing size
 
 
 @dataclass
@@ -62,9 +85,10 @@ class ValidationResult:
     reference: str
     reference_psnr_y_db: float
     gates: Gates
-    inputs: str
+    inputs: str  # the images and the protocol, e.g. "Set5 (5 images, whole, border 2, PSNR-Y, bicubic LR)"
     latency_input: tuple[int, int]
     report_path: Path | None = None  # the Markdown report, once written
+    images: str = ""  # the folder the images came from
 
     def __bool__(self) -> bool:
         return all(not r.failures for r in self.rows)
@@ -87,14 +111,15 @@ class ValidationResult:
 
         def clean(value: object) -> object:
             if isinstance(value, float):
-                return None if math.isnan(value) or math.isinf(value) else round(value, 6)
+                # 7 significant digits: a max abs error of 1.2e-07 stays 1.2e-07 (6 decimals made it 0.0)
+                return None if math.isnan(value) or math.isinf(value) else float(f"{value:.7g}")
             if isinstance(value, dict):
                 return {k: clean(v) for k, v in value.items()}
             if isinstance(value, list | tuple):
                 return [clean(v) for v in value]
             return value
 
-        return clean({"passed": bool(self), "reference": self.reference, "inputs": self.inputs,
+        return clean({"passed": bool(self), "reference": self.reference, "inputs": self.inputs, "images": self.images,
                       "reference_psnr_y_db": self.reference_psnr_y_db, "gates": asdict(self.gates),
                       "latency_input": list(self.latency_input), "rows": [asdict(r) for r in self.rows]})
 
@@ -105,11 +130,13 @@ class ValidationInputs:
 
     inputs: list[np.ndarray]
     pairs: list[SRValidationPair]
-    source: str
+    source: str  # the images and how they are scored (``SRProtocol.describe`` for SR)
+    folder: str = ""
+    protocol: SRProtocol | None = None  # SR only
 
 
 def validation_inputs(
-    folder: Path, facts: ModelFacts, max_images: int = 32, degradation: str = "bicubic"
+    folder: Path, facts: ModelFacts, max_images: int = 32, degradation: str = "bicubic", crop: int | None = None
 ) -> ValidationInputs:
     """The model inputs of a validation run, made from one folder of images.
 
@@ -118,20 +145,24 @@ def validation_inputs(
         facts: the model's facts (task, scale, normalisation).
         max_images: at most this many images.
         degradation: SR only: how the LR inputs are made from the HR images.
+        crop: SR only: score a centre ``crop``-px window of each HR image; None (the standard): whole images.
 
     Returns:
         SR: LR inputs float32 (1, 3, h, w) and the HR images for PSNR-Y; classification: normalised
         float32 (1, 3, S, S) centre crops (S = the model's ``input_size``, default 224).
 
     Raises:
-        UsageError: no readable images, or images too small for the scale.
+        UsageError: no readable images, or images too small for the scale (or the crop).
     """
     if facts.task == "sr" and facts.scale:
-        pairs = sr_validation_pairs(folder, facts, max_images, degradation=degradation)
-        return ValidationInputs([p.lr_input for p in pairs], pairs, str(folder))
+        protocol = SRProtocol(facts.scale, degradation, crop)
+        pairs = sr_validation_pairs(folder, facts, max_images, crop, degradation)
+        return ValidationInputs([p.lr_input for p in pairs], pairs, protocol.describe(image_label(folder), len(pairs)),
+                                str(folder), protocol)
     size = int(facts.extra.get("input_size", 224))
     images = [resize_center_crop(read_image(p), size) for p in image_files(folder)[:max_images]]
-    return ValidationInputs([facts.to_input(img) for img in images], [], str(folder))
+    return ValidationInputs([facts.to_input(img) for img in images], [],
+                            f"{image_label(folder)} ({len(images)} images, centre {size}-px crop)", str(folder))
 
 
 def output_psnr(reference: np.ndarray, got: np.ndarray, peak: float | None = None) -> float:
@@ -205,20 +236,26 @@ def validate(
         ``ValidationResult``, truthy when every gate passed on every row.
     """
     facts = backends[0].facts
-    ref_outputs = [reference(x) for x in data.inputs]
+    reference_run = _whole(reference, data, facts)
+    ref_outputs = [reference_run(x) for x in data.inputs]
     ref_psnr, _ = _sr_scores(ref_outputs, data, facts)
     timing_input = np.random.default_rng(0).random((1, 3, *latency_hw), dtype=np.float32)
-    rows = []
+    rows, hashes = [], {}
     for runner in backends:
-        outputs = [runner.run(x) for x in data.inputs]
+        reset_peak_rss()
+        # timed first, so its first call is the model's first inference, at the timing size (as benchmark_app)
+        latency = LatencyStats.of(runner.time_runs(timing_input, runs, warmup))
+        run = _whole(runner.run, data, runner.facts)
+        outputs = [run(x) for x in data.inputs]
         stats = [compare(r, o) for r, o in zip(ref_outputs, outputs, strict=True)]
         psnr, ssim = _sr_scores(outputs, data, runner.facts)
-        latency = LatencyStats.of(runner.time_runs(timing_input, runs, warmup))
         row = ValidationRow(
             model=runner.path.name, precision=runner.facts.precision, backend=runner.label,
             max_abs=max(s[0] for s in stats), mean_abs=float(np.mean([s[1] for s in stats])),
             cosine=min(s[2] for s in stats), output_psnr_db=min(s[3] for s in stats),
             psnr_y_db=psnr, ssim_y=ssim, latency=latency, peak_rss_mb=peak_rss_mb(),
+            model_sha256=hashes.setdefault(runner.path, file_sha256(runner.path)), load_ms=runner.load_ms,
+            first_inference_ms=runner.first_inference_ms,
         )
         if gates.atol is not None and not row.max_abs <= gates.atol:
             row.failures.append(f"max abs error {row.max_abs:.2e} > atol {gates.atol:.0e}")
@@ -229,4 +266,9 @@ def validate(
         rows.append(row)
         if on_row is not None:
             on_row(row)
-    return ValidationResult(rows, reference_name, ref_psnr, gates, data.source, latency_hw)
+    return ValidationResult(rows, reference_name, ref_psnr, gates, data.source, latency_hw, images=data.folder)
+
+
+def _whole(run: Run, data: ValidationInputs, facts: ModelFacts) -> Run:
+    """SR: ``run`` on whole images of any size (``whole_image_run``); anything else runs as it is."""
+    return whole_image_run(run, facts.scale) if data.pairs and facts.scale else run

@@ -75,7 +75,7 @@ def test_bad_checkpoint(kind: str, tmp_path: Path) -> None:
     out = tmp_path / "out" / "model.onnx"
     out.parent.mkdir()
     result = run_cli("export", str(bad), "-o", str(out))
-    assert_clean_failure(result, 1, re.escape(str(bad)) + " \\| " + BAD[kind], out)
+    assert_clean_failure(result, 2, re.escape(str(bad)) + " \\| " + BAD[kind], out)
     assert not (tmp_path / "pwned").exists()
 
 
@@ -151,13 +151,13 @@ def test_input_the_model_does_not_take(channels: int, dtype: int, rank: int, mes
     model_expecting(model, channels, dtype, rank)
     out = tmp_path / "val.json"
     result = run_cli("validate", str(model), "--images", str(photo.parent), "--backend", "onnxruntime",
-                     "--runs", "1", "--latency-size", "8x8", "--json", str(out))
+                     "--runs", "1", "--size", "8x8", "--json", str(out))
     assert_clean_failure(result, 1, message, out)
 
 
 @pytest.mark.parametrize("args", [
-    ["validate", "MODEL", "--latency-size", "0x640"],
-    ["profile", "MODEL", "--sizes", "360x0"],
+    ["validate", "MODEL", "--size", "0x640"],
+    ["profile", "MODEL", "--size", "360x0"],
 ])
 def test_zero_height_or_width(args: list[str], default_onnx: Path) -> None:
     result = run_cli(*[str(default_onnx) if a == "MODEL" else a for a in args])

@@ -63,4 +63,4 @@ def test_random_small_images_upscale(default_onnx: Path, h: int, w: int, mode: s
         with Image.open(out) as done:
             assert done.size == (2 * w, 2 * h)
         assert_no_traceback(["validate", str(default_onnx), "--images", tmp, "--backend", "onnxruntime",
-                             "--runs", "1", "--latency-size", "8x8"])
+                             "--runs", "1", "--size", "8x8"])

@@ -41,7 +41,7 @@ def test_unknown_conv_variant_is_one_line_in_every_command(command: str, unknown
     args = {
         "info": ["info", ckpt],
         "export": ["export", ckpt, "-o", str(out)],
-        "erf": ["erf", ckpt, "--images", str(crops), "--count", "1", "--size", "32", "--out", str(out.parent)],
+        "erf": ["erf", ckpt, "--images", str(crops), "--count", "1", "--crop", "32", "--out", str(out.parent)],
         "train": ["train", "cls", "--dataset", "folder", "--data", str(tmp_path / "classes"), "--model",
                   "resnet18_cifar", "--resume", ckpt, "--steps", "2", "-o", str(out)],
     }[command]
@@ -50,4 +50,4 @@ def test_unknown_conv_variant_is_one_line_in_every_command(command: str, unknown
             (tmp_path / "classes" / name).mkdir(parents=True)
             Image.open(crops / "a.png").save(tmp_path / "classes" / name / "x.png")
     written = out.parent / "erf.json" if command == "erf" else out
-    assert_clean_failure(run_cli(*args), 1, re.escape(ckpt) + r" \| " + MESSAGE, written)
+    assert_clean_failure(run_cli(*args), 2, re.escape(ckpt) + r" \| " + MESSAGE, written)

@@ -13,7 +13,7 @@ from tests.conftest import EDGECONV, run_cli
 def test_help_lists_commands_with_an_example() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
-    assert "pipeline" in result.stdout and "Example: edgeconv pipeline --out out/demo" in result.stdout
+    assert "pipeline" in result.stdout and "Example: edgeconv pipeline -o out/demo" in result.stdout
     assert " demo " not in result.stdout  # one command per job: `make demo` runs `pipeline`
 
 

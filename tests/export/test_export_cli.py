@@ -32,7 +32,7 @@ def check_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_export_cli_writes_a_checked_graph_with_facts(tmp_path: Path, check_folder: Path) -> None:
     out = tmp_path / "default.onnx"
-    result = run_cli("export", str(JITTER_CHECKPOINT), "-o", str(out), "--check-images", str(check_folder))
+    result = run_cli("export", str(JITTER_CHECKPOINT), "-o", str(out), "--images", str(check_folder))
     assert result.returncode == 0, result.stderr
     assert "onnxsim" in result.stdout and "max abs error" in result.stdout
     model = onnx.load(out)
@@ -59,7 +59,7 @@ def test_export_cli_writes_a_checked_graph_with_facts(tmp_path: Path, check_fold
 def test_export_refuses_to_overwrite_and_bad_paths(tmp_path: Path, check_folder: Path) -> None:
     out = tmp_path / "m.onnx"
     out.write_bytes(b"keep me")
-    again = run_cli("export", str(JITTER_CHECKPOINT), "-o", str(out), "--check-images", str(check_folder))
+    again = run_cli("export", str(JITTER_CHECKPOINT), "-o", str(out), "--images", str(check_folder))
     assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
     assert out.read_bytes() == b"keep me"
     missing = run_cli("export", str(JITTER_CHECKPOINT), "-o", str(tmp_path / "no" / "m.onnx"))
@@ -67,7 +67,7 @@ def test_export_refuses_to_overwrite_and_bad_paths(tmp_path: Path, check_folder:
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"\x00" * 100)
     broken = run_cli("export", str(bad), "-o", str(tmp_path / "bad.onnx"))
-    assert broken.returncode == 1 and "bad.pt |" in broken.stderr and "Traceback" not in broken.stderr
+    assert broken.returncode == 2 and "bad.pt |" in broken.stderr and "Traceback" not in broken.stderr
     assert not (tmp_path / "bad.onnx").exists() and not list(tmp_path.glob(".*.tmp"))
 
 

@@ -139,7 +139,7 @@ def test_quantize_cli_fine_tunes_and_records_it(default_onnx: Path, hr_folder: P
     quantization = json.loads(props["edgeconv.quantization"])
     assert quantization["qat_steps"] == 5 and quantization["kept_float"] == []
     both = run_cli("quantize", str(default_onnx), "--calib", str(hr_folder), "--qat-data", str(hr_folder),
-                   "--val", str(hr_folder), "--max-psnr-drop", "0.1", "-o", str(tmp_path / "x.onnx"))
+                   "--images", str(hr_folder), "--max-psnr-drop", "0.1", "-o", str(tmp_path / "x.onnx"))
     assert both.returncode == 2 and "--qat-data | fine-tunes every layer in INT8" in both.stderr
 
 

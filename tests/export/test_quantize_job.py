@@ -144,7 +144,7 @@ def test_help_lists_every_target_and_precision() -> None:
     assert "|".join(Precision.values()) in result.stdout
     assert "|".join(CalibrationMethod.values()) in result.stdout
     text = " ".join(result.stdout.replace("│", " ").split())
-    assert "--val data/BSD20" in text and "--val data/Set5" not in text  # never budget on the reported images
+    assert "--images ../shared/data/sr/BSD200" in text and "/Set5" not in text  # never budget on the reported images
 
 
 def test_qat_stop_is_a_result_state_and_resumes(default_onnx: Path, photos: tuple[Path, Path],

@@ -106,7 +106,7 @@ def arm_and_vnni_artifacts(default_onnx: Path, photos: Path, tmp_path_factory: p
                                                       "--reduce-range", "off"))):
         out, report = folder / f"{target}.int8.onnx", folder / f"{target}.json"
         result = run_cli("quantize", str(default_onnx), "--calib", str(photos), "--calib-crop", "64",
-                         "--target", target, *extra, "-o", str(out), "--report", str(report))
+                         "--target", target, *extra, "-o", str(out), "--json", str(report))
         assert result.returncode == 0, result.stderr
         made[target] = (out, json.loads(report.read_text()), result.stdout)
     return made
@@ -149,9 +149,9 @@ def test_openvino_refuses_int8_on_arm(arm_and_vnni_artifacts: dict, photos: Path
     os.environ[CPUINFO_ENV] = str(CPUS / "cortex-a76.cpuinfo")
     try:
         named = run_cli("validate", str(model), "--images", str(photos), "--backend", "openvino", "--runs", "1",
-                        "--latency-size", "16x16", "--reference", str(model))
+                        "--size", "16x16", "--reference", str(model))
         every = run_cli("validate", str(model), "--images", str(photos), "--backend", "all", "--runs", "1",
-                        "--latency-size", "16x16", "--reference", str(model))
+                        "--size", "16x16", "--reference", str(model))
     finally:
         os.environ.pop(CPUINFO_ENV) if env is None else os.environ.__setitem__(CPUINFO_ENV, env)
     assert named.returncode == 1 and "OpenVINO's ARM CPU plugin computes INT8" in named.stderr

@@ -112,7 +112,7 @@ def test_cli_exits_nonzero_with_one_line_and_no_traceback(tmp_path: Path, kind: 
     result = subprocess.run(
         [sys.executable, "-m", "edgeconv.cli.app", "info", str(bad)], capture_output=True, text=True, timeout=120
     )
-    assert result.returncode == 1
+    assert result.returncode == 2  # a bad input file: a usage error, as in every command
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {bad} | ")

@@ -63,9 +63,9 @@ def test_photo_model_is_never_worse_than_bicubic_upscaling(sr_data) -> None:
     """The photo model's promise: on every degradation protocol it beats the bicubic resize it replaces."""
     model = load_checkpoint(shipped_checkpoint("photo")).build_model(shipped_checkpoint("photo"))
     gains = {p: np.subtract(*_set5_psnr(model, sr_data / "Set5", p)) for p in PROTOCOLS}
-    # models/weights/TRAINING.md: worst +1.20 (jpeg), cubic-aliased +1.27, bicubic +2.09
-    assert min(gains.values()) > 1.1, gains
-    assert gains["cubic-aliased"] > 1.2 and gains["bicubic"] > 2.0, gains
+    # models/weights/TRAINING.md (the soft-content fine-tune): worst +0.97 (blur), cubic-aliased +1.48, bicubic +2.00
+    assert min(gains.values()) > 0.9, gains
+    assert gains["cubic-aliased"] > 1.4 and gains["bicubic"] > 1.95, gains
 
 
 def test_bicubic_model_scores_its_recorded_set5_psnr(sr_data) -> None:

@@ -80,7 +80,7 @@ def test_deployed_erf_matches_the_pytorch_erf(default_onnx: Path, sr_data: Path,
     out = tmp_path / "erf"
     result = run_cli(
         "erf", str(DEFAULT_CHECKPOINT), str(default_onnx), str(int8), "--images", str(sr_data / "Set5"),
-        "--count", "5", "--size", "48", "--out", str(out),
+        "--count", "5", "--crop", "48", "--out", str(out),
     )
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "erf.json").read_text())
@@ -112,7 +112,7 @@ def test_erf_cli_refuses_bad_input(tmp_path: Path, default_onnx: Path) -> None:
     from PIL import Image
 
     Image.new("RGB", (20, 20)).save(small / "tiny.png")
-    result = run_cli("erf", str(default_onnx), "--images", str(small), "--size", "48", "--out", str(out))
+    result = run_cli("erf", str(default_onnx), "--images", str(small), "--crop", "48", "--out", str(out))
     assert_clean_failure(result, 2, "smaller than the 48x48", out)
     result = run_cli("erf", str(tmp_path / "missing.onnx"), "--images", str(small), "--out", str(out))
     assert_clean_failure(result, 2, "does not exist", out)

@@ -83,8 +83,8 @@ def test_device_commands_run_without_torch(default_onnx, astronaut, tmp_path) ->
     calls = [
         ["upscale", str(images / "a.png"), str(out), "--model", str(default_onnx)],
         ["validate", str(default_onnx), "--images", str(images), "--backend", "onnxruntime", "--runs", "1",
-         "--latency-size", "16x16"],
-        ["profile", str(default_onnx), "--backend", "onnxruntime", "--threads", "1", "--sizes", "16x16",
+         "--size", "16x16"],
+        ["profile", str(default_onnx), "--backend", "onnxruntime", "--threads", "1", "--size", "16x16",
          "--runs", "2", "--no-layers"],
         ["doctor"],
     ]

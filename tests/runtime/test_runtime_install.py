@@ -40,7 +40,7 @@ def test_runtime_only_install_runs_an_exported_model(default_onnx: Path, tmp_pat
     assert shipped.returncode == 0 and "in_x2.png" in shipped.stdout, shipped.stderr
     with Image.open(device / "in_x2.png") as img:
         assert img.size == (80, 60)
-    prof = subprocess.run([str(edgeconv), "profile", str(model), "--threads", "1", "--sizes", "16x16", "--runs", "2",
+    prof = subprocess.run([str(edgeconv), "profile", str(model), "--threads", "1", "--size", "16x16", "--runs", "2",
                            "-o", str(device / "p.json")], capture_output=True, text=True, timeout=300)
     assert prof.returncode == 0, prof.stderr
     doctor = subprocess.run([str(edgeconv), "doctor"], capture_output=True, text=True, timeout=120)

@@ -52,7 +52,7 @@ def test_validator_table_for_fp32_and_int8_on_every_backend(default_onnx: Path, 
                                                             photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "val.json"
     result = run_cli("validate", str(default_onnx), str(int8_models[0]), "--images", str(photos),
-                     "--checkpoint", str(DEFAULT_CHECKPOINT), "--runs", "3", "--latency-size", "32x48",
+                     "--checkpoint", str(DEFAULT_CHECKPOINT), "--runs", "3", "--size", "32x48",
                      "--max-psnr-drop", "0.5", "--json", str(out), "--report", str(tmp_path / "report"))
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text())
@@ -80,7 +80,7 @@ def test_gates_catch_an_int8_model_that_runs_but_is_broken(default_onnx: Path, i
                                                            photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "val.json"
     result = run_cli("validate", str(default_onnx), str(int8_models[1]), "--images", str(photos),
-                     "--backend", "onnxruntime", "--runs", "2", "--latency-size", "16x16",
+                     "--backend", "onnxruntime", "--runs", "2", "--size", "16x16",
                      "--max-psnr-drop", "0.5", "--json", str(out))
     assert result.returncode == 1
     assert "broken.int8.onnx on onnxruntime | PSNR-Y drop" in result.stderr and "Traceback" not in result.stderr
@@ -91,10 +91,10 @@ def test_gates_catch_an_int8_model_that_runs_but_is_broken(default_onnx: Path, i
 
 def test_latency_and_atol_gates(default_onnx: Path, photos: Path) -> None:
     slow = run_cli("validate", str(default_onnx), "--images", str(photos), "--backend", "onnxruntime",
-                   "--runs", "2", "--latency-size", "64x64", "--max-latency-ms", "0.0001")
+                   "--runs", "2", "--size", "64x64", "--max-latency-ms", "0.0001")
     assert slow.returncode == 1 and "p50" in slow.stderr
     ok = run_cli("validate", str(default_onnx), "--images", str(photos), "--backend", "onnxruntime",
-                 "--runs", "2", "--latency-size", "16x16", "--atol", "1e-4")
+                 "--runs", "2", "--size", "16x16", "--atol", "1e-4")
     assert ok.returncode == 0, ok.stderr
 
 
@@ -110,7 +110,7 @@ def test_validate_scores_a_grey_image_on_its_own_values(default_onnx: Path, tmp_
     Image.fromarray(hr).save(folder / "camera.png")
     out = tmp_path / "val.json"
     result = run_cli("validate", str(default_onnx), "--images", str(folder), "--backend", "onnxruntime",
-                     "--runs", "1", "--latency-size", "16x16", "--json", str(out))
+                     "--runs", "1", "--size", "16x16", "--json", str(out))
     assert result.returncode == 0, result.stderr
 
     # by hand: LR = PIL bicubic of the grey HR, repeated to RGB; output rounded to 8 bits; grey = channel mean
@@ -165,7 +165,7 @@ def test_validate_runs_without_torch_and_a_checkpoint_falls_back_to_onnx(default
         "from typer.testing import CliRunner\n"
         f"res = CliRunner().invoke(app, ['validate', {str(default_onnx)!r}, '--images', {str(photos)!r},"
         f" '--backend', 'onnxruntime', '--checkpoint', {str(DEFAULT_CHECKPOINT)!r}, '--runs', '1',"
-        f" '--latency-size', '16x16', '--json', {str(out)!r}])\n"
+        f" '--size', '16x16', '--json', {str(out)!r}])\n"
         "assert res.exit_code == 0, res.output\n"
         "assert 'torch is not installed here' in res.output, res.output\n"
         "assert 'torch' not in sys.modules\n"
@@ -194,7 +194,7 @@ def test_validate_scores_any_degradation_protocol(default_onnx: Path, photos: Pa
     for protocol in ("bicubic", "cubic-aliased"):
         out = tmp_path / f"{protocol}.json"
         result = run_cli("validate", str(default_onnx), "--images", str(photos), "--backend", "onnxruntime",
-                         "--runs", "1", "--latency-size", "16x16", "--degradation", protocol, "--json", str(out))
+                         "--runs", "1", "--size", "16x16", "--degradation", protocol, "--json", str(out))
         assert result.returncode == 0, result.stderr
         rows[protocol] = json.loads(out.read_text())["rows"][0]["psnr_y_db"]
     assert abs(rows["bicubic"] - rows["cubic-aliased"]) > 0.1  # other LR images, the same scorer

@@ -78,9 +78,9 @@ rm -rf "$WORK"; mkdir -p "$WORK/val" "$WORK/Set5"
 cp "$SR"/Set5/*.png "$WORK/Set5/"
 ls "$SR"/BSD200/*.png | sort | awk 'NR % 10 == 1' | xargs -I{} cp {} "$WORK/val/"   # the fixed 10 % split
 EC="$REPO/.venv/bin/edgeconv"
-"$EC" export "$REPO/models/weights/sr_x2_photo.pt" -o "$WORK/d.onnx" --check-images "$WORK/Set5" >/dev/null
-"$EC" quantize "$WORK/d.onnx" --calib "$SR/T91" --target arm --val "$WORK/val" --max-psnr-drop 0.1 \
-  -o "$WORK/arm.int8.onnx" --report "$WORK/arm_quantize.json" > "$WORK/arm_quantize.log"
+"$EC" export "$REPO/models/weights/sr_x2_photo.pt" -o "$WORK/d.onnx" --images "$WORK/Set5" >/dev/null
+"$EC" quantize "$WORK/d.onnx" --calib "$SR/T91" --target arm --images "$WORK/val" --max-psnr-drop 0.1 \
+  -o "$WORK/arm.int8.onnx" --json "$WORK/arm_quantize.json" > "$WORK/arm_quantize.log"
 grep -E "^scheme:|kept in FP32" "$WORK/arm_quantize.log" || true
 "$PY" "$REPO/tools/arm_check/outputs.py" "$WORK/x86.npz" "$WORK/Set5" "$WORK/d.onnx" "$WORK/arm.int8.onnx"
 IN_WORK=/work
@@ -92,7 +92,7 @@ for pair in ${ARM_EXTRA_PAIRS:-}; do
   EXTRA+=("extra$i.fp32.onnx" "extra$i.int8.onnx"); echo "extra$i: $pair"
 done
 "$EC" validate "$WORK/d.onnx" "$WORK/arm.int8.onnx" "${EXTRA[@]/#/$WORK/}" --images "$WORK/Set5" --backend onnxruntime \
-  --runs 1 --latency-size 16x16 --json "$WORK/x86_validate.json" > "$WORK/x86_validate.log" 2>&1
+  --runs 1 --size 16x16 --json "$WORK/x86_validate.json" > "$WORK/x86_validate.log" 2>&1
 
 say "runtime-only install in the arm64 root (no torch)"
 mkdir -p "$ROOT/wheels" "$ROOT/work" "$ROOT/check"
@@ -130,7 +130,7 @@ test -s "$WORK/sample_x2.png" && test -s "$WORK/sample_x2.int8.png"
 
 say "aarch64: edgeconv validate FP32 + ARM INT8 on Set5, every back end (accuracy columns only count)"
 "${IN[@]}" "${E[@]}" validate /work/d.onnx /work/arm.int8.onnx "${EXTRA[@]/#/$IN_WORK/}" --images /work/Set5 --backend all --runs 1 \
-  --latency-size 16x16 --json /work/arm_validate.json --force > "$WORK/arm_validate.log" 2>&1 || true
+  --size 16x16 --json /work/arm_validate.json --force > "$WORK/arm_validate.log" 2>&1 || true
 grep -E "skipped|error" "$WORK/arm_validate.log" | quiet
 
 say "aarch64: raw outputs on ONNX Runtime and OpenVINO"

@@ -1,0 +1,40 @@
+"""An SR model loaded once on its back end for many files: a folder run here, or one Ray actor's share of one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edgeconv.errors import UsageError
+from edgeconv.runtime.imaging.tiling import Run
+from edgeconv.runtime.model_facts import ModelFacts
+
+if TYPE_CHECKING:
+    from edgeconv.runtime.backends.base import BackendOptions
+    from edgeconv.runtime.choices import BackendName
+
+
+@dataclass
+class LoadedModel:
+    """A loaded SR model and what running it on files needs: back-end options, run, facts, tile overlap."""
+
+    options: BackendOptions
+    run: Run
+    facts: ModelFacts
+    label: str  # the back end's label
+    overlap: int  # tile overlap: the model's receptive radius + 1 (0 when untiled)
+
+
+def load_model(backend: BackendName, model_file: Path, options: BackendOptions, tiled: bool) -> LoadedModel:
+    """Load ``model_file`` on ``backend``, check it is an SR model, and measure its tile overlap (when ``tiled``)."""
+    from edgeconv.runtime.backends.registry import create_backend
+    from edgeconv.runtime.imaging.tiling import receptive_radius
+
+    runner = create_backend(backend, model_file, options)
+    facts = runner.facts
+    if facts.task != "sr" or not facts.scale:
+        raise UsageError(str(model_file), f"is not a super-resolution model (task {facts.task!r})",
+                         "export an SR checkpoint with edgeconv export")
+    overlap = receptive_radius(runner.run, facts.scale) + 1 if tiled else 0
+    return LoadedModel(options, runner.run, facts, runner.label, overlap)
