@@ -50,7 +50,7 @@ def is_local(address: str | None) -> bool:
 def ray_session(address: str | None = LOCAL, cpus: int | None = None) -> Iterator[ModuleType]:
     """Ray, connected for the block: a private local cluster (``cpus`` CPUs, default all) started and stopped
     here, or the cluster at ``address`` joined and left; a session already open is used and left open."""
-    with _process_state_kept():  # from before the import: importing Ray already sets environment variables
+    with _process_state_kept():  # from before the import: importing Ray already sets PYTHONBREAKPOINT
         ray = import_ray()
         if ray.is_initialized():
             yield ray
@@ -67,19 +67,24 @@ def ray_session(address: str | None = LOCAL, cpus: int | None = None) -> Iterato
 
 @contextmanager
 def _process_state_kept() -> Iterator[None]:
-    """Give back what ``ray.init`` changes in the driver's process: it swaps ``builtins.print`` for its own, sets
-    environment variables (``PYTHONBREAKPOINT``, ``RAY_AUTH_MODE``...) that child processes inherit, and installs a
-    SIGTERM handler. A library call must not leave them behind (measured with Ray 2.60)."""
+    """Give back what ``ray.init`` changes in the driver's process beyond Ray itself: it swaps ``builtins.print``
+    for its own, sets ``PYTHONBREAKPOINT`` (inherited by every child process) and installs a SIGTERM handler
+    (measured with Ray 2.60). Its ``RAY_*`` variables stay: the imported module keeps matching state, and a later
+    session in the same process needs them."""
     import builtins
     import signal
 
-    printer, environment, on_sigterm = builtins.print, dict(os.environ), signal.getsignal(signal.SIGTERM)
+    printer, on_sigterm = builtins.print, signal.getsignal(signal.SIGTERM)
+    foreign = {name: os.environ.get(name) for name in ("PYTHONBREAKPOINT",)}
     try:
         yield
     finally:
         builtins.print = printer
-        os.environ.clear()
-        os.environ.update(environment)
+        for name, value in foreign.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, on_sigterm)
 

