@@ -18,6 +18,10 @@ SHIPPED_CHECKPOINTS = {
     "bicubic": WEIGHTS_DIR / "sr_x2_bicubic.pt",
     "jitter": WEIGHTS_DIR / "jitter_sr_x2.pt",
 }
+# x3 / x4 models, by (scale, name), as they finish training (training/sr/TRAINING.md); x2 is SHIPPED_CHECKPOINTS
+SCALED_CHECKPOINTS = {
+    (3, "bicubic"): WEIGHTS_DIR / "sr_x3_bicubic.pt",
+}
 DEFAULT_MODEL = "photo"
 DEFAULT_CHECKPOINT = SHIPPED_CHECKPOINTS[DEFAULT_MODEL]
 JITTER_CHECKPOINT = SHIPPED_CHECKPOINTS["jitter"]

@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 
 from edgeconv.models.checkpoints.format import checkpoint_runner
-from edgeconv.models.checkpoints.shipped import SHIPPED_CHECKPOINTS
+from edgeconv.models.checkpoints.shipped import SCALED_CHECKPOINTS, SHIPPED_CHECKPOINTS
 from edgeconv.runtime.shipped_models import DEFAULT_MODEL, SHIPPED_MODELS, for_onnxruntime, resolve_model
 
 
@@ -48,3 +48,20 @@ def test_resolve_model_takes_a_name_or_a_path(tmp_path) -> None:
 
 def runtime_form(name: str):  # noqa: ANN201
     return SHIPPED_MODELS[name].with_name(f"sr_x2_{name}.ort.onnx")
+
+
+@pytest.mark.parametrize("form", ["generic", "onnxruntime"])
+@pytest.mark.parametrize(("scale", "name"), sorted(SCALED_CHECKPOINTS))
+def test_shipped_x3_x4_onnx_is_its_checkpoint_exported(scale: int, name: str, form: str) -> None:
+    """An x3/x4 file ships beside the x2 ones, made the same way, and says its scale in its metadata."""
+    ckpt_path = SCALED_CHECKPOINTS[(scale, name)]
+    onnx_path = resolve_model(name, "onnxruntime" if form == "onnxruntime" else "openvino", scale)
+    assert onnx_path.name == f"sr_x{scale}_{name}{'.ort' if form == 'onnxruntime' else ''}.onnx"
+    props = {p.key: p.value for p in onnx.load(onnx_path).metadata_props}
+    assert props["edgeconv.source_checkpoint_sha256"] == hashlib.sha256(ckpt_path.read_bytes()).hexdigest()
+    assert (props["edgeconv.task"], props["edgeconv.scale"]) == ("sr", str(scale))
+    x = np.random.default_rng(1).random((1, 3, 29, 41), dtype=np.float32)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert got.shape == (1, 3, 29 * scale, 41 * scale)
+    np.testing.assert_allclose(got, checkpoint_runner(ckpt_path)(x), atol=1e-5)
