@@ -7,7 +7,6 @@ and is written atomically, so a failed export leaves no file behind.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import tempfile
@@ -28,6 +27,7 @@ from edgeconv.models.checkpoints.format import Checkpoint, load_checkpoint, nump
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 from edgeconv.runtime.imaging.images import center_crop, image_files, read_image, resize_center_crop
 from edgeconv.runtime.model_facts import ModelFacts
+from edgeconv.runtime.model_info import file_sha256
 from edgeconv.runtime.validation.sr_eval import default_images
 from edgeconv.runtime.validation.validator import output_psnr
 
@@ -71,22 +71,6 @@ class ExportSettings:
     def output_path(self) -> Path:
         """``output``, else the checkpoint's path with ``.onnx``."""
         return self.output or self.checkpoint.with_suffix(".onnx")
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes (the source checkpoint's identity in the metadata).
-
-    Args:
-        path: any file (read in 1 MiB blocks).
-
-    Returns:
-        64 hex characters.
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def checkpoint_facts(ckpt: Checkpoint, source: Path, lowering: Lowering, opset: int,

@@ -16,7 +16,6 @@ by default: building its engine takes minutes, not a short measurement (``--back
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import statistics
 import time
@@ -31,6 +30,7 @@ from edgeconv.runtime.backends.base import BackendOptions
 from edgeconv.runtime.choices import BackendName
 from edgeconv.runtime.cpu.features import cpu_signature
 from edgeconv.runtime.model_facts import ModelFacts
+from edgeconv.runtime.model_info import file_sha256
 from edgeconv.runtime.user_cache import cache_dir, read_cache_json, update_cache_json
 
 CACHE_NAME = "backends.json"
@@ -118,15 +118,6 @@ def backend_version(name: BackendName) -> str:
         except metadata.PackageNotFoundError:
             continue
     return "?"
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes (1 MiB blocks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def files_identity(files: Mapping[BackendName, Path]) -> str:
