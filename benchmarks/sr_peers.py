@@ -239,11 +239,25 @@ def score_edgeconv(backend: Backend, folder: Path, protocol: str) -> dict[str, o
     return mean_scores(dict(zip([p.name for p in pairs], sr_scores(backend.run, pairs, facts), strict=True)))
 
 
-def score_all(contestants: list[Contestant], folder: Path, scale: int) -> str:
+def same_lr_as(protocol: str, images: list[SRImagePair], seen: dict[str, list[SRImagePair]]) -> str | None:
+    """The earlier protocol whose LR images equal these pixel for pixel (at odd scales the aliased cubic and
+    linear downscales both sample HR pixel ``s*i + (s-1)/2`` exactly: one LR set in two columns), or None."""
+    for other, earlier in seen.items():
+        if all(np.array_equal(a.lr, b.lr) for a, b in zip(images, earlier, strict=True)):
+            return other
+    return None
+
+
+def score_all(contestants: list[Contestant], folder: Path, scale: int) -> tuple[str, dict[str, str]]:
     """Fill ``results["quality"][protocol]`` of every contestant for every protocol; returns what was scored
-    (``SRProtocol.describe``, LR named per column)."""
+    (``SRProtocol.describe``, LR named per column) and the protocols whose LR equals an earlier one's."""
+    seen: dict[str, list[SRImagePair]] = {}
+    duplicates: dict[str, str] = {}
     for protocol in PROTOCOLS:
         images = sr_image_pairs(folder, SRProtocol(scale, protocol), MAX_IMAGES)
+        if (same := same_lr_as(protocol, images, seen)) is not None:
+            duplicates[protocol] = same
+        seen[protocol] = images
         for c in contestants:
             quality = c.results.setdefault("quality", {})
             if c.backend is not None:
@@ -251,7 +265,7 @@ def score_all(contestants: list[Contestant], folder: Path, scale: int) -> str:
             else:
                 quality[protocol] = score_peer(c.upscale, images, scale)
         print(f"scored {protocol}", file=sys.stderr, flush=True)
-    return SRProtocol(scale).describe(image_label(folder), len(images), with_lr=False)
+    return SRProtocol(scale).describe(image_label(folder), len(images), with_lr=False), duplicates
 
 
 def add_gains(contestants: list[Contestant]) -> None:
@@ -358,7 +372,8 @@ def plot_png(contestants: list[Contestant], title: str, scale: int) -> bytes:
 
 
 def record(contestants: list[Contestant], skipped: list[dict[str, str]], args: argparse.Namespace,
-           images_note: str, load: dict[str, list[float]], scored_on: str) -> dict[str, object]:
+           images_note: str, load: dict[str, list[float]], scored_on: str,
+           same_lr: dict[str, str]) -> dict[str, object]:
     """The JSON document: setup, machine, every number of every contestant."""
     return {
         "what": __doc__.splitlines()[0],
@@ -372,6 +387,7 @@ def record(contestants: list[Contestant], skipped: list[dict[str, str]], args: a
         "scale": args.scale,
         "protocols": list(PROTOCOLS),
         "scored_on": scored_on,
+        "same_lr_as": same_lr,
         "scoring": f"whole images cropped to a multiple of {args.scale}, PSNR-Y / SSIM-Y with border {args.scale}",
         "timing": f"{TIMING_WH[0]}x{TIMING_WH[1]} (W x H) uint8 RGB -> x{args.scale} uint8 RGB, median of runs",
         "load_average_1_5_15": load,
@@ -423,18 +439,20 @@ def main(argv: list[str] | None = None) -> None:
     if not any(c.kind == "edgeconv" for c in contestants):
         print(f"no edgeconv x{args.scale} model (none shipped as {SHIPPED_DIR}/sr_x{args.scale}_NAME.onnx, "
               "none given with --models): bicubic and the peers only", file=sys.stderr)
-    scored_on = score_all(contestants, args.images, args.scale)
+    scored_on, same_lr = score_all(contestants, args.images, args.scale)
     add_gains(contestants)
     load = {"before_timing": list(os.getloadavg())}
     time_all(contestants, args.runs)
     load["after_timing"] = list(os.getloadavg())
     print(f"PSNR-Y on {scored_on}; one column per LR protocol")
     print(table(contestants))
+    for protocol, same in same_lr.items():
+        print(f"{protocol} LR = {same} LR at x{args.scale}, pixel for pixel (one degradation, two columns)")
     for s in skipped:
         print(f"skipped {s['name']} [{s['runtime']}]: {s['reason']}")
     for path in (args.out, args.plot):
         path.parent.mkdir(parents=True, exist_ok=True)
-    document = record(contestants, skipped, args, images_note, load, scored_on)
+    document = record(contestants, skipped, args, images_note, load, scored_on, same_lr)
     write_atomic(args.out, lambda f: f.write((json.dumps(document, indent=2) + "\n").encode()))
     title = (f"x{args.scale} SR on {scored_on}: PSNR-Y vs speed, {args.threads} threads, "
              f"{document['machine']['cpu']}")

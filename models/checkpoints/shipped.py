@@ -21,6 +21,7 @@ SHIPPED_CHECKPOINTS = {
 # x3 / x4 models, by (scale, name), as they finish training (training/sr/TRAINING.md); x2 is SHIPPED_CHECKPOINTS
 SCALED_CHECKPOINTS = {
     (3, "bicubic"): WEIGHTS_DIR / "sr_x3_bicubic.pt",
+    (3, "photo"): WEIGHTS_DIR / "sr_x3_photo.pt",
 }
 DEFAULT_MODEL = "photo"
 DEFAULT_CHECKPOINT = SHIPPED_CHECKPOINTS[DEFAULT_MODEL]

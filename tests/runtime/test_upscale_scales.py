@@ -33,8 +33,14 @@ def test_a_folder_at_x3(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert Image.open(out / "a.png").size == (210, 150) and Image.open(out / "b.png").size == (99, 123)
     assert Image.open(out / "b.png").mode == "L" and "(x3, onnxruntime)" in done.stdout
-    refused = run_cli("upscale", str(src / "a.png"), "-o", str(tmp_path / "p.png"), "--scale", "3")
-    assert refused.returncode == 2 and "no x3 photo model ships" in refused.stderr  # photo x3 still training
+    photo = run_cli("upscale", str(src / "a.png"), "-o", str(tmp_path / "p.png"), "--scale", "3",
+                    "--backend", "onnxruntime")  # the default model, photo, at x3
+    assert photo.returncode == 0 and Image.open(tmp_path / "p.png").size == (210, 150), photo.stderr
+    runner = create_backend("onnxruntime", resolve_model("photo", "onnxruntime", 3), BackendOptions(threads=1))
+    expected = upscale_image(runner.run, runner.facts, DecodedImage(_photo(1, (50, 70)), None, "RGB"), 256, 5)
+    got = np.asarray(Image.open(tmp_path / "p.png"), np.int64)
+    assert np.abs(got - np.asarray(expected, np.int64)).max() <= 1  # the x3 photo model, not bicubic's
+    assert np.abs(got - np.asarray(Image.open(out / "a.png"), np.int64)).max() > 8
 
 
 @pytest.mark.parametrize("tile", [16, 23, 40])
