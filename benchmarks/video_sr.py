@@ -266,14 +266,20 @@ def pick_backend(frame: av.VideoFrame, runs: int = 15) -> tuple[BackendName, dic
     return BackendName(fastest), times
 
 
-def contestants(backend: BackendName) -> list[Contestant]:
-    """Every contestant of Part A, edgeconv models first."""
-    ours = [Contestant(f"edgeconv {m}", f"{m} Y-plane model, {backend}, {THREADS} threads", model_step(m, backend))
-            for m in ("photo", "bicubic")]
+def model_label(model: str) -> str:
+    """``edgeconv photo`` for a shipped name, ``edgeconv FILE-STEM`` for an .onnx path."""
+    return f"edgeconv {Path(model).name.removesuffix('.onnx').removesuffix('.y') if model.endswith('.onnx') else model}"
+
+
+def contestants(backend: BackendName, models: list[str], with_peers: bool = True) -> list[Contestant]:
+    """Every contestant of Part A, edgeconv models first (``photo`` always: the summary compares it)."""
+    ours = [Contestant(model_label(m), f"{m} Y-plane model, {backend}, {THREADS} threads", model_step(m, backend))
+            for m in dict.fromkeys(["photo", *models])]
     plain = [Contestant("bicubic resize", "bicubic_upscale_plane on Y, U, V (the models' skip)", bicubic_resize),
              Contestant("FFmpeg lanczos", "swscale LANCZOS, yuv420p -> yuv420p", lanczos_resize)]
     peers = [Contestant(label, f"OpenCV dnn_superres {label}_x2.pb on BGR, {THREADS} threads",
-                        opencv_peer(PEERS / f"{label}_x{SCALE}.pb", algo), peer=True) for label, algo in OPENCV_PEERS]
+                        opencv_peer(PEERS / f"{label}_x{SCALE}.pb", algo), peer=True)
+             for label, algo in (OPENCV_PEERS if with_peers else ())]
     return ours + plain + peers
 
 
@@ -400,7 +406,7 @@ def part_a(args: argparse.Namespace) -> dict[str, object]:
     backend, backend_ms = pick_backend(videos.lr["bicubic"][0])
     print(f"back end: {backend} (photo, ms per 640x360 frame: {backend_ms})", file=sys.stderr)
     cv2.setNumThreads(THREADS)
-    field_ = contestants(backend)
+    field_ = contestants(backend, args.models, not args.no_peers)
     results = {}
     for protocol in PROTOCOLS:
         print(f"{protocol}:", file=sys.stderr, flush=True)
@@ -607,6 +613,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--loops", type=int, default=2, help="Part B: the clip looped N times")
     parser.add_argument("--memory", action="store_true",
                         help="Part B: peak RSS of 100- and 1000-frame runs (alone: kept beside earlier speed cases)")
+    parser.add_argument("--models", nargs="+", default=["photo", "bicubic"], metavar="NAME|ONNX",
+                        help="Part A: edgeconv models (shipped names or .onnx files; a NAME.y.onnx beside one is "
+                             "its Y-plane form); photo is always scored")
+    parser.add_argument("--no-peers", action="store_true", help="Part A: leave out the OpenCV peers")
     parser.add_argument("--out", type=Path, default=RESULTS / "video_sr.json")
     parser.add_argument("--speed-out", type=Path, default=RESULTS / "video_speed.json")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)

@@ -24,6 +24,9 @@ Simplify = Annotated[bool, typer.Option(help="Simplify with onnxsim (else onnxsl
 CheckImages = Annotated[Path | None, typer.Option(
     "--images", metavar="DIR", help="Images the ONNX model is checked on against PyTorch (default: Set5 from "
                                     "shared/data/sr, else scikit-image photos).")]
+LumaPlane = Annotated[bool, typer.Option(
+    help="Also write NAME.y.onnx beside the model: its Y-plane form (one channel in and out, checked against the "
+         "model's luma), which `upscale` runs on a video decoder's luma plane. Luma-residual SR models only.")]
 Command = renamed({"--output": "--out", "--target-backend": "--backend", "--check-images": "--images"})  # old names
 
 
@@ -35,6 +38,7 @@ def export(
     opset: Opset = 17,
     check_images: CheckImages = None,
     simplify: Simplify = True,
+    luma_plane: LumaPlane = True,
     force: Force = False,
 ) -> None:
     """Export a checkpoint to ONNX with every shift as a static op, checked against PyTorch.
@@ -53,10 +57,38 @@ def export(
                               lowering=plain(lowering), opset=opset, check_images=check_images, simplify=simplify)
     settings.check()
     refuse_overwrite(settings.output_path, force)
+    plane_path = _luma_plane_path(settings, luma_plane)
+    refuse_overwrite(plane_path, force)
     why = "" if settings.target_backend else _fastest_target(settings)
     with Console(stderr=True).status(f"exporting {checkpoint.name} ..."):
         done = run_export(settings)
-    _print_export(settings, done, why)
+    plane_row = _export_plane(settings, plane_path) if plane_path is not None else None
+    _print_export(settings, done, why, plane_row)
+
+
+def _luma_plane_path(settings: ExportSettings, wanted: bool) -> Path | None:
+    """Where the Y-plane form goes (``NAME.y.onnx`` beside the output), or None: not asked, or not a
+    luma-residual SR model."""
+    from edgeconv.export.graph.luma_plane import has_luma_plane_form
+    from edgeconv.runtime.shipped_models import luma_plane_form
+
+    if not wanted or not has_luma_plane_form(settings.checkpoint):
+        return None
+    return luma_plane_form(settings.output_path)
+
+
+def _export_plane(settings: ExportSettings, path: Path) -> str:
+    """Write the Y-plane form in the same back end's form; if it fails, the model file goes too (no half
+    export). Returns the table row's text."""
+    from edgeconv.export.graph.luma_plane import export_luma_plane
+
+    try:
+        plane = export_luma_plane(settings.checkpoint, path, target_backend=settings.target_backend,
+                                  opset=settings.opset)
+    except BaseException:
+        settings.output_path.unlink(missing_ok=True)
+        raise
+    return f"{path} (max abs vs the model's luma {plane.max_abs_error:.1e} on {plane.images} image(s))"
 
 
 def _fastest_target(settings: ExportSettings) -> str:
@@ -72,7 +104,7 @@ def _fastest_target(settings: ExportSettings) -> str:
     return pick.line()
 
 
-def _print_export(settings: ExportSettings, done: CheckpointExport, why: str = "") -> None:
+def _print_export(settings: ExportSettings, done: CheckpointExport, why: str = "", plane: str | None = None) -> None:
     """One table: lowering, simplifier, audit, op histogram, the check against PyTorch, the metadata (after the line
     saying why this target back end, when it was measured)."""
     from rich.console import Console
@@ -94,6 +126,8 @@ def _print_export(settings: ExportSettings, done: CheckpointExport, why: str = "
         "metadata": ", ".join(f"{k}={v}" for k, v in facts.to_props().items() if not k.endswith(("sha256", "config"))),
         "source sha256": facts.extra["source_checkpoint_sha256"][:16] + "...",
     }
+    if plane is not None:
+        rows["Y-plane form"] = plane
     for key, value in rows.items():
         table.add_row(key, value)
     Console().print(table)

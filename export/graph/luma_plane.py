@@ -57,6 +57,13 @@ class LumaPlaneExport:
     images: int
 
 
+def has_luma_plane_form(checkpoint: str | Path) -> bool:
+    """Whether the checkpoint's model is a ``LumaSR`` (a luma residual on a bicubic skip): only those have a
+    Y-plane form, the one video runs on the decoder's luma plane."""
+    source = Path(checkpoint)
+    return isinstance(load_checkpoint(source).build_model(source), LumaSR)
+
+
 def export_luma_plane(
     checkpoint: str | Path,
     output: str | Path | None,

@@ -106,3 +106,36 @@ def test_model_facts_round_trip_and_preprocessing() -> None:
     np.testing.assert_allclose(x[0, :, 0, 0], [(1 - 0.5) / 0.2, (1 - 0.4) / 0.2, (1 - 0.3) / 0.25], rtol=1e-6)
     out = ModelFacts().to_image(np.array([[[[1.2]], [[0.5]], [[-0.1]]]], np.float32))
     assert out.tolist() == [[[255, 128, 0]]]
+
+
+def test_export_writes_the_y_plane_form_video_runs(tmp_path: Path, check_folder: Path) -> None:
+    """A luma-residual SR checkpoint also gets NAME.y.onnx, its luma equal to the model's, and video picks it up;
+    --no-luma-plane leaves it out."""
+    from edgeconv.models.checkpoints.shipped import SHIPPED_CHECKPOINTS
+    from edgeconv.runtime.backends.base import BackendOptions
+    from edgeconv.runtime.choices import BackendName
+    from edgeconv.runtime.imaging.luma import rgb_to_model_luma
+    from edgeconv.runtime.video.frames import LumaPlaneUpscaler
+    from edgeconv.runtime.video.job import load_upscaler
+
+    out = tmp_path / "mine.onnx"
+    done = run_cli("export", str(SHIPPED_CHECKPOINTS["bicubic"]), "-o", str(out), "--backend", "onnxruntime",
+                   "--images", str(check_folder))
+    assert done.returncode == 0, done.stderr
+    plane = tmp_path / "mine.y.onnx"
+    assert "Y-plane form" in done.stdout and plane.is_file()
+    assert read_model_facts(plane).input_channels == 1
+    rgb = read_model_facts(out).to_input(np.asarray(Image.open(check_folder / "coffee.png").convert("RGB")))
+    full = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"input": rgb})[0]
+    session = ort.InferenceSession(str(plane), providers=["CPUExecutionProvider"])
+    luma = session.run(None, {session.get_inputs()[0].name: rgb_to_model_luma(rgb)})[0]
+    assert luma.shape == (1, 1, 240, 400) and np.abs(luma - rgb_to_model_luma(full)).max() <= 1e-4
+    upscaler, path = load_upscaler(out, BackendName.ONNXRUNTIME, BackendOptions(threads=1))
+    assert isinstance(upscaler, LumaPlaneUpscaler) and path == plane
+
+    bare = tmp_path / "bare.onnx"
+    done = run_cli("export", str(SHIPPED_CHECKPOINTS["bicubic"]), "-o", str(bare), "--backend", "onnxruntime",
+                   "--images", str(check_folder), "--no-luma-plane")
+    assert done.returncode == 0 and bare.is_file() and not (tmp_path / "bare.y.onnx").exists()
+    refused = run_cli("export", str(SHIPPED_CHECKPOINTS["bicubic"]), "-o", str(out), "--backend", "onnxruntime")
+    assert refused.returncode == 2 and "mine.onnx" in refused.stderr and "already exists" in refused.stderr
