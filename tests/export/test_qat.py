@@ -143,6 +143,7 @@ def test_quantize_cli_fine_tunes_and_records_it(default_onnx: Path, hr_folder: P
     assert both.returncode == 2 and "--qat-data | fine-tunes every layer in INT8" in both.stderr
 
 
+@pytest.mark.slow
 def test_quantize_cli_stops_by_minutes_and_resumes(default_onnx: Path, hr_folder: Path, tmp_path: Path) -> None:
     """--max-minutes: the state saved, no artifact; --resume: the artifact written and the stale state removed."""
     import json

@@ -129,6 +129,7 @@ def test_constants_become_weights(fp32_model: Path) -> None:
     assert "body.1.weight" in {t.name for t in moved.graph.initializer}
 
 
+@pytest.mark.slow
 def test_quantize_cli_budget_on_set5(fp32_model: Path, sr_data: Path, tmp_path: Path) -> None:
     """Must-show: INT8 within 0.1 dB of FP32 PSNR-Y on Set5 (budget mode), FP16 within 0.01 dB."""
     out, report = tmp_path / "int8.onnx", tmp_path / "report.json"

@@ -85,7 +85,7 @@ def test_ddp_two_cpu_processes_end_with_the_same_weights(sr_folders, tmp_path: P
     train, _ = sr_folders
     script = tmp_path / "ddp_train.py"
     script.write_text(_ddp_script())
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}  # gloo's pairs on loopback only
     with socket.socket() as probe:  # a port free now (a fixed one collides with other runs on the machine)
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -70,6 +70,7 @@ def test_impulse_input_checks(tmp_path: Path) -> None:
         erf_images(tmp_path, 16, 3)
 
 
+@pytest.mark.slow
 def test_deployed_erf_matches_the_pytorch_erf(default_onnx: Path, sr_data: Path, tmp_path: Path) -> None:
     """Gradient ERF of the shipped checkpoint vs impulse ERF of its FP32 and INT8 exports, same crops."""
     from edgeconv.models.checkpoints.shipped import DEFAULT_CHECKPOINT
