@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,28 @@ EDGECONV = [sys.executable, "-m", "edgeconv.cli.app"]
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The real ``edgeconv`` command in a subprocess (exit code, stdout, stderr as text)."""
     return subprocess.run([*EDGECONV, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def run_python_snippet(code: str, *args: str, env: dict[str, str] | None = None,
+                       timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python -c code args`` in a fresh interpreter (exit code, stdout, stderr as text)."""
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def import_blocker(package: str) -> str:
+    """Python source that makes importing ``package`` or its submodules fail, as on an install without it."""
+    return textwrap.dedent(
+        f"""
+        import sys
+        class _Blocked:
+            def find_spec(self, name, path=None, target=None):
+                if name == {package!r} or name.startswith({package + "."!r}):
+                    raise ImportError({package + " is blocked in this test"!r})
+                return None
+        sys.meta_path.insert(0, _Blocked())
+        """
+    )
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
@@ -16,16 +14,10 @@ from PIL import Image
 from edgeconv.cli.ray_options import bare_ray_means_local
 from tests.bad_inputs.test_catalogue import assert_clean_failure
 from tests.cluster.conftest import loopback_only, need_ray
+from tests.conftest import import_blocker, run_python_snippet
 
-BLOCK_RAY = textwrap.dedent(
+BLOCK_RAY = import_blocker("ray") + textwrap.dedent(
     """
-    import sys
-    class _NoRay:
-        def find_spec(self, name, path=None, target=None):
-            if name == "ray" or name.startswith("ray."):
-                raise ImportError("ray is blocked in this test")
-            return None
-    sys.meta_path.insert(0, _NoRay())
     from edgeconv.cli.app import main
     sys.argv = ["edgeconv", *sys.argv[1:]]
     main()
@@ -53,7 +45,7 @@ def test_without_ray_installed_the_flag_names_the_extra_in_one_line(tmp_path: Pa
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(src / "a.png")
     for args in (["upscale", str(src), str(tmp_path / "out"), "--backend", "onnxruntime", "--ray"],
                  ["compare", "--tasks", "texture", "--out", str(tmp_path / "runs"), "--ray", "auto"]):
-        done = subprocess.run([sys.executable, "-c", BLOCK_RAY, *args], capture_output=True, text=True, timeout=120)
+        done = run_python_snippet(BLOCK_RAY, *args)
         assert_clean_failure(done, 2, r"--ray \| needs Ray.*pip install 'edgeconv\[cluster\]'", None)
     assert not (tmp_path / "out").exists() and not (tmp_path / "runs").exists()
 
@@ -103,7 +95,6 @@ def test_a_session_leaves_the_process_as_it_found_it() -> None:
         "      signal.getsignal(signal.SIGTERM) == handler)\n"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RAY_") and k != "PYTHONBREAKPOINT"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                          env={**clean, "RAY_USAGE_STATS_ENABLED": "0"})
+    done = run_python_snippet(script, env={**clean, "RAY_USAGE_STATS_ENABLED": "0"}, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-4:] == ["True", "True", "True", "True"], done.stdout

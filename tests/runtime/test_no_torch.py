@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-import textwrap
 
-BLOCK_TORCH = textwrap.dedent(
-    """
-    import sys
-    class _NoTorch:
-        def find_spec(self, name, path=None, target=None):
-            if name == "torch" or name.startswith("torch."):
-                raise ImportError("torch is blocked in this test")
-            return None
-    sys.meta_path.insert(0, _NoTorch())
-    """
-)
+from tests.conftest import import_blocker, run_python_snippet
+
+BLOCK_TORCH = import_blocker("torch")
 
 
 def run_without_torch(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", BLOCK_TORCH + code], capture_output=True, text=True, timeout=120
-    )
+    """``code`` in a fresh interpreter where importing torch fails."""
+    return run_python_snippet(BLOCK_TORCH + code)
 
 
 def test_runtime_imports_without_torch() -> None:

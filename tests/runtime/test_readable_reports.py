@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from edgeconv.errors import UsageError
 from edgeconv.runtime.backends.base import BackendOptions
@@ -34,6 +33,7 @@ MODEL = shipped_path("photo", 2)  # the OpenVINO form (PReLU kept); ONNX Runtime
 ORT_MODEL = for_onnxruntime(MODEL)
 GENERATED_NAME = re.compile(r"_\d{3,}_\d|_\d{3,}\b|_token_\d")  # Subtract_34172_0, Convert_8313, ReorderOutput_token_12
 BACKENDS = [b for b in ("onnxruntime", "openvino") if b in usable_backends()]
+PHOTO_SIZE = (96, 128)  # the `photos` fixture's crops (tests/runtime/conftest.py): astronaut, coffee
 
 
 def sha256(path: Path) -> str:
@@ -44,16 +44,6 @@ def assert_readable(text: str) -> None:
     """No Python repr (a dataclass, a dict, a list of shapes) and no node name a runtime made up."""
     assert "Gates(" not in text and "{'" not in text and "['" not in text, text
     assert not GENERATED_NAME.search(text), GENERATED_NAME.search(text)
-
-
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from skimage import data
-
-    folder = tmp_path_factory.mktemp("photos")
-    Image.fromarray(data.astronaut()[:96, :128]).save(folder / "astronaut.png")
-    Image.fromarray(data.coffee()[100:196, 200:328]).save(folder / "coffee.png")
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -19,16 +19,7 @@ from edgeconv.runtime.model_facts import read_model_facts
 from tests.bad_inputs.test_catalogue import assert_refused_choice
 from tests.conftest import run_cli
 
-
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """HR validation photos from scikit-image."""
-    from skimage import data
-
-    folder = tmp_path_factory.mktemp("photos")
-    Image.fromarray(data.astronaut()[:128, :160]).save(folder / "astronaut.png")
-    Image.fromarray(data.coffee()[100:228, 200:360]).save(folder / "coffee.png")
-    return folder
+PHOTO_SIZE = (128, 160)  # the `photos` fixture's crops (tests/runtime/conftest.py): astronaut, coffee
 
 
 @pytest.fixture(scope="module")
