@@ -30,10 +30,11 @@ import numpy as np
 from PIL import Image
 
 from edgeconv.runtime.backends.base import BackendOptions
-from edgeconv.runtime.backends.registry import create_backend
+from edgeconv.runtime.choices import BackendName
+from edgeconv.runtime.imaging.sr_runner import load_model
 from edgeconv.runtime.imaging.upscale import DecodedImage, upscale_image
 from edgeconv.runtime.profiling.device_facts import machine_record
-from edgeconv.runtime.shipped_models import resolve_model
+from edgeconv.runtime.shipped_models import byte_output_form, resolve_model
 
 RESULTS = Path(__file__).with_name("results")
 ISA_CAPS = {"native": None, "avx2 (oneDNN cap)": "AVX2"}
@@ -46,16 +47,19 @@ def photo_640x360() -> np.ndarray:
     return np.asarray(Image.fromarray(data.coffee()).resize((640, 360), Image.LANCZOS))
 
 
-def time_backend(backend: str, model: Path, photo: np.ndarray, threads: int, runs: int) -> dict[str, float]:
-    """Median / p90 ms of one end-to-end upscale (input conversion, back end, output conversion)."""
-    runner = create_backend(backend, model, BackendOptions(threads=threads))
+def time_backend(backend: str, model: Path, photo: np.ndarray, threads: int, runs: int,
+                 byte_form: bool) -> dict[str, float]:
+    """Median / p90 ms of one end-to-end upscale (input conversion, back end, output conversion), as ``upscale``
+    loads the model (``byte_form``: with its 8-bit output form when one lies beside, else the float model alone)."""
+    loaded = load_model(BackendName(backend), model, BackendOptions(threads=threads), tiled=False)
+    run_bytes = loaded.run_bytes if byte_form else None
     image = DecodedImage(photo, None, "RGB")
     for _ in range(3):
-        upscale_image(runner.run, runner.facts, image, tile=0, overlap=0)
+        upscale_image(loaded.run, loaded.facts, image, 0, 0, None, run_bytes)
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        upscale_image(runner.run, runner.facts, image, tile=0, overlap=0)
+        upscale_image(loaded.run, loaded.facts, image, 0, 0, None, run_bytes)
         times.append(1000 * (time.perf_counter() - start))
     times.sort()
     p50 = statistics.median(times)
@@ -72,8 +76,11 @@ def child(args: argparse.Namespace) -> None:
         for file_for in ("onnxruntime", "openvino"):
             model = Path(getattr(args, f"file_for_{file_for}")) if args.file_for_onnxruntime else \
                 resolve_model(args.model, file_for, args.scale)
-            rows.append({"isa": args.isa, "backend": backend, "model": model.name, "shipped_for": file_for,
-                         **time_backend(backend, model, photo, args.threads, args.runs)})
+            has_byte_form = byte_output_form(model).is_file()
+            for byte_form in (False, True) if has_byte_form else (False,):
+                rows.append({"isa": args.isa, "backend": backend, "model": model.name, "shipped_for": file_for,
+                             "output": "8-bit in the graph" if byte_form else "float, converted in numpy",
+                             **time_backend(backend, model, photo, args.threads, args.runs, byte_form)})
     print(json.dumps(rows))
 
 
@@ -107,10 +114,11 @@ def main() -> None:
             capture_output=True, text=True, env=env, check=True,
         )
         rows.extend(json.loads(done.stdout.strip().splitlines()[-1]))
-    print("| ISA | back end | model file | ms (median) | p90 ms | fps |")
-    print("|---|---|---|---|---|---|")
+    print("| ISA | back end | model file | output | ms (median) | p90 ms | fps |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        cells = (r["isa"], r["backend"], r["model"], f"{r['p50_ms']:.1f}", f"{r['p90_ms']:.1f}", f"{r['fps']:.1f}")
+        cells = (r["isa"], r["backend"], r["model"], r["output"], f"{r['p50_ms']:.1f}", f"{r['p90_ms']:.1f}",
+                 f"{r['fps']:.1f}")
         print("| " + " | ".join(cells) + " |")
     out = args.out or RESULTS / ("sr_fps.json" if args.scale == 2 else f"sr_fps_x{args.scale}.json")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,20 @@ def for_onnxruntime(path: Path) -> Path:
     return path.with_suffix(".ort.onnx")
 
 
+def byte_output_form(path: Path) -> Path:
+    """The 8-bit output form of a model file (uint8 pixels out; ``upscale`` runs it on 8-bit images).
+
+    Args:
+        path: ``NAME.onnx`` or ``NAME.ort.onnx``.
+
+    Returns:
+        ``NAME.u8.onnx`` / ``NAME.u8.ort.onnx`` beside it.
+    """
+    ort = path.name.endswith(".ort.onnx")
+    stem = path.name.removesuffix(".ort.onnx").removesuffix(".onnx")
+    return path.with_name(f"{stem}.u8{'.ort' if ort else ''}.onnx")
+
+
 def luma_plane_form(path: Path) -> Path:
     """The Y-plane form of a model file (one channel in and out; video runs it on the Y plane).
 

@@ -112,7 +112,8 @@ class OpenVinoBackend(Backend):
         return config
 
     def _run(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.request.infer({0: x})[self.output], dtype=np.float32)
+        y = np.asarray(self.request.infer({0: x})[self.output])
+        return y if y.dtype in (np.float32, np.uint8) else y.astype(np.float32)  # uint8: an 8-bit output form
 
     @classmethod
     def status(cls) -> tuple[bool, str]:

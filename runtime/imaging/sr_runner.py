@@ -24,6 +24,10 @@ class LoadedModel:
     facts: ModelFacts
     label: str  # the back end's label
     overlap: int  # tile overlap: the model's receptive radius + 1 (0 when untiled)
+    run_bytes: Run | None = None  # the model's 8-bit output form (``NAME.u8.onnx`` beside it), for 8-bit images
+
+
+BYTE_FORM_BACKENDS = ("onnxruntime", "openvino")  # TensorRT keeps the float model (its uint8 I/O rules differ)
 
 
 def load_model(backend: BackendName, model_file: Path, options: BackendOptions, tiled: bool) -> LoadedModel:
@@ -37,4 +41,16 @@ def load_model(backend: BackendName, model_file: Path, options: BackendOptions, 
         raise UsageError(str(model_file), f"is not a super-resolution model (task {facts.task!r})",
                          "export an SR checkpoint with edgeconv export")
     overlap = receptive_radius(runner.run, facts.scale) + 1 if tiled else 0
-    return LoadedModel(options, runner.run, facts, runner.label, overlap)
+    return LoadedModel(options, runner.run, facts, runner.label, overlap, load_byte_form(backend, model_file, options))
+
+
+def load_byte_form(backend: BackendName, model_file: Path, options: BackendOptions) -> Run | None:
+    """The 8-bit output form's run when ``NAME.u8.onnx`` lies beside the model (``edgeconv export`` writes it),
+    else None: the same pixels with the output conversion inside the graph (``export.graph.byte_output``)."""
+    from edgeconv.runtime.backends.registry import create_backend
+    from edgeconv.runtime.shipped_models import byte_output_form
+
+    path = byte_output_form(Path(model_file))
+    if str(backend) not in BYTE_FORM_BACKENDS or not path.is_file():
+        return None
+    return create_backend(backend, path, options).run

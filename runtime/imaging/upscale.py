@@ -86,17 +86,20 @@ def decode(path: Path) -> DecodedImage:
 
 
 def upscale_image(run: Run, facts: ModelFacts, image: DecodedImage, tile: int, overlap: int,
-                  on_tile: Callable[[int, int], None] | None = None) -> Image.Image:
+                  on_tile: Callable[[int, int], None] | None = None, run_bytes: Run | None = None) -> Image.Image:
     """The upscaled image in ``image.mode`` (RGB, L or I;16), before the alpha channel is re-attached.
 
     Tiles are converted to the model's input and back one at a time, so a 3840x2160 image needs
-    its uint8 input and output plus a few float tiles, never a float copy of the whole image.
+    its uint8 input and output plus a few float tiles, never a float copy of the whole image. ``run_bytes``
+    (the model's 8-bit output form) takes 8-bit images: the same pixels, converted inside the graph.
     """
+    if run_bytes is not None and image.peak == 255.0:
+        run = run_bytes
     lo, hi = facts.value_range
     mean, std = np.asarray(facts.mean, np.float32)[:, None, None], np.asarray(facts.std, np.float32)[:, None, None]
     pix, peak, scale = image.pixels, image.peak, facts.scale or 1
     h, w = pix.shape[:2]
-    out = Image.new(image.mode, (w * scale, h * scale))  # tiles are pasted in: no second full-size copy
+    canvas: list[Image.Image] = []  # tiles are pasted in: no second full-size copy (one tile: the output itself)
     grey = pix.ndim == 2
     # input: ((p / peak) * (hi - lo) + lo - mean) / std as one multiply-add per pixel, in place
     gain, offset = (hi - lo) / (peak * std), (lo - mean) / std
@@ -109,19 +112,30 @@ def upscale_image(run: Run, facts: ModelFacts, image: DecodedImage, tile: int, o
         chw += offset
         return chw[None]
 
-    def write(y0: int, y1: int, x0: int, x1: int, core: np.ndarray) -> None:
+    def pixels(core: np.ndarray) -> np.ndarray:
+        """(C, h, w) output planes in the image's dtype; grey: (h, w)."""
+        if core.dtype == np.uint8:  # the 8-bit form: converted inside the graph, grey's channels are equal
+            return np.array(core[0, 0]) if grey else core[0]  # a copy: the back end reuses its output buffer
         rgb = core[0] if identity_out else (core[0] - lo) / (hi - lo)
         # a new array (the back end's output buffer stays untouched), then in place: x4 outputs are 44 MB
         values = np.multiply(rgb.mean(axis=0) if grey else rgb, np.float32(peak))
         np.clip(values, 0.0, peak, out=values)
         np.rint(values, out=values)
-        planes = values.astype(pix.dtype)
+        return values.astype(pix.dtype)
+
+    def write(y0: int, y1: int, x0: int, x1: int, core: np.ndarray) -> None:
+        planes = pixels(core)
         # Pillow interleaves the planes (a strided numpy transpose of the whole output costs as much again)
-        out.paste(Image.fromarray(planes) if grey else Image.merge("RGB", [Image.fromarray(c) for c in planes]),
-                  (x0, y0))
+        piece = Image.fromarray(planes) if grey else Image.merge("RGB", [Image.fromarray(c) for c in planes])
+        if piece.size == (w * scale, h * scale) and piece.mode == image.mode:
+            canvas.append(piece)
+            return
+        if not canvas:
+            canvas.append(Image.new(image.mode, (w * scale, h * scale)))
+        canvas[0].paste(piece, (x0, y0))
 
     run_tiles(run, h, w, scale, tile if tile > 0 else max(h, w), overlap, read, write, on_tile)
-    return out
+    return canvas[0]
 
 
 def encoder(image: DecodedImage, upscaled: Image.Image, suffix: str) -> Callable[[BinaryIO], None]:
@@ -147,11 +161,12 @@ def encoder(image: DecodedImage, upscaled: Image.Image, suffix: str) -> Callable
     return write
 
 
-def upscale_file(run: Run, facts: ModelFacts, src: Path, dst: Path, tile: int, overlap: int,
+def upscale_file(model: LoadedModel, src: Path, dst: Path, tile: int,
                  on_tile: Callable[[int, int], None] | None = None) -> None:
     """Upscale one image file into ``dst`` (atomic: a complete file or none)."""
     image = decode(src)
-    write = encoder(image, upscale_image(run, facts, image, tile, overlap, on_tile), dst.suffix)
+    upscaled = upscale_image(model.run, model.facts, image, tile, model.overlap, on_tile, model.run_bytes)
+    write = encoder(image, upscaled, dst.suffix)
     write_atomic(dst, write)
 
 
@@ -351,7 +366,7 @@ def upscale_path(settings: UpscaleSettings, progress: OnProgress | None = None) 
     if (output := settings.output_file) is not None:
         on_tile = None if progress is None else lambda i, n: progress(f"{settings.source.name} tiles", i, n)
         start = time.perf_counter()
-        upscale_file(model.run, model.facts, settings.source, output, settings.tile, model.overlap, on_tile)
+        upscale_file(model, settings.source, output, settings.tile, on_tile)
         done.times_ms.append((settings.source.name, (time.perf_counter() - start) * 1e3))
         done.target, done.written = output, 1
         return done
@@ -377,7 +392,7 @@ def upscale_folder_file(settings: UpscaleSettings, model: LoadedModel, src: Path
         if is_video(src):
             upscale_one_video(replace(settings, source=src, target=dst), model.options)
         else:
-            upscale_file(model.run, model.facts, src, dst, settings.tile, model.overlap)
+            upscale_file(model, src, dst, settings.tile)
     except EdgeConvError as exc:
         return exc.one_line()
     return None

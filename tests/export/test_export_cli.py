@@ -108,9 +108,9 @@ def test_model_facts_round_trip_and_preprocessing() -> None:
     assert out.tolist() == [[[255, 128, 0]]]
 
 
-def test_export_writes_the_y_plane_form_video_runs(tmp_path: Path, check_folder: Path) -> None:
-    """A luma-residual SR checkpoint also gets NAME.y.onnx, its luma equal to the model's, and video picks it up;
-    --no-luma-plane leaves it out."""
+def test_export_writes_the_y_plane_and_8_bit_forms(tmp_path: Path, check_folder: Path) -> None:
+    """A luma-residual SR checkpoint also gets NAME.y.onnx, its luma equal to the model's, which video picks up, and
+    NAME.u8.onnx, its pixels as uint8; --no-luma-plane / --no-byte-output leave them out."""
     from edgeconv.models.checkpoints.shipped import SHIPPED_CHECKPOINTS
     from edgeconv.runtime.backends.base import BackendOptions
     from edgeconv.runtime.choices import BackendName
@@ -132,10 +132,17 @@ def test_export_writes_the_y_plane_form_video_runs(tmp_path: Path, check_folder:
     assert luma.shape == (1, 1, 240, 400) and np.abs(luma - rgb_to_model_luma(full)).max() <= 1e-4
     upscaler, path = load_upscaler(out, BackendName.ONNXRUNTIME, BackendOptions(threads=1))
     assert isinstance(upscaler, LumaPlaneUpscaler) and path == plane
+    # and the 8-bit output form: the model's pixels, uint8 out of the graph
+    assert "8-bit output form" in done.stdout
+    pixels = ort.InferenceSession(str(tmp_path / "mine.u8.onnx"), providers=["CPUExecutionProvider"]).run(
+        None, {"input": rgb})[0]
+    assert pixels.dtype == np.uint8
+    assert np.abs(pixels.astype(int) - np.rint(np.clip(full * 255, 0, 255)).astype(int)).max() <= 1
 
     bare = tmp_path / "bare.onnx"
     done = run_cli("export", str(SHIPPED_CHECKPOINTS["bicubic"]), "-o", str(bare), "--backend", "onnxruntime",
-                   "--images", str(check_folder), "--no-luma-plane")
+                   "--images", str(check_folder), "--no-luma-plane", "--no-byte-output")
     assert done.returncode == 0 and bare.is_file() and not (tmp_path / "bare.y.onnx").exists()
+    assert not (tmp_path / "bare.u8.onnx").exists()
     refused = run_cli("export", str(SHIPPED_CHECKPOINTS["bicubic"]), "-o", str(out), "--backend", "onnxruntime")
     assert refused.returncode == 2 and "mine.onnx" in refused.stderr and "already exists" in refused.stderr
