@@ -165,3 +165,18 @@ def read_model_facts(path: str | Path) -> ModelFacts:
     except Exception as exc:  # noqa: BLE001 - ORT raises several types for unreadable files
         raise UsageError(str(path), f"ONNX Runtime cannot load it: {first_line(exc, 160)}") from exc
     return ModelFacts.from_props(dict(session.get_modelmeta().custom_metadata_map), str(path))
+
+
+def refuse_byte_output_form(path: str | Path, facts: ModelFacts) -> None:
+    """A model whose output is 8-bit pixels (``NAME.u8.onnx``, for ``upscale`` only) is refused everywhere else in
+    one line naming the float model beside it: scores, INT8 calibration and ERFs need the float output.
+
+    Raises:
+        UsageError: ``facts`` say the output is uint8.
+    """
+    if facts.extra.get("output_dtype") != "uint8":
+        return
+    name = Path(path).name
+    beside = Path(path).with_name(name.replace(".u8.ort.onnx", ".ort.onnx").replace(".u8.onnx", ".onnx"))
+    raise UsageError(str(path), "is an 8-bit output form (uint8 pixels out; upscale loads it by itself for 8-bit "
+                     "images)", f"give the float model {beside} instead")

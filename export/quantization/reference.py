@@ -22,7 +22,7 @@ from edgeconv.export.graph.checked_load import load_onnx_checked
 from edgeconv.export.quantization.calibration import Feed
 from edgeconv.export.quantization.schemes import ort_runner, runner_for
 from edgeconv.runtime.cpu.int8_targets import Scheme
-from edgeconv.runtime.model_facts import PREFIX, ModelFacts
+from edgeconv.runtime.model_facts import PREFIX, ModelFacts, refuse_byte_output_form
 from edgeconv.runtime.validation.sr_eval import (
     SRProtocol,
     SRValidationPair,
@@ -58,7 +58,9 @@ class Fp32Reference:
             The reference; ``OnnxFileError`` / ``UsageError`` name the file when it is not one.
         """
         model = load_onnx_checked(path)
-        return cls(path, model, ModelFacts.from_props(_props(model), str(path)))
+        facts = ModelFacts.from_props(_props(model), str(path))
+        refuse_byte_output_form(path, facts)
+        return cls(path, model, facts)
 
     @property
     def input_name(self) -> str:

@@ -58,6 +58,7 @@ class BackendOptions:
     graph_optimization: GraphOptimization = GraphOptimization.ALL  # ONNX Runtime
     performance_hint: PerformanceHint = PerformanceHint.LATENCY  # OpenVINO
     trt_profile: TensorRtProfile | None = None  # TensorRT; None: ``TensorRtProfile()``
+    byte_output: bool = False  # an 8-bit output form may load (upscale's own loader, ``sr_runner.load_byte_form``)
 
     def __post_init__(self) -> None:
         self.device = parse_choice(InferenceDevice, self.device, "--device", ignore_case=True)
@@ -87,6 +88,10 @@ class Backend(ABC):
             raise UsageError(str(self.path), "no such model file")
         start = time.perf_counter()
         self.facts = self._read_facts()
+        if not self.options.byte_output:
+            from edgeconv.runtime.model_facts import refuse_byte_output_form
+
+            refuse_byte_output_form(self.path, self.facts)
         if self.facts.precision == "int8":
             from edgeconv.runtime.cpu.int8_targets import warn_cpu_mismatch
 

@@ -76,8 +76,8 @@ def measure_erfs(settings: ErfSettings, on_progress: ImpulseProgress | None = No
     radius = _check(settings)
     images = settings.images or default_images("--images", "Set5")[0]
     batch = erf_images(images, settings.size, settings.count)
-    settings.out.mkdir(parents=True, exist_ok=True)
     results = [_measure(model, batch, settings, radius, on_progress) for model in settings.models]
+    settings.out.mkdir(parents=True, exist_ok=True)  # after every model ran: a failure leaves no empty folder
     heat_maps = write_heat_maps(results, settings.out)
     json_path = settings.out / "erf.json"
     write_bytes_atomic(json_path, json.dumps(

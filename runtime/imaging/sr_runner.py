@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,4 +53,4 @@ def load_byte_form(backend: BackendName, model_file: Path, options: BackendOptio
     path = byte_output_form(Path(model_file))
     if str(backend) not in BYTE_FORM_BACKENDS or not path.is_file():
         return None
-    return create_backend(backend, path, options).run
+    return create_backend(backend, path, replace(options, byte_output=True)).run
