@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from edgeconv.models.checkpoints.shipped import SCALED_CHECKPOINTS
 from edgeconv.runtime.backends.base import BackendOptions
 from edgeconv.runtime.backends.registry import create_backend
 from edgeconv.runtime.imaging.tiling import tile_overlap
@@ -52,3 +53,22 @@ def test_tiled_equals_whole_at_x3(tile: int) -> None:
     tiled = np.asarray(upscale_image(runner.run, runner.facts, image, tile, tile_overlap(runner.run, 3)), np.int64)
     assert whole.shape == tiled.shape == (183, 231, 3)
     assert np.abs(tiled - whole).max() <= 1 and (tiled != whole).mean() < 1e-3  # float order can flip a rounding
+
+
+@pytest.mark.parametrize("scale", sorted({2} | {s for s, name in SCALED_CHECKPOINTS if name == "photo"}))
+def test_a_jpeg_photo_at_every_shipped_scale(scale: int, tmp_path: Path) -> None:
+    """`edgeconv upscale photo.jpg --scale S` (the default photo model of each shipped scale; x4 joins when it
+    ships): photo_xS.jpg beside it, S times the size, the pixels of that scale's model run as a library call."""
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(_photo(1, (45, 64))).save(photo, quality=90)
+    done = run_cli("upscale", str(photo), "--scale", str(scale), "--backend", "openvino")
+    out = tmp_path / f"photo_x{scale}.jpg"
+    assert done.returncode == 0, done.stderr
+    assert Image.open(out).size == (64 * scale, 45 * scale) and f"(x{scale}, openvino" in done.stdout
+    exact = run_cli("upscale", str(photo), "--scale", str(scale), "--backend", "openvino", "-o",
+                    str(tmp_path / "exact.png"))  # lossless, to compare pixels
+    assert exact.returncode == 0, exact.stderr
+    runner = create_backend("openvino", resolve_model("photo", "openvino", scale), BackendOptions(threads=1))
+    expected = upscale_image(runner.run, runner.facts, DecodedImage(np.asarray(Image.open(photo)), None, "RGB"), 0, 0)
+    gap = np.abs(np.asarray(Image.open(tmp_path / "exact.png"), np.int16) - np.asarray(expected, np.int16))
+    assert gap.max() <= 1 and (gap > 0).mean() < 1e-3  # photo's pixels (bicubic's differ by 0.5 on average)
