@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from edgeconv.cli.arguments import Backends, Force, refuse_overwrite, renamed
+from edgeconv.cli.arguments import Backends, Device, Force, refuse_overwrite, renamed
 from edgeconv.errors import UsageError
-from edgeconv.runtime.choices import BackendChoice
+from edgeconv.runtime.choices import BackendChoice, InferenceDevice
 
 
 class ProfileGroup(TyperGroup):
@@ -45,6 +45,7 @@ def run(
     output: Annotated[Path | None, typer.Option(
         "-o", "--out", metavar="FILE", help="Write the profile JSON here (what profile compare reads).")] = None,
     plot: Plot = None,
+    device: Device = InferenceDevice.CPU,
     force: Force = False,
 ) -> None:
     """Profile latency here: back ends x precisions x threads x sizes, per-layer times, device state.
@@ -58,7 +59,8 @@ def run(
     refuse_csv_overwrite(output, force)
     refuse_overwrite(plot, force)
     settings = ProfileSettings.parse(models=models, backends=backend, threads=threads, sizes=sizes, runs=runs,
-                                     duration_s=duration, warmup=warmup, layers=layers, sustained_s=sustained)
+                                     duration_s=duration, warmup=warmup, layers=layers, sustained_s=sustained,
+                                     device=device)
     result = _profiled(settings)
     print_profile(result)
     if output is not None:

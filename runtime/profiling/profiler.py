@@ -26,7 +26,7 @@ from edgeconv.errors import UsageError
 from edgeconv.runtime.atomic_write import write_bytes_atomic
 from edgeconv.runtime.backends.base import Backend, BackendOptions
 from edgeconv.runtime.backends.registry import create_backend, resolve_backends
-from edgeconv.runtime.choices import BackendChoice, BackendName, parse_choice
+from edgeconv.runtime.choices import BackendChoice, BackendName, InferenceDevice, parse_choice
 from edgeconv.runtime.csv_files import csv_beside, write_csv
 from edgeconv.runtime.model_info import file_sha256
 from edgeconv.runtime.profiling.device_facts import device_state, read_device_facts, throttled_during
@@ -116,7 +116,7 @@ def write_profile(result: Profile, path: Path) -> Path:
 def profile_grid(
     models: list[Path], backends: list[BackendName], threads: list[int], sizes: list[tuple[int, int]],
     runs: int = 30, duration_s: float | None = None, warmup: int = 5,
-    on_cell: Callable[[Cell], None] | None = None,
+    on_cell: Callable[[Cell], None] | None = None, device: InferenceDevice = InferenceDevice.CPU,
 ) -> list[Cell]:
     """Measure every (model, back end, threads, size), one at a time (nothing else runs while a cell is timed).
 
@@ -129,6 +129,7 @@ def profile_grid(
         duration_s: time each cell for this many seconds instead.
         warmup: untimed calls first.
         on_cell: called with each cell as it is done.
+        device: where the back ends run (``BackendOptions.device``).
 
     Returns:
         One ``Cell`` per combination (latencies in ms), in loop order.
@@ -141,7 +142,7 @@ def profile_grid(
             for n in threads:
                 runner = None  # the previous model and its buffers go before the next one loads
                 release_freed_memory()
-                runner = create_backend(backend, model, BackendOptions(threads=n))
+                runner = create_backend(backend, model, BackendOptions(threads=n, device=device))
                 digest = digest or file_sha256(model)
                 for h, w in sizes:
                     x = rng.random((1, 3, h, w), dtype=np.float32)
@@ -194,10 +195,12 @@ class ProfileSettings:
     warmup: int = 5
     layers: bool = True
     sustained_s: float | None = None
+    device: InferenceDevice = InferenceDevice.CPU  # where each back end runs (OpenVINO GPU/NPU, ORT CUDA, ...)
 
     def __post_init__(self) -> None:
         """Plain strings (library callers) become members; an unknown one is a ``UsageError`` naming the choices."""
         self.backends = [parse_choice(BackendChoice, b, "--backend") for b in self.backends]
+        self.device = parse_choice(InferenceDevice, self.device, "--device", ignore_case=True)
 
     @classmethod
     def parse(cls, models: list[Path], backends: list[BackendChoice], threads: str, sizes: str,
@@ -209,7 +212,7 @@ class ProfileSettings:
             backends: ``--backend`` choices.
             threads: comma-separated thread counts, each >= 1.
             sizes: comma-separated ``HxW`` sizes.
-            **kw: the other fields (runs, duration_s, warmup, layers, sustained_s).
+            **kw: the other fields (runs, duration_s, warmup, layers, sustained_s, device).
 
         Returns:
             The checked settings.
@@ -246,42 +249,44 @@ def profile(settings: ProfileSettings, on_cell: Callable[[Cell], None] | None = 
     """
     return run_profile(settings.models, resolve_backends(settings.backends), settings.threads, settings.sizes,
                        settings.runs, settings.duration_s, settings.warmup, settings.layers, settings.sustained_s,
-                       on_cell)
+                       on_cell, settings.device)
 
 
 def run_profile(models: list[Path], backends: list[BackendName], threads: list[int], sizes: list[tuple[int, int]],
                 runs: int, duration_s: float | None, warmup: int, layers: bool, sustained_s: float | None,
-                on_cell: Callable[[Cell], None] | None = None) -> Profile:
+                on_cell: Callable[[Cell], None] | None = None,
+                device: InferenceDevice = InferenceDevice.CPU) -> Profile:
     """The sweep itself, on named back ends (see the module docstring).
 
     Args:
         models, backends, threads, sizes, runs, duration_s, warmup, on_cell: as ``profile_grid``.
         layers: also record per-layer times (middle size, most threads, <= 20 runs) per model and back end.
         sustained_s: also run the first model on the first back end this long (``sustained_curve``).
+        device: where the back ends run (``BackendOptions.device``).
 
     Returns:
         The ``Profile``, with the device state before and after in its settings.
     """
     facts = read_device_facts()
     before = device_state()
-    cells = profile_grid(models, backends, threads, sizes, runs, duration_s, warmup, on_cell)
+    cells = profile_grid(models, backends, threads, sizes, runs, duration_s, warmup, on_cell, device)
     breakdowns = []
     if layers:
         h, w = sizes[len(sizes) // 2]
         x = np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32)
         for model in models:
             for backend in backends:
-                runner = create_backend(backend, model, BackendOptions(threads=max(threads)))
+                runner = create_backend(backend, model, BackendOptions(threads=max(threads), device=device))
                 found = runner.layer_times(x, runs=min(runs, 20))
                 breakdowns.append({"model": model.name, "size": [h, w], "threads": max(threads), **found.as_json()})
     curve = []
     if sustained_s:
         h, w = sizes[len(sizes) // 2]
-        runner = create_backend(backends[0], models[0], BackendOptions(threads=max(threads)))
+        runner = create_backend(backends[0], models[0], BackendOptions(threads=max(threads), device=device))
         curve = sustained_curve(runner, np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32),
                                 sustained_s)
     after = device_state()
-    settings = {"runs": runs, "duration_s": duration_s, "warmup": warmup, "threads": threads,
+    settings = {"runs": runs, "duration_s": duration_s, "warmup": warmup, "threads": threads, "device": str(device),
                 "peak_rss": PER_ROW.replace("row", "cell") if reset_peak_rss() else SO_FAR,
                 "sizes": [list(s) for s in sizes], "backends": [str(b) for b in backends],
                 "models": [m.name for m in models],

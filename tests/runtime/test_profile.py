@@ -180,3 +180,21 @@ def test_peak_rss_is_per_cell_not_the_running_peak(monkeypatch: pytest.MonkeyPat
     model.write_bytes(b"a model file (hashed, never loaded)")
     big, small = profiler.profile_grid([model], ["onnxruntime"], [1], [(16, 16), (8, 8)], runs=2)
     assert big.peak_rss_mb - small.peak_rss_mb > 200, (big.peak_rss_mb, small.peak_rss_mb)
+
+
+def test_profile_runs_on_the_device_asked_for(tmp_path: Path) -> None:
+    """--device reaches the back end: CPU is recorded in the JSON; a device this machine lacks is one line, exit 2,
+    nothing written."""
+    from edgeconv.runtime.shipped_models import shipped_path
+    from tests.bad_inputs.test_catalogue import assert_clean_failure
+
+    out = tmp_path / "p.json"
+    common = [str(shipped_path("photo", 2)), "--backend", "openvino", "--size", "32x32", "--threads", "1",
+              "--runs", "2", "--no-layers", "-o", str(out)]
+    done = run_cli("profile", *common, "--device", "cpu")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["settings"]["device"] == "CPU"
+    out.unlink()
+    out.with_suffix(".csv").unlink()
+    refused = run_cli("profile", *common, "--device", "NPU")
+    assert_clean_failure(refused, 2, r"openvino device NPU \| is not available here", out)
