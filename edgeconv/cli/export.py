@@ -63,18 +63,24 @@ def export(
     settings.check()
     refuse_overwrite(settings.output_path, force)
     plane_path = _luma_plane_path(settings, luma_plane)
-    refuse_overwrite(plane_path, force)
     byte_path = byte_output_form(settings.output_path) if byte_output else None
-    refuse_overwrite(byte_path, force)
+    for beside in (plane_path, byte_path):
+        refuse_overwrite(beside, force)
     why = "" if settings.target_backend else _fastest_target(settings)
     with Console(stderr=True).status(f"exporting {checkpoint.name} ..."):
         done = run_export(settings)
+    _print_export(settings, done, why, _forms_beside(settings, done, plane_path, byte_path))
+
+
+def _forms_beside(settings: ExportSettings, done: CheckpointExport, plane_path: Path | None,
+                  byte_path: Path | None) -> dict[str, str]:
+    """Write the Y-plane and 8-bit output forms asked for (SR models); their table rows."""
     rows = {}
     if plane_path is not None:
         rows["Y-plane form"] = _export_plane(settings, plane_path)
     if byte_path is not None and done.facts.task == "sr":
         rows["8-bit output form"] = _export_byte_form(settings, byte_path, plane_path)
-    _print_export(settings, done, why, rows)
+    return rows
 
 
 def _luma_plane_path(settings: ExportSettings, wanted: bool) -> Path | None:
