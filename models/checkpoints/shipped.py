@@ -22,6 +22,7 @@ SHIPPED_CHECKPOINTS = {
 SCALED_CHECKPOINTS = {
     (3, "bicubic"): WEIGHTS_DIR / "sr_x3_bicubic.pt",
     (3, "photo"): WEIGHTS_DIR / "sr_x3_photo.pt",
+    (4, "bicubic"): WEIGHTS_DIR / "sr_x4_bicubic.pt",
 }
 DEFAULT_MODEL = "photo"
 DEFAULT_CHECKPOINT = SHIPPED_CHECKPOINTS[DEFAULT_MODEL]
