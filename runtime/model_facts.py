@@ -174,9 +174,10 @@ def refuse_byte_output_form(path: str | Path, facts: ModelFacts) -> None:
     Raises:
         UsageError: ``facts`` say the output is uint8.
     """
+    from edgeconv.runtime.shipped_models import float_form_of_byte_output
+
     if facts.extra.get("output_dtype") != "uint8":
         return
-    name = Path(path).name
-    beside = Path(path).with_name(name.replace(".u8.ort.onnx", ".ort.onnx").replace(".u8.onnx", ".onnx"))
+    beside = float_form_of_byte_output(Path(path))
     raise UsageError(str(path), "is an 8-bit output form (uint8 pixels out; upscale loads it by itself for 8-bit "
                      "images)", f"give the float model {beside} instead")

@@ -62,6 +62,12 @@ def byte_output_form(path: Path) -> Path:
     return path.with_name(f"{stem}.u8{'.ort' if ort else ''}.onnx")
 
 
+def float_form_of_byte_output(path: Path) -> Path:
+    """The float model an 8-bit output form was made from: ``NAME.u8.onnx`` -> ``NAME.onnx``,
+    ``NAME.u8.ort.onnx`` -> ``NAME.ort.onnx`` (the inverse of ``byte_output_form``)."""
+    return path.with_name(path.name.replace(".u8.ort.onnx", ".ort.onnx").replace(".u8.onnx", ".onnx"))
+
+
 def luma_plane_form(path: Path) -> Path:
     """The Y-plane form of a model file (one channel in and out; video runs it on the Y plane).
 

@@ -140,3 +140,11 @@ def test_a_form_that_disagrees_is_not_written(tmp_path: Path, monkeypatch: pytes
     with pytest.raises(EdgeConvError, match="differs from the float model's pixels"):
         write_uint8_output_form(shipped_path("photo", 2), out)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["x.onnx", "x.ort.onnx", "m.int8.onnx"])
+def test_the_byte_form_name_maps_back_to_its_float_model(name: str) -> None:
+    from edgeconv.runtime.shipped_models import float_form_of_byte_output
+
+    path = Path("/models") / name
+    assert byte_output_form(path) != path and float_form_of_byte_output(byte_output_form(path)) == path
