@@ -25,7 +25,8 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -m "not slow"
 
-# the `slow` tests (two-node Ray clusters, DDP, a fresh runtime-only venv, the deployed ERF, INT8 budgets): CI runs them
+# the `slow` tests (two-node Ray clusters, DDP, a fresh runtime-only venv, the deployed ERF, INT8 budgets, the 4K
+# peak memory, the compare harness end to end, pipeline == quantize bytes): CI runs them
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 

@@ -32,6 +32,7 @@ def photo_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     return calib, val
 
 
+@pytest.mark.slow
 def test_pipeline_int8_is_byte_identical_to_quantize(photo_folders: tuple[Path, Path], tmp_path: Path) -> None:
     """The pipeline writes INT8 through QuantizeJob with quantize's settings: the same bytes, <= 60 % of FP32."""
     calib, val = photo_folders

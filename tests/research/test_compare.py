@@ -60,6 +60,7 @@ def tiny_textures(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_compare_end_to_end_and_resume(tiny_textures: Path, tmp_path: Path) -> None:
     """3 seeds x 2 variants, 4 steps each: tables hold mean ± std of the per-run values; a re-run reuses."""
     out, page = tmp_path / "runs", tmp_path / "docs" / "RESULTS.md"

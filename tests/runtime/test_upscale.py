@@ -137,6 +137,7 @@ def test_upscale_defaults_to_the_shipped_photo_model_beside_the_input(tmp_path: 
     assert "photo, bicubic" in unknown.stderr
 
 
+@pytest.mark.slow
 def test_4k_upscale_peak_memory(default_onnx: Path, tmp_path: Path) -> None:
     """3840x2160 -> 7680x4320 in tiles, in a fresh process: peak RSS < 600 MB."""
     from skimage import data
