@@ -119,9 +119,6 @@ def resolve_model(spec: str | Path, backend: str = "onnxruntime", scale: int = 2
     if text in SHIPPED_MODELS:
         generic = shipped_path(text, scale)
         path = generic if backend != "onnxruntime" else for_onnxruntime(generic)
-        if scale != 2 and not generic.is_file():
-            raise UsageError(f"--scale {scale}", f"no x{scale} {text} model ships with this version",
-                             "x3 and x4 are in training (training/sr/TRAINING.md); give an .onnx of that scale")
         if not path.is_file():
             raise UsageError(str(path), "is missing from this installation", "reinstall edgeconv")
         return path

@@ -23,6 +23,7 @@ SCALED_CHECKPOINTS = {
     (3, "bicubic"): WEIGHTS_DIR / "sr_x3_bicubic.pt",
     (3, "photo"): WEIGHTS_DIR / "sr_x3_photo.pt",
     (4, "bicubic"): WEIGHTS_DIR / "sr_x4_bicubic.pt",
+    (4, "photo"): WEIGHTS_DIR / "sr_x4_photo.pt",
 }
 DEFAULT_MODEL = "photo"
 DEFAULT_CHECKPOINT = SHIPPED_CHECKPOINTS[DEFAULT_MODEL]

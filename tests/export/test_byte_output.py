@@ -20,9 +20,9 @@ from edgeconv.runtime.choices import BackendName
 from edgeconv.runtime.imaging.sr_runner import load_model
 from edgeconv.runtime.imaging.upscale import DecodedImage, upscale_image
 from edgeconv.runtime.model_facts import read_model_facts
-from edgeconv.runtime.shipped_models import byte_output_form, for_onnxruntime, shipped_path
+from edgeconv.runtime.shipped_models import SCALES, byte_output_form, for_onnxruntime, shipped_path
 
-SHIPPED = [(name, scale) for name in ("photo", "bicubic") for scale in (2, 3)]
+SHIPPED = [(name, scale) for name in ("photo", "bicubic") for scale in SCALES]
 
 
 def _run(model: onnx.ModelProto | Path, x: np.ndarray) -> np.ndarray:
@@ -48,9 +48,9 @@ def _tiny(op: str, **attrs: int) -> onnx.ModelProto:
 
 
 def test_the_conversion_sits_before_the_pixel_shuffle() -> None:
-    """Shipped x3: Mul, Clip, Round, Cast at LR size, then DepthToSpace moves uint8; the file says so."""
+    """Shipped x3: Mul and QuantizeLinear (step 1) at LR size, then DepthToSpace moves uint8; the file says so."""
     model = onnx.load(byte_output_form(shipped_path("photo", 3)))
-    assert [n.op_type for n in model.graph.node][-5:] == ["Mul", "Clip", "Round", "Cast", "DepthToSpace"]
+    assert [n.op_type for n in model.graph.node][-3:] == ["Mul", "QuantizeLinear", "DepthToSpace"]
     assert model.graph.output[0].type.tensor_type.elem_type == TensorProto.UINT8
     props = {p.key: p.value for p in model.metadata_props}
     assert props[OUTPUT_DTYPE_KEY] == "uint8" and props["edgeconv.scale"] == "3"
@@ -61,11 +61,11 @@ def test_a_range_other_than_0_1_and_an_output_that_is_not_moved() -> None:
     rng = np.random.default_rng(0)
     x = rng.uniform(-1.4, 1.4, (1, 4, 5, 7)).astype(np.float32)
     relu = with_uint8_output(_tiny("Relu"), (-1.0, 1.0))
-    assert [n.op_type for n in relu.graph.node] == ["Relu", "Mul", "Add", "Clip", "Round", "Cast"]
+    assert [n.op_type for n in relu.graph.node] == ["Relu", "Mul", "Add", "QuantizeLinear"]
     np.testing.assert_array_equal(_run(relu, x), _pixels(np.maximum(x, 0), -1.0, 1.0))
     shuffle = _tiny("DepthToSpace", blocksize=2, mode="CRD")
     moved = with_uint8_output(shuffle, (-1.0, 1.0))
-    assert [n.op_type for n in moved.graph.node] == ["Mul", "Add", "Clip", "Round", "Cast", "DepthToSpace"]
+    assert [n.op_type for n in moved.graph.node] == ["Mul", "Add", "QuantizeLinear", "DepthToSpace"]
     got = _run(moved, x)
     assert got.dtype == np.uint8 and got.shape == (1, 1, 10, 14)
     np.testing.assert_array_equal(got, _pixels(_run(shuffle, x), -1.0, 1.0))

@@ -1,4 +1,4 @@
-"""x3 (and, once shipped, x4) through the user's path: a folder upscaled at --scale 3, tiled == whole image."""
+"""x3 and x4 through the user's path: a jpeg at every shipped scale, a folder at --scale 3, tiled == whole image."""
 
 from __future__ import annotations
 
@@ -57,8 +57,8 @@ def test_tiled_equals_whole_at_x3(tile: int) -> None:
 
 @pytest.mark.parametrize("scale", sorted({2} | {s for s, name in SCALED_CHECKPOINTS if name == "photo"}))
 def test_a_jpeg_photo_at_every_shipped_scale(scale: int, tmp_path: Path) -> None:
-    """`edgeconv upscale photo.jpg --scale S` (the default photo model of each shipped scale; x4 joins when it
-    ships): photo_xS.jpg beside it, S times the size, the pixels of that scale's model run as a library call."""
+    """`edgeconv upscale photo.jpg --scale S` (the default photo model of each shipped scale): photo_xS.jpg
+    beside it, S times the size, the pixels of that scale's model run as a library call."""
     photo = tmp_path / "photo.jpg"
     Image.fromarray(_photo(1, (45, 64))).save(photo, quality=90)
     done = run_cli("upscale", str(photo), "--scale", str(scale), "--backend", "openvino")
