@@ -1,7 +1,8 @@
 """Compare the aarch64 run with x86 and print the verdict of the ARM check (``make test-arm``).
 
 Usage: python compare.py WORK_DIR
-(reads x86.npz, arm.npz/.json, x86_validate.json, arm_validate.json, arm_facts.json; writes arm_check.json)
+(reads x86.npz, arm.npz/.json, x86_validate.json, arm_validate.json, arm_facts.json, sample_x2.{x86,arm}.png;
+writes arm_check.json)
 Exit code 1 when a criterion fails. Emulated timings are meaningless: none is reported.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 FP32_ATOL = 1e-4
 BACKENDS_AGREE_DB = 40.0
 INT8_MAX_DROP_DB = 0.1
+UPSCALE_MAX_FLIPS = 1e-4  # share of 8-bit values a level apart (float op order may differ on NEON kernels)
 QAT_MAX_DROP_DB = 0.05  # issue 17: every layer INT8, fine-tuned
 
 
@@ -69,6 +71,13 @@ def main(work: Path) -> int:
             info.append(f"{model}: Set5 PSNR-Y drop vs {reference} {drop:.3f} dB ({verdict} {limit} dB) on aarch64 "
                         "kernels" + ("" if extra else " - the quantizer's, identical on x86 (budget chosen on other "
                                                         "images than these)"))
+    from PIL import Image
+
+    here, there = (np.asarray(Image.open(work / f"sample_x2.{m}.png"), np.int16) for m in ("arm", "x86"))
+    gap = np.abs(here - there) if here.shape == there.shape else np.full(1, 255)
+    check("upscale, shipped photo (8-bit form, ONNX Runtime): aarch64 vs x86 pixels",
+          f"max {int(gap.max())} level(s), {float((gap > 0).mean()):.1e} of values differ",
+          int(gap.max()) <= 1 and float((gap > 0).mean()) <= UPSCALE_MAX_FLIPS)
     facts = json.loads((work / "arm_facts.json").read_text())
     check("device facts: machine", f"{facts['machine']} ({facts['cpu']['model']}, isa {facts['isa']})",
           facts["machine"] == "aarch64")

@@ -93,6 +93,9 @@ for pair in ${ARM_EXTRA_PAIRS:-}; do
 done
 "$EC" validate "$WORK/d.onnx" "$WORK/arm.int8.onnx" "${EXTRA[@]/#/$WORK/}" --images "$WORK/Set5" --backend onnxruntime \
   --runs 1 --size 16x16 --json "$WORK/x86_validate.json" > "$WORK/x86_validate.log" 2>&1
+SAMPLE=$(ls "$WORK/Set5" | sort | head -1)
+# the shipped default through upscale on ONNX Runtime (its 8-bit output form): pixels compared with aarch64's
+"$EC" upscale "$WORK/Set5/$SAMPLE" "$WORK/sample_x2.x86.png" --backend onnxruntime --force >/dev/null 2>&1
 
 say "runtime-only install in the arm64 root (no torch)"
 mkdir -p "$ROOT/wheels" "$ROOT/work" "$ROOT/check"
@@ -122,9 +125,9 @@ say "aarch64 ($CPU_MODEL under qemu): edgeconv doctor"
 import json; from edgeconv.runtime.profiling.device_facts import read_device_facts
 json.dump(read_device_facts(), open('/work/arm_facts.json', 'w'), default=str)" 2>&1 | quiet
 
-SAMPLE=$(ls "$WORK/Set5" | sort | head -1)
 say "aarch64: edgeconv upscale Set5/$SAMPLE (the shipped default model from the wheel, then the ARM INT8 artifact)"
 "${IN[@]}" "${E[@]}" upscale "/work/Set5/$SAMPLE" /work/sample_x2.png --force 2>&1 | quiet
+"${IN[@]}" "${E[@]}" upscale "/work/Set5/$SAMPLE" /work/sample_x2.arm.png --backend onnxruntime --force 2>&1 | quiet
 "${IN[@]}" "${E[@]}" upscale "/work/Set5/$SAMPLE" /work/sample_x2.int8.png --model /work/arm.int8.onnx --force 2>&1 | quiet
 test -s "$WORK/sample_x2.png" && test -s "$WORK/sample_x2.int8.png"
 
