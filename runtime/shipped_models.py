@@ -7,7 +7,8 @@ model (PIL bicubic downscales). Each file is ``edgeconv export`` of the checkpoi
 ``NAME.onnx`` keeps PReLU (OpenVINO and TensorRT fuse it into the conv) and ``NAME.ort.onnx`` writes it as
 ``Mul`` + ``Max``, which ONNX Runtime ran faster on the AMD EPYC it was measured on (30 % on one thread, 5 % end
 to end on two; ``edgeconv.export.graph.activations``) - not on an Intel Xeon with ONNX Runtime 1.32, where the
-PReLU file is 5-7 % faster (README, speed table) - and OpenVINO slower (it cannot fuse the pair: 18.4 vs 21.4 ms).
+PReLU file was 5-7 % faster (README, speed table), so ``upscale`` measures which one ONNX Runtime loads
+(``backends.ort_form``) - and OpenVINO slower (it cannot fuse the pair: 18.4 vs 21.4 ms).
 ``NAME.y.onnx`` / ``NAME.y.ort.onnx`` are the Y-plane forms (``edgeconv.export.graph.luma_plane``) that
 video runs on the decoder's luma plane; ``NAME.u8.onnx`` / ``NAME.u8.ort.onnx`` the 8-bit output forms
 (``edgeconv.export.graph.byte_output``) that ``upscale`` runs on 8-bit images. Every form ships at x2, x3 and x4.

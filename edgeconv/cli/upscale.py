@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -122,11 +123,18 @@ def _fastest(settings: UpscaleSettings) -> tuple[UpscaleSettings, str]:
 
     from edgeconv.runtime.backends.base import BackendOptions
     from edgeconv.runtime.backends.fastest import fastest_for_model
+    from edgeconv.runtime.backends.ort_form import faster_ort_form, shipped_forms
 
     options = BackendOptions(threads=settings.threads, device=settings.device, precision=settings.precision)
     with Console(stderr=True).status("choosing the back end ...") as status:
         pick = fastest_for_model(settings.model, settings.scale or 2, settings.is_video, options, status.update)
-    return replace(settings, backend=pick.backend), pick.line()
+        settings, line = replace(settings, backend=pick.backend), pick.line()
+        forms = shipped_forms(str(settings.model), settings.scale or 2, settings.is_video)
+        if pick.backend == BackendName.ONNXRUNTIME and forms is not None:  # which of its two files, measured too
+            form = faster_ort_form(*forms, options, status.update)
+            settings = replace(settings, onnxruntime_form="prelu" if form.file == forms[0] else "max")
+            line += "\n" + form.line()
+    return settings, line
 
 
 def _run(settings: UpscaleSettings, ray: str | None = None, workers: int = 0) -> UpscaleResult:
@@ -136,6 +144,7 @@ def _run(settings: UpscaleSettings, ray: str | None = None, workers: int = 0) ->
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
     from rich.text import Text
 
+    from edgeconv.runtime.backends.forms import quiet_form_notes
     from edgeconv.runtime.cluster.upscale import upscale_on_ray
     from edgeconv.runtime.imaging.upscale import upscale_path
 
@@ -146,7 +155,9 @@ def _run(settings: UpscaleSettings, ray: str | None = None, workers: int = 0) ->
             return Text(f"{task.speed:.1f}/s" if task.speed else "")
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    # ONNX Runtime on the PReLU file because it was measured faster here: no note that the other file is faster
+    quiet = quiet_form_notes() if settings.onnxruntime_form == "prelu" else nullcontext()
+    with quiet, Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(str(settings.source), total=None)
         return job(settings, progress=lambda what, i, n: bar.update(task, description=what, completed=i, total=n))
 

@@ -162,12 +162,22 @@ def time_backends(files: Mapping[BackendName, Path], options: BackendOptions, on
     Returns:
         ``Timings``: the smallest round median per back end that ran; the others with their one-line reason.
     """
+    return time_contestants({str(name): (name, path) for name, path in files.items()}, options, on_status)
+
+
+def time_contestants(contestants: Mapping[str, tuple[BackendName, Path]], options: BackendOptions,
+                     on_status: OnStatus) -> Timings:
+    """``time_backends`` for any labelled (back end, file) pairs - one back end's two files, say (``ort_form``).
+
+    Returns:
+        ``Timings`` keyed by label.
+    """
     from edgeconv.errors import EdgeConvError, first_line
     from edgeconv.runtime.backends.forms import quiet_form_notes
     from edgeconv.runtime.backends.registry import create_backend
 
     runners, dropped, x = {}, {}, None
-    for name, path in files.items():
+    for label, (name, path) in contestants.items():
         on_status(f"measuring the fastest back end: loading {Path(path).name} in {name} ...")
         try:
             with quiet_form_notes():  # the back end that then runs the model says it, not the measurement
@@ -175,22 +185,22 @@ def time_backends(files: Mapping[BackendName, Path], options: BackendOptions, on
             x = representative_input(runner.facts) if x is None else x
             runner.run(x)  # one checked call: a back end that cannot run the model drops out here
         except EdgeConvError as exc:
-            dropped[str(name)] = exc.one_line()
+            dropped[label] = exc.one_line()
             continue
         except Exception as exc:  # noqa: BLE001 - a runtime's own error drops that back end, it never stops the job
-            dropped[str(name)] = first_line(exc)
+            dropped[label] = first_line(exc)
             continue
-        runners[str(name)] = runner
+        runners[label] = runner
     hw = (x.shape[2], x.shape[3]) if x is not None else MEASURE_HW
     slot_ms = 1000 * BUDGET_S / (ROUNDS * max(1, len(runners)))
-    rounds: dict[str, list[float]] = {name: [] for name in runners}
+    rounds: dict[str, list[float]] = {label: [] for label in runners}
     for i in range(ROUNDS):
-        for name, runner in runners.items():
-            on_status(f"measuring the fastest back end: {name}, {hw[1]}x{hw[0]} frame, round {i + 1}/{ROUNDS} ...")
+        for label, runner in runners.items():
+            on_status(f"measuring the fastest back end: {label}, {hw[1]}x{hw[0]} frame, round {i + 1}/{ROUNDS} ...")
             first = runner.time_runs(x, 1, warmup=WARMUP if i == 0 else 0)
             more = min(MAX_RUNS, max(MIN_RUNS, int(slot_ms / max(first[0], 1e-3)))) - 1
-            rounds[name].append(statistics.median(first + runner.time_runs(x, more, warmup=0)))
-    return Timings({name: min(values) for name, values in rounds.items()}, dropped, hw)
+            rounds[label].append(statistics.median(first + runner.time_runs(x, more, warmup=0)))
+    return Timings({label: min(values) for label, values in rounds.items()}, dropped, hw)
 
 
 def cached_pick(identity: str, candidates: Sequence[BackendName], options: BackendOptions) -> BackendPick | None:

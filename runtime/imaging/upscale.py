@@ -33,6 +33,7 @@ from edgeconv.runtime.shipped_models import (
     DEFAULT_MODEL,
     SHIPPED_MODELS,
     for_onnxruntime,
+    luma_plane_form,
     resolve_model,
     shipped_path,
 )
@@ -196,13 +197,14 @@ def folder_jobs(src: Path, dst: Path) -> tuple[list[tuple[Path, Path]], int]:
     return remaining, len(todo) - len(remaining)
 
 
-def shipped_file(model: str | Path, backend: BackendName, scale: int = 2) -> Path:
+def shipped_file(model: str | Path, backend: BackendName, scale: int = 2, onnxruntime_form: str = "max") -> Path:
     """The file ``backend`` loads for ``model``: a shipped name's form for it and ``scale`` (ONNX Runtime's
-    ``NAME.ort.onnx``), else the path as given. Touches no file (``resolve_model`` checks that it exists)."""
+    ``NAME.ort.onnx``, or ``NAME.onnx`` when ``onnxruntime_form`` is ``prelu``: measured faster here,
+    ``backends.ort_form``), else the path as given. Touches no file (``resolve_model`` checks that it exists)."""
     if str(model) not in SHIPPED_MODELS:
         return Path(model)
     path = shipped_path(str(model), scale)
-    return for_onnxruntime(path) if backend == BackendName.ONNXRUNTIME else path
+    return for_onnxruntime(path) if backend == BackendName.ONNXRUNTIME and onnxruntime_form == "max" else path
 
 
 def as_source(text: str) -> Path | str:
@@ -237,6 +239,7 @@ class UpscaleSettings:
     resume: bool = False  # videos: continue from the last finished segment of an interrupted run
     pipe_format: str = "y4m"  # a "-" output: y4m, nut or mkv
     scale: int | None = None  # which shipped model (x2 when None); a model file's own scale must match when given
+    onnxruntime_form: str = "max"  # a shipped model on ONNX Runtime: "max" (NAME.ort.onnx) or "prelu" (NAME.onnx)
 
     def __post_init__(self) -> None:
         """Plain strings (library callers) become members; an unknown one is a ``UsageError`` naming the choices."""
@@ -244,11 +247,22 @@ class UpscaleSettings:
         self.device = parse_choice(InferenceDevice, self.device, "--device", ignore_case=True)
         if self.precision is not None:
             self.precision = parse_choice(InferencePrecision, self.precision, "--precision", ignore_case=True)
+        if self.onnxruntime_form not in ("max", "prelu"):
+            raise UsageError("onnxruntime_form", f"must be max or prelu, got {self.onnxruntime_form!r}")
 
     @property
     def model_file(self) -> Path:
         """The file ``backend`` loads: a shipped model's form for it, or the path as given (not checked here)."""
-        return shipped_file(self.model, self.backend, self.scale or 2)
+        return shipped_file(self.model, self.backend, self.scale or 2, self.onnxruntime_form)
+
+    @property
+    def video_model(self) -> str | Path:
+        """What video loads: the model as given, or the Y-plane file of the PReLU form when ONNX Runtime was
+        measured faster on it (``onnxruntime_form``; a shipped name alone would get ``NAME.y.ort.onnx``)."""
+        if self.onnxruntime_form != "prelu" or str(self.model) not in SHIPPED_MODELS:
+            return self.model
+        plane = luma_plane_form(shipped_path(str(self.model), self.scale or 2))
+        return plane if plane.is_file() else self.model_file
 
     @property
     def backend_options(self) -> BackendOptions:
@@ -409,7 +423,7 @@ def upscale_one_video(settings: UpscaleSettings, options: BackendOptions,
                    settings.resume)
     name = Path(str(settings.source)).name if not settings.is_stream else str(settings.source)
     on_frame = None if progress is None else lambda i, n: progress(f"{name} frames", i, n)
-    done = run_video(job, settings.model, settings.backend, options, on_frame, settings.scale or 2)
+    done = run_video(job, settings.video_model, settings.backend, options, on_frame, settings.scale or 2)
     scale = read_model_facts(settings.model_file).scale or 0
     return UpscaleResult(Path(done.output), 1, 0, scale, str(settings.backend), 0, 0, frames=done.frames,
                          resumed_at=done.resumed_at, pix_fmt=done.pix_fmt)
