@@ -26,7 +26,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 # the `slow` tests (two-node Ray clusters, DDP, a fresh runtime-only venv, the deployed ERF, INT8 budgets, the 4K
-# peak memory, the compare harness end to end, pipeline == quantize bytes): CI runs them
+# peak memory, the compare harness end to end, pipeline == quantize bytes, QAT runs, the measured lowering in export):
+# CI runs them
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 

@@ -101,6 +101,7 @@ def test_lowering_cache_hit_miss_and_fallback(lowering_cache, monkeypatch: pytes
     assert choose_lowering("onnxruntime", "jitter_edge_sr").source.startswith("committed table")
 
 
+@pytest.mark.slow
 def test_export_uses_the_measured_choice(lowering_cache, tmp_path) -> None:
     from edgeconv.models.checkpoints.shipped import JITTER_CHECKPOINT
     from tests.conftest import run_cli

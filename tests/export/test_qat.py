@@ -125,6 +125,7 @@ def test_resume_refuses_another_runs_state_and_garbage(small_ptq, default_onnx: 
                                                                  resume=junk))
 
 
+@pytest.mark.slow
 def test_quantize_cli_fine_tunes_and_records_it(default_onnx: Path, hr_folder: Path, tmp_path: Path) -> None:
     import json
 

@@ -147,6 +147,7 @@ def test_help_lists_every_target_and_precision() -> None:
     assert "--images ../shared/data/sr/BSD200" in text and "/Set5" not in text  # never budget on the reported images
 
 
+@pytest.mark.slow
 def test_qat_stop_is_a_result_state_and_resumes(default_onnx: Path, photos: tuple[Path, Path],
                                                 tmp_path: Path) -> None:
     """--max-minutes stops fine-tuning: exit 0, its state saved, no artifact; --resume finishes and writes it."""
