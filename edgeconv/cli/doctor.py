@@ -40,9 +40,17 @@ def _default_backend() -> tuple[str, str, str]:
     """The row for the back end upscale and export use without --backend: the default model's cached pick."""
     from rich.markup import escape
 
+    from edgeconv.runtime.backends.base import BackendOptions
     from edgeconv.runtime.backends.fastest import PENDING, fastest_for_model
+    from edgeconv.runtime.backends.ort_form import cached_ort_form, shipped_forms
+    from edgeconv.runtime.choices import BackendName
     from edgeconv.runtime.shipped_models import DEFAULT_MODEL
 
     pick = fastest_for_model(DEFAULT_MODEL, measure=False)
     chosen = "not yet" if pick.how == PENDING else str(pick.backend)
-    return "default back end", chosen, escape(f"{DEFAULT_MODEL} model: {pick.reason()}")
+    why = f"{DEFAULT_MODEL} model: {pick.reason()}"
+    if pick.backend == BackendName.ONNXRUNTIME and pick.how != PENDING:
+        form = cached_ort_form(*shipped_forms(DEFAULT_MODEL, 2, video=False), BackendOptions())
+        why += f"; {form.line()}" if form is not None else \
+            "; which of its two files ONNX Runtime runs: measured by the first upscale (about 2 s)"
+    return "default back end", chosen, escape(why)

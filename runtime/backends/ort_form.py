@@ -65,6 +65,18 @@ def form_key(prelu: Path, mul_max: Path, options: BackendOptions) -> str:
     return measure_key(f"ort-form:{file_sha256(prelu)},{file_sha256(mul_max)}", [ORT], options)
 
 
+def cached_ort_form(prelu: Path, mul_max: Path, options: BackendOptions) -> FormPick | None:
+    """The cached pick for these two files and options, or None when they were not measured here yet."""
+    entry = read_cache_json(CACHE_NAME).get(form_key(prelu, mul_max, options))
+    by_name = {prelu.name: prelu, mul_max.name: mul_max}
+    try:
+        h, w = (int(v) for v in entry["input"].split("x"))
+        return FormPick(by_name[entry["file"]], CACHED, {str(k): float(v) for k, v in entry["median_ms"].items()},
+                        (h, w), str(entry["measured"]))
+    except (TypeError, KeyError, ValueError, AttributeError):  # no entry, or one this version cannot read
+        return None
+
+
 def faster_ort_form(prelu: Path, mul_max: Path, options: BackendOptions | None = None,
                     on_status: OnStatus | None = None, timer: FormTimer | None = None) -> FormPick:
     """The faster of two forms of one model on ONNX Runtime here: cached, else timed now and cached.
@@ -80,15 +92,10 @@ def faster_ort_form(prelu: Path, mul_max: Path, options: BackendOptions | None =
         The ``FormPick``; ``mul_max`` (the shipped default for ONNX Runtime) when neither file ran.
     """
     options = options or BackendOptions()
-    key = form_key(prelu, mul_max, options)
-    entry = read_cache_json(CACHE_NAME).get(key)
+    cached = cached_ort_form(prelu, mul_max, options)
+    if cached is not None:
+        return cached
     by_name = {prelu.name: prelu, mul_max.name: mul_max}
-    try:
-        h, w = (int(v) for v in entry["input"].split("x"))
-        return FormPick(by_name[entry["file"]], CACHED, {str(k): float(v) for k, v in entry["median_ms"].items()},
-                        (h, w), str(entry["measured"]))
-    except (TypeError, KeyError, ValueError, AttributeError):  # no entry, or one this version cannot read
-        pass
     timing = replace(options, byte_output=True)  # our own loader: the 8-bit forms may load (as upscale's do)
     found = (timer or time_contestants)({prelu.name: (ORT, prelu), mul_max.name: (ORT, mul_max)}, timing,
                                         on_status or (lambda _line: None))
@@ -97,7 +104,7 @@ def faster_ort_form(prelu: Path, mul_max: Path, options: BackendOptions | None =
     order = [mul_max.name, prelu.name]  # a tie keeps the shipped default
     chosen = min(found.median_ms, key=lambda name: (found.median_ms[name], order.index(name)))
     median_ms, today = {name: round(ms, 2) for name, ms in found.median_ms.items()}, time.strftime("%Y-%m-%d")
-    update_cache_json(CACHE_NAME, key, {"file": chosen, "median_ms": median_ms,
+    update_cache_json(CACHE_NAME, form_key(prelu, mul_max, options), {"file": chosen, "median_ms": median_ms,
                                         "input": f"{found.hw[0]}x{found.hw[1]}", "measured": today})
     return FormPick(by_name[chosen], MEASURED_NOW, median_ms, found.hw, today)
 

@@ -21,7 +21,7 @@ from edgeconv.runtime.choices import BackendName
 from edgeconv.runtime.imaging.sr_runner import load_model
 from edgeconv.runtime.imaging.upscale import DecodedImage, upscale_image
 from edgeconv.runtime.shipped_models import resolve_model, shipped_path
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_python_snippet
 
 
 @pytest.fixture()
@@ -127,3 +127,31 @@ def test_settings_load_the_form_they_are_given(tmp_path: Path) -> None:
     assert own.model_file == shipped_path("bicubic", 2) and own.video_model == str(shipped_path("bicubic", 2))
     with pytest.raises(UsageError, match="must be max or prelu"):
         UpscaleSettings(**common, onnxruntime_form="fast")
+
+
+HIDE_OPENVINO = """
+import importlib.util, sys
+real = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *a: None if name.split(".")[0] == "openvino" else real(name, *a)
+sys.argv = ["edgeconv", "doctor"]
+from edgeconv.cli.app import main
+main()
+"""
+
+
+def test_doctor_on_an_onnx_runtime_only_install_shows_the_form(cache: Path) -> None:
+    """With ONNX Runtime alone (OpenVINO hidden, as the runtime-only install), doctor says the form is measured by
+    the first upscale, then shows the cached pick."""
+    import os
+
+    env = {**os.environ, "COLUMNS": "250"}
+    before = run_python_snippet(HIDE_OPENVINO, env=env)
+    assert before.returncode == 0, before.stderr
+    text = " ".join(before.stdout.split())
+    assert "the only CPU back end installed here" in text and "measured by the first upscale" in text
+    prelu, mul_max = shipped_forms("photo", 2, video=False)
+    faster_ort_form(prelu, mul_max, BackendOptions(), timer=timings({prelu.name: 1.5, mul_max.name: 2.5}))
+    after = run_python_snippet(HIDE_OPENVINO, env=env)
+    assert after.returncode == 0, after.stderr
+    assert "ONNX Runtime form: sr_x2_photo.u8.onnx (faster here: 1.5 ms vs sr_x2_photo.u8.ort.onnx 2.5 ms" in \
+        " ".join(after.stdout.split())
