@@ -20,7 +20,7 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/edgeconv pipeline --out out/demo --force
 
-# ruff and every test but the `slow` ones: under 8 minutes on 2 cores (7.5 min with them, Intel Xeon, 2026-12-05)
+# ruff and every test but the `slow` ones: under 8 minutes on 2 cores (6.5 min; the slow ones 3.5 more, Intel Xeon, 2026-12-05)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -m "not slow"
