@@ -23,10 +23,17 @@ from edgeconv.runtime.video.transcode import VideoJob, upscale_video
 from tests.runtime.video_clips import av, make_clip, stream_summary
 
 ROOT = Path(__file__).resolve().parents[2]
-SET5 = ROOT.parent / "shared" / "data" / "sr" / "Set5"
 CLIPS = ROOT.parent / "shared" / "data" / "video"
 YUV601 = np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]]) / 255.0
 OFFSET = np.array([16.0, 128.0, 128.0])
+
+
+def shared_clip(name: str) -> Path:
+    """A real clip of the shared data beside the checkout (``shared/data/video``); the test skips without it."""
+    path = CLIPS / name
+    if not path.is_file():
+        pytest.skip(f"shared video clip {path} not found (shared data beside the checkout)")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +41,10 @@ def upscaler():
     return load_upscaler("photo", BackendName.ONNXRUNTIME, BackendOptions(threads=1))[0]
 
 
-def test_y_plane_path_equals_image_path_on_a_frame(upscaler) -> None:
+def test_y_plane_path_equals_image_path_on_a_frame(upscaler, sr_data: Path) -> None:
     """The same picture as a 4:4:4 BT.601 frame (video path) and as its RGB (image path): the same pixels
     after the same colour conversion, within one 8-bit level except where the RGB path clips colours."""
-    rgb = np.asarray(Image.open(SET5 / "butterfly.png").convert("RGB"))[:96, :128]
+    rgb = np.asarray(Image.open(sr_data / "Set5" / "butterfly.png").convert("RGB"))[:96, :128]
     yuv = np.clip(np.rint(rgb.astype(np.float64) @ YUV601.T + OFFSET), 0, 255).astype(np.uint8)
     frame = av.VideoFrame(128, 96, "yuv444p")
     frame.color_range = 1
@@ -67,7 +74,7 @@ def test_chroma_upscale_is_the_model_skip_bicubic() -> None:
 
 
 def test_real_clip_keeps_frames_timestamps_audio_and_tags(upscaler, tmp_path: Path) -> None:
-    source = CLIPS / "realshort.mp4"
+    source = shared_clip("realshort.mp4")
     out = tmp_path / "realshort_x2.mp4"
     done = upscale_video(VideoJob(str(source), str(out)), upscaler)
     before, after = stream_summary(source), stream_summary(out)
@@ -243,8 +250,8 @@ def test_resume_refuses_another_runs_folder(upscaler, tmp_path: Path) -> None:
 
 def _truncated(tmp_path: Path) -> Path:
     """bikes.mp4 with its index first (faststart), cut at 60 %: it opens, then the frames run out."""
-    whole = tmp_path / "whole.mp4"
-    with av.open(str(CLIPS / "bikes.mp4")) as src, av.open(str(whole), "w", options={"movflags": "faststart"}) as out:
+    whole, bikes = tmp_path / "whole.mp4", shared_clip("bikes.mp4")
+    with av.open(str(bikes)) as src, av.open(str(whole), "w", options={"movflags": "faststart"}) as out:
         stream = out.add_stream_from_template(src.streams.video[0])
         for packet in src.demux(src.streams.video[0]):
             if packet.dts is not None:
@@ -259,7 +266,7 @@ def _truncated(tmp_path: Path) -> Path:
 
 def _audio_only(tmp_path: Path) -> Path:
     path = tmp_path / "audio.m4a"
-    with av.open(str(CLIPS / "realshort.mp4")) as src, av.open(str(path), "w") as out:
+    with av.open(str(shared_clip("realshort.mp4"))) as src, av.open(str(path), "w") as out:
         stream = out.add_stream_from_template(src.streams.audio[0])
         for packet in src.demux(src.streams.audio[0]):
             if packet.dts is not None:
