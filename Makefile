@@ -20,13 +20,15 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/edgeconv pipeline --out out/demo --force
 
-# ruff and every test but the `slow` ones: under 8 minutes on 2 cores (6.5 min; the slow ones 3.5 more, Intel Xeon, 2026-12-05)
+# ruff and every test but the `slow` ones: under 8 minutes on 2 cores (6.4 min on an idle Intel Xeon, 9.3 min when its
+# host was busy later the same day, 2026-12-05; the slow ones ~4 min more)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -m "not slow"
 
 # the `slow` tests (two-node Ray clusters, DDP, a fresh runtime-only venv, the deployed ERF, INT8 budgets, the 4K
-# peak memory, the compare harness end to end, pipeline == quantize bytes, QAT runs, the measured lowering in export):
+# peak memory, the compare harness end to end, pipeline == quantize bytes, QAT runs, the measured lowering in export,
+# the pipeline main job end to end, a video in a Ray folder run):
 # CI runs them
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

@@ -99,6 +99,7 @@ def test_the_command_with_a_bare_ray_flag(folder: Path, local_outputs: dict[str,
     assert "--ray" in help_text and "every node mounts at the same path" in help_text
 
 
+@pytest.mark.slow
 def test_a_video_in_the_folder_runs_whole_on_one_worker(local_ray: ModuleType, tmp_path: Path) -> None:
     """The per-file function of a local folder run takes videos too: the same video as locally (frames, timestamps,
     streams; libx264's bytes vary run to run even here), and the image byte-identical."""

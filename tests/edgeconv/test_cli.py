@@ -7,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import EDGECONV, run_cli
 
 
@@ -62,6 +64,7 @@ def test_train_sr_rejects_a_bad_scale_and_an_empty_folder(tmp_path: Path) -> Non
     assert not (tmp_path / "m.pt").exists()
 
 
+@pytest.mark.slow  # `make demo` runs the same job
 def test_pipeline_main_job_end_to_end(tmp_path: Path) -> None:
     """`edgeconv pipeline` with no Set5: export -> INT8 in budget -> validate -> report + sample image."""
 
