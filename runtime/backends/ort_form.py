@@ -65,9 +65,10 @@ def form_key(prelu: Path, mul_max: Path, options: BackendOptions) -> str:
     return measure_key(f"ort-form:{file_sha256(prelu)},{file_sha256(mul_max)}", [ORT], options)
 
 
-def cached_ort_form(prelu: Path, mul_max: Path, options: BackendOptions) -> FormPick | None:
-    """The cached pick for these two files and options, or None when they were not measured here yet."""
-    entry = read_cache_json(CACHE_NAME).get(form_key(prelu, mul_max, options))
+def cached_ort_form(prelu: Path, mul_max: Path, options: BackendOptions, key: str | None = None) -> FormPick | None:
+    """The cached pick for these two files and options (``key``: their ``form_key``, when the caller has it), or
+    None when they were not measured here yet."""
+    entry = read_cache_json(CACHE_NAME).get(key or form_key(prelu, mul_max, options))
     by_name = {prelu.name: prelu, mul_max.name: mul_max}
     try:
         h, w = (int(v) for v in entry["input"].split("x"))
@@ -92,7 +93,8 @@ def faster_ort_form(prelu: Path, mul_max: Path, options: BackendOptions | None =
         The ``FormPick``; ``mul_max`` (the shipped default for ONNX Runtime) when neither file ran.
     """
     options = options or BackendOptions()
-    cached = cached_ort_form(prelu, mul_max, options)
+    key = form_key(prelu, mul_max, options)  # both files hashed once: read and write use it
+    cached = cached_ort_form(prelu, mul_max, options, key)
     if cached is not None:
         return cached
     by_name = {prelu.name: prelu, mul_max.name: mul_max}
@@ -104,7 +106,7 @@ def faster_ort_form(prelu: Path, mul_max: Path, options: BackendOptions | None =
     order = [mul_max.name, prelu.name]  # a tie keeps the shipped default
     chosen = min(found.median_ms, key=lambda name: (found.median_ms[name], order.index(name)))
     median_ms, today = {name: round(ms, 2) for name, ms in found.median_ms.items()}, time.strftime("%Y-%m-%d")
-    update_cache_json(CACHE_NAME, form_key(prelu, mul_max, options), {"file": chosen, "median_ms": median_ms,
+    update_cache_json(CACHE_NAME, key, {"file": chosen, "median_ms": median_ms,
                                         "input": f"{found.hw[0]}x{found.hw[1]}", "measured": today})
     return FormPick(by_name[chosen], MEASURED_NOW, median_ms, found.hw, today)
 
